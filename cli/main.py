@@ -1,0 +1,102 @@
+"""The ``backtest`` command.
+
+Every expected failure (bad file, bad strategy, bad option) ends with one line on stderr and exit
+code 2; nothing prints a traceback unless ``BACKTEST_DEBUG=1`` is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from cli import commands
+from cli.errors import UsageError
+from domain.errors import DomainError, StrategyError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 70
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="backtest",
+        description="Backtest crypto trading strategies on OHLCV candles.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="backtest one strategy and print its metrics")
+    _data_args(run)
+    run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="set a strategy parameter (repeatable), e.g. --param fast=12")
+    run.add_argument("--trades-out", metavar="FILE",
+                     help="write the trades to FILE (.csv, or .json for a JSON list)")
+    run.add_argument("--json", action="store_true",
+                     help="print one JSON object (final_equity, metrics, trades) instead of a table")
+    run.set_defaults(func=commands.cmd_run)
+
+    sweep = sub.add_parser("sweep", help="run a parameter sweep and print the best sets")
+    _data_args(sweep)
+    sweep.add_argument("--grid", action="append", default=[], metavar="NAME=SPEC",
+                       help="values of a parameter: start:stop:step or v1,v2,... (repeatable); "
+                            "parameters not given use their range/values from the document")
+    sweep.add_argument("--rank-by", default="sharpe", metavar="METRIC",
+                       help="metric to rank by (default sharpe)")
+    sweep.add_argument("--top", type=int, default=10, help="how many rows to print (default 10)")
+    sweep.add_argument("--json", action="store_true", help="print the ranked table as JSON")
+    sweep.set_defaults(func=commands.cmd_sweep)
+
+    demo = sub.add_parser("demo-data", help="write the synthetic DEMO/USDT candle set as CSV")
+    demo.add_argument("--out", required=True, metavar="FILE", help="CSV file to write")
+    demo.add_argument("--bars", type=int, default=20_000, help="number of candles (default 20000)")
+    demo.add_argument("--timeframe", default="1h", help="timeframe (default 1h)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    demo.add_argument("--start", default="2023-01-01T00:00:00Z",
+                      help="open time of the first candle, ISO-8601 (default 2023-01-01)")
+    demo.set_defaults(func=commands.cmd_demo_data)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of strategy documents")
+    schema.set_defaults(func=commands.cmd_schema)
+    return parser
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, metavar="FILE",
+                   help="candles: a Binance kline dump or a timestamp,open,high,low,close,volume CSV")
+    p.add_argument("--strategy", required=True, metavar="FILE.json", help="strategy document")
+    p.add_argument("--from", dest="date_from", metavar="ISO", help="first bar's open time (inclusive)")
+    p.add_argument("--to", dest="date_to", metavar="ISO", help="end of the range (exclusive)")
+    p.add_argument("--timeframe", metavar="TF", help="timeframe of the data (default: inferred)")
+    p.add_argument("--symbol", default="", help="symbol shown in the output")
+    p.add_argument("--risk-free", type=float, default=0.0, metavar="RATE",
+                   help="annual risk-free rate for Sharpe/Sortino, as a fraction (default 0)")
+    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+        return result
+    except StrategyError as err:
+        print(f"error: {err}", file=sys.stderr)
+    except (DomainError, UsageError) as err:
+        print(f"error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as err:  # an unexpected failure: a bug, not bad input
+        if os.environ.get("BACKTEST_DEBUG") == "1":
+            raise
+        print(f"internal error: {type(err).__name__}: {err} (set BACKTEST_DEBUG=1 for details)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+    return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
