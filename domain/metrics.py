@@ -1,0 +1,300 @@
+"""Every performance metric of a backtest, in one numba kernel and a thin wrapper.
+
+``metrics_nb`` is called once per run by the engine and once per parameter set inside the
+sweep's ``prange`` loop, so it allocates only its output vector (``N_METRICS`` floats) and makes
+one streaming pass over the bars and one over the trades. ``compute_metrics`` checks the inputs
+and names the vector's entries. Units are fractions (0.25 = 25 %), money is quote currency.
+
+Inputs: ``equity[t]`` account equity at bar ``t``'s close (``n >= 1`` bars), ``position[t]`` the
+signed quantity held at that close, ``close[t]`` the bar's close, ``trade_pnl``/``trade_ret`` the
+net PnL (after fees) and net return (on entry notional) of each of the ``k`` CLOSED trades,
+``initial_capital > 0``, ``bar_ms`` the bar length in ms, ``periods_per_year`` the bars in a
+365-day year, ``risk_free_rate`` annual.
+
+Formulas (``E = equity``, ``C = initial_capital``, ``P = periods_per_year``):
+
+- total_return = E[n-1] / C - 1;  net_pnl = E[n-1] - C.
+- cagr = (E[n-1] / C) ** (1 / years) - 1, years = n * bar_ms / (365 * 86_400_000);
+  -1.0 if E[n-1] <= 0 (may be ``inf`` when a short run's growth overflows).
+- n_trades = k.  win_rate = #(pnl > 0) / k.  avg_win = mean of pnl > 0.  avg_loss = mean of
+  pnl < 0 (a negative number).  Trades with pnl == 0 count in k but are neither wins nor losses.
+- profit_factor = sum(pnl > 0) / |sum(pnl < 0)|; ``inf`` if no losses but some wins; 0.0 if
+  losses but no wins; NaN if neither.
+- expectancy = mean(pnl).  best_trade / worst_trade = max / min of trade_ret.
+- sqn = sqrt(k) * mean(pnl) / std(pnl, ddof=1) (Van Tharp's System Quality Number).
+- Bar returns: r[0] = E[0] / C - 1, r[t] = E[t] / E[t-1] - 1. Ruin: at the first bar with
+  E[t] <= 0 the return is -1 (all capital lost, even if E[t] < 0) and the series STOPS there;
+  later bars have no return (there is no capital to earn one on). N = number of returns.
+- rf_bar = (1 + risk_free_rate) ** (1 / P) - 1;  x = r - rf_bar.
+- sharpe = mean(x) / std(r, ddof=1) * sqrt(P).
+- sortino = mean(x) / sqrt(sum(min(0, x) ** 2) / N) * sqrt(P)  (target downside deviation over
+  ALL N returns, Sortino & Price).
+- max_drawdown = max_t (1 - E[t] / peak[t]), peak[t] = max(C, E[0..t]); may exceed 1 if the
+  equity goes negative.
+- max_drawdown_duration = longest span, in days, from a peak to the first bar whose equity is
+  back at or above it (or to the last bar if it never is): bars * bar_ms / 86_400_000. The
+  initial capital is the peak "at bar -1", so losing from the start and recovering at bar t
+  spans t + 1 bars.
+- calmar = cagr / max_drawdown.
+- exposure = #(position != 0) / n.
+- buy_and_hold_return = close[-1] / close[0] - 1.
+
+NaN (undefined) when: k == 0 (win_rate, expectancy, avg_*, best/worst, profit_factor); no wins
+(avg_win) or no losses (avg_loss); k < 2 or zero std (sqn); N < 2 or zero std (sharpe); N < 2
+or zero downside deviation (sortino); max_drawdown == 0 (calmar); close[0] == 0 (buy and hold).
+A standard deviation counts as zero when it is <= 1e-12 * the largest |value| of its sample:
+such a spread is floating-point noise (e.g. constant returns), not dispersion, and would
+otherwise give a ratio of ~1e15.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+F64 = npt.NDArray[np.float64]
+
+METRIC_NAMES: tuple[str, ...] = (
+    "total_return", "cagr", "net_pnl", "n_trades", "win_rate", "avg_win", "avg_loss",
+    "profit_factor", "expectancy", "max_drawdown", "max_drawdown_duration", "sharpe", "sortino",
+    "calmar", "exposure", "best_trade", "worst_trade", "sqn", "buy_and_hold_return",
+)
+M_TOTAL_RETURN = 0
+M_CAGR = 1
+M_NET_PNL = 2
+M_N_TRADES = 3
+M_WIN_RATE = 4
+M_AVG_WIN = 5
+M_AVG_LOSS = 6
+M_PROFIT_FACTOR = 7
+M_EXPECTANCY = 8
+M_MAX_DRAWDOWN = 9
+M_MAX_DRAWDOWN_DURATION = 10
+M_SHARPE = 11
+M_SORTINO = 12
+M_CALMAR = 13
+M_EXPOSURE = 14
+M_BEST_TRADE = 15
+M_WORST_TRADE = 16
+M_SQN = 17
+M_BUY_AND_HOLD_RETURN = 18
+N_METRICS = 19
+assert len(METRIC_NAMES) == N_METRICS
+assert METRIC_NAMES[M_BUY_AND_HOLD_RETURN] == "buy_and_hold_return"
+
+DAY_MS = 86_400_000.0
+YEAR_MS = 365.0 * DAY_MS
+ZERO_STD_REL = 1e-12  # a std <= this * max|value| is treated as zero (see the module docstring)
+
+
+@njit(cache=True)
+def _trade_stats_nb(trade_pnl: F64, trade_ret: F64, out: F64) -> None:
+    """Fill the trade statistics of ``out`` in one pass over the closed trades."""
+    k = trade_pnl.shape[0]
+    out[M_N_TRADES] = float(k)
+    wins = 0
+    losses = 0
+    gross_win = 0.0
+    gross_loss = 0.0
+    mean = 0.0
+    m2 = 0.0
+    max_abs = 0.0
+    for i in range(k):
+        p = trade_pnl[i]
+        if p > 0.0:
+            wins += 1
+            gross_win += p
+        elif p < 0.0:
+            losses += 1
+            gross_loss += p
+        delta = p - mean  # Welford's running mean and sum of squared deviations
+        mean += delta / (i + 1)
+        m2 += delta * (p - mean)
+        max_abs = max(max_abs, abs(p))
+    if k > 0:
+        out[M_WIN_RATE] = wins / k
+        out[M_EXPECTANCY] = mean
+    if wins > 0:
+        out[M_AVG_WIN] = gross_win / wins
+    if losses > 0:
+        out[M_AVG_LOSS] = gross_loss / losses
+        out[M_PROFIT_FACTOR] = gross_win / -gross_loss
+    elif wins > 0:
+        out[M_PROFIT_FACTOR] = np.inf
+    if k >= 2:
+        std = math.sqrt(m2 / (k - 1))
+        if std > ZERO_STD_REL * max_abs:
+            out[M_SQN] = math.sqrt(k) * mean / std
+    m = trade_ret.shape[0]
+    if m > 0:
+        best = trade_ret[0]
+        worst = trade_ret[0]
+        for i in range(1, m):
+            best = max(best, trade_ret[i])
+            worst = min(worst, trade_ret[i])
+        out[M_BEST_TRADE] = best
+        out[M_WORST_TRADE] = worst
+
+
+@njit(cache=True)
+def metrics_nb(  # type: ignore[no-untyped-def]
+    equity, position, close, trade_pnl, trade_ret, initial_capital, bar_ms, periods_per_year,
+    risk_free_rate,
+):
+    """Every metric (``METRIC_NAMES`` order, index with ``M_*``) as a float64 vector.
+
+    Formulas and edge cases are in the module docstring. One pass over the bars (drawdown,
+    returns' Welford mean/variance, downside deviation, exposure) and one over the trades.
+    """
+    out = np.full(N_METRICS, np.nan)
+    _trade_stats_nb(trade_pnl, trade_ret, out)
+    n = equity.shape[0]
+    if n == 0:
+        return out
+    cap = float(initial_capital)
+    bar = float(bar_ms)
+    ppy = float(periods_per_year)
+    last = equity[n - 1]
+    out[M_TOTAL_RETURN] = last / cap - 1.0
+    out[M_NET_PNL] = last - cap
+    years = n * bar / YEAR_MS
+    cagr = np.nan
+    if last <= 0.0:
+        cagr = -1.0
+    elif years > 0.0:
+        cagr = (last / cap) ** (1.0 / years) - 1.0
+    out[M_CAGR] = cagr
+
+    rf_bar = (1.0 + float(risk_free_rate)) ** (1.0 / ppy) - 1.0
+    peak = cap
+    peak_i = -1  # the initial capital is the peak "at bar -1"
+    under = False
+    mdd = 0.0
+    dd_bars = 0
+    exposed = 0
+    prev = cap
+    ruined = False
+    n_ret = 0
+    mean = 0.0
+    m2 = 0.0
+    max_abs = 0.0
+    down2 = 0.0
+    for t in range(n):
+        e = equity[t]
+        if position[t] != 0.0:
+            exposed += 1
+        if e >= peak:
+            if under:
+                dd_bars = max(dd_bars, t - peak_i)
+                under = False
+            peak = e
+            peak_i = t
+        else:
+            under = True
+            mdd = max(mdd, 1.0 - e / peak)
+        if not ruined:
+            if e <= 0.0:
+                r = -1.0
+                ruined = True
+            else:
+                r = e / prev - 1.0
+            prev = e
+            n_ret += 1
+            delta = r - mean
+            mean += delta / n_ret
+            m2 += delta * (r - mean)
+            max_abs = max(max_abs, abs(r))
+            x = r - rf_bar
+            if x < 0.0:
+                down2 += x * x
+    if under:
+        dd_bars = max(dd_bars, n - 1 - peak_i)
+
+    out[M_MAX_DRAWDOWN] = mdd
+    out[M_MAX_DRAWDOWN_DURATION] = dd_bars * bar / DAY_MS
+    if mdd > 0.0:
+        out[M_CALMAR] = cagr / mdd
+    out[M_EXPOSURE] = exposed / n
+    excess = mean - rf_bar
+    if n_ret >= 2:
+        std = math.sqrt(m2 / (n_ret - 1))
+        if std > ZERO_STD_REL * max_abs:
+            out[M_SHARPE] = excess / std * math.sqrt(ppy)
+        if down2 > 0.0:
+            out[M_SORTINO] = excess / math.sqrt(down2 / n_ret) * math.sqrt(ppy)
+    if close.shape[0] > 0 and close[0] != 0.0:
+        out[M_BUY_AND_HOLD_RETURN] = close[close.shape[0] - 1] / close[0] - 1.0
+    return out
+
+
+def _f64(a: npt.ArrayLike, name: str) -> F64:
+    arr = np.ascontiguousarray(a, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    return arr
+
+
+def compute_metrics(
+    equity: npt.ArrayLike,
+    position: npt.ArrayLike,
+    close: npt.ArrayLike,
+    trade_pnl: npt.ArrayLike,
+    trade_ret: npt.ArrayLike,
+    initial_capital: float,
+    bar_ms: float,
+    periods_per_year: float,
+    risk_free_rate: float = 0.0,
+) -> dict[str, float]:
+    """Every metric by name (see the module docstring); checks the inputs, calls ``metrics_nb``."""
+    eq = _f64(equity, "equity")
+    pos = _f64(position, "position")
+    cl = _f64(close, "close")
+    pnl = _f64(trade_pnl, "trade_pnl")
+    ret = _f64(trade_ret, "trade_ret")
+    if eq.shape[0] == 0:
+        raise ValueError("equity is empty: metrics need at least one bar")
+    if pos.shape != eq.shape or cl.shape != eq.shape:
+        raise ValueError(f"equity, position and close must have the same length, got "
+                         f"{eq.shape[0]}, {pos.shape[0]}, {cl.shape[0]}")
+    if pnl.shape != ret.shape:
+        raise ValueError(f"trade_pnl and trade_ret must have the same length, got "
+                         f"{pnl.shape[0]} and {ret.shape[0]}")
+    if not initial_capital > 0.0:
+        raise ValueError(f"initial_capital must be > 0, got {initial_capital}")
+    if not bar_ms > 0 or not periods_per_year > 0:
+        raise ValueError(f"bar_ms and periods_per_year must be > 0, got {bar_ms}, {periods_per_year}")
+    if not risk_free_rate > -1.0:
+        raise ValueError(f"risk_free_rate must be > -1, got {risk_free_rate}")
+    vec = metrics_nb(eq, pos, cl, pnl, ret, float(initial_capital), float(bar_ms),
+                     float(periods_per_year), float(risk_free_rate))
+    return {name: float(v) for name, v in zip(METRIC_NAMES, vec, strict=True)}
+
+
+__all__ = [
+    "METRIC_NAMES",
+    "M_AVG_LOSS",
+    "M_AVG_WIN",
+    "M_BEST_TRADE",
+    "M_BUY_AND_HOLD_RETURN",
+    "M_CAGR",
+    "M_CALMAR",
+    "M_EXPECTANCY",
+    "M_EXPOSURE",
+    "M_MAX_DRAWDOWN",
+    "M_MAX_DRAWDOWN_DURATION",
+    "M_NET_PNL",
+    "M_N_TRADES",
+    "M_PROFIT_FACTOR",
+    "M_SHARPE",
+    "M_SORTINO",
+    "M_SQN",
+    "M_TOTAL_RETURN",
+    "M_WIN_RATE",
+    "M_WORST_TRADE",
+    "N_METRICS",
+    "compute_metrics",
+    "metrics_nb",
+]
