@@ -89,7 +89,7 @@ def test_run_zip_of_binance_dump(capsys: pytest.CaptureFixture[str], tmp_path: P
     lines = []
     price = 100.0
     for i in range(400):
-        t_us = (1_700_000_000_000 + i * 60_000) * 1000
+        t_us = (1_700_006_400_000 + i * 60_000) * 1000
         o, c = price, price * (1.001 if (i // 20) % 2 == 0 else 0.999)
         lines.append(f"{t_us},{o},{max(o, c) * 1.0005},{min(o, c) * 0.9995},{c},12.5,"
                      f"{t_us + 59_999_999},1250.0,42,6.0,600.0,0")
@@ -102,7 +102,7 @@ def test_run_zip_of_binance_dump(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert code == 0, err
     obj = json.loads(out)
     assert obj["timeframe"] == "1m" and obj["bars"] == 400
-    assert obj["from"] == "2023-11-14T22:13:20.000Z"
+    assert obj["from"] == "2023-11-15T00:00:00.000Z"
 
 
 def test_sweep_prints_ranked_table(capsys: pytest.CaptureFixture[str], demo_csv: Path) -> None:
@@ -157,8 +157,8 @@ def test_bad_input_one_clear_message(capsys: pytest.CaptureFixture[str], demo_cs
     }))
     (tmp_path / "unsorted.csv").write_text(
         "timestamp,open,high,low,close,volume\n"
-        "1700000060000,1,1,1,1,1\n1700000000000,1,1,1,1,1\n1700000120000,1,1,1,1,1\n")
-    (tmp_path / "cols.csv").write_text("timestamp,open,high,low,volume\n1700000000000,1,1,1,1\n")
+        "1700006460000,1,1,1,1,1\n1700006400000,1,1,1,1,1\n1700006520000,1,1,1,1,1\n")
+    (tmp_path / "cols.csv").write_text("timestamp,open,high,low,volume\n1700006400000,1,1,1,1\n")
     code, out, err = run_cli(capsys, *make_args(demo_csv, tmp_path))
     assert code == 2
     assert out == ""
