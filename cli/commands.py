@@ -30,7 +30,7 @@ from domain.strategy.schema import strategy_json_schema
 from domain.timeframes import parse_timeframe
 
 
-def _progress_bar(total: int, unit: str, disabled: bool) -> tqdm:  # type: ignore[type-arg]
+def _progress_bar(total: int, unit: str, disabled: bool) -> tqdm:
     # disable=None: shown only when stderr is a terminal
     return tqdm(total=total, unit=unit, unit_scale=True, file=sys.stderr, leave=False,
                 disable=True if disabled else None, dynamic_ncols=True)

@@ -147,7 +147,7 @@ def metrics_nb(  # type: ignore[no-untyped-def]
     """Every metric (``METRIC_NAMES`` order, index with ``M_*``) as a float64 vector.
 
     Formulas and edge cases are in the module docstring. One pass over the bars (drawdown,
-    returns' Welford mean/variance, downside deviation, exposure) and one over the trades.
+    exposure, the returns' shifted sums and downside deviation) and one over the trades.
     """
     out = np.full(N_METRICS, np.nan)
     _trade_stats_nb(trade_pnl, trade_ret, out)
@@ -169,8 +169,13 @@ def metrics_nb(  # type: ignore[no-untyped-def]
     out[M_CAGR] = cagr
 
     rf_bar = (1.0 + float(risk_free_rate)) ** (1.0 / ppy) - 1.0
+    # one pass: drawdown (tracking each episode's trough, so no division per bar), exposure,
+    # and the returns up to ruin as shifted sums: with the shift K = r[0], sum(r - K) and
+    # sum((r - K)^2) give the variance without cancellation when returns are near-constant
+    # (constant returns give exactly 0), and without a division on the dependency chain.
     peak = cap
     peak_i = -1  # the initial capital is the peak "at bar -1"
+    trough = cap
     under = False
     mdd = 0.0
     dd_bars = 0
@@ -178,8 +183,9 @@ def metrics_nb(  # type: ignore[no-untyped-def]
     prev = cap
     ruined = False
     n_ret = 0
-    mean = 0.0
-    m2 = 0.0
+    shift = 0.0
+    sum_d = 0.0
+    sum_d2 = 0.0
     max_abs = 0.0
     down2 = 0.0
     for t in range(n):
@@ -189,29 +195,34 @@ def metrics_nb(  # type: ignore[no-untyped-def]
         if e >= peak:
             if under:
                 dd_bars = max(dd_bars, t - peak_i)
+                mdd = max(mdd, 1.0 - trough / peak)
                 under = False
             peak = e
             peak_i = t
-        else:
+        elif not under:
             under = True
-            mdd = max(mdd, 1.0 - e / peak)
+            trough = e
+        elif e < trough:
+            trough = e
         if not ruined:
-            if e <= 0.0:
-                r = -1.0
-                ruined = True
-            else:
-                r = e / prev - 1.0
+            r = -1.0 if e <= 0.0 else e / prev - 1.0
             prev = e
+            if n_ret == 0:
+                shift = r
             n_ret += 1
-            delta = r - mean
-            mean += delta / n_ret
-            m2 += delta * (r - mean)
+            dev = r - shift
+            sum_d += dev
+            sum_d2 += dev * dev
             max_abs = max(max_abs, abs(r))
             x = r - rf_bar
             if x < 0.0:
                 down2 += x * x
+            ruined = e <= 0.0
     if under:
+        mdd = max(mdd, 1.0 - trough / peak)
         dd_bars = max(dd_bars, n - 1 - peak_i)
+    mean = shift + sum_d / n_ret
+    m2 = max(0.0, sum_d2 - sum_d * sum_d / n_ret)
 
     out[M_MAX_DRAWDOWN] = mdd
     out[M_MAX_DRAWDOWN_DURATION] = dd_bars * bar / DAY_MS

@@ -59,7 +59,8 @@ class SimResult:
     @property
     def closed_trades(self) -> npt.NDArray[np.void]:
         t = self.trades
-        return t[t["exit_reason"] != EXIT_END_OF_DATA]
+        closed: npt.NDArray[np.void] = t[t["exit_reason"] != EXIT_END_OF_DATA]
+        return closed
 
     @property
     def has_open_position(self) -> bool:

@@ -35,35 +35,49 @@ def neumaier_add_nb(s: float, c: float, v: float) -> tuple[float, float]:
 
 
 @njit(cache=True)
-def rolling_sum_nb(x: F64, n: int, start: int) -> F64:
-    """Sum of the last ``n`` values of ``x`` (the window ends at the current bar).
+def rolling_mean_nb(x: F64, n: int, start: int, divisor: float) -> F64:
+    """The sum of the last ``n`` values of ``x`` divided by ``divisor`` (window ends at the bar).
 
     Only ``x[start:]`` is read (earlier values may be NaN, e.g. the warm-up of another
-    indicator); the first sum is at ``start + n - 1``, earlier bars are NaN. Compensated and
-    recomputed from scratch every ``n`` bars (see the module docstring).
+    indicator); the first value is at ``start + n - 1``, earlier bars are NaN. Compensated and
+    recomputed from scratch at the start of every block of ``n`` bars (see the module
+    docstring). While sliding, the window's change ``x[i] - x[i-n]`` is formed exactly as a
+    pair ``d + e`` (Knuth's branch-free TwoSum) off the loop's dependency chain, then added
+    with one compensated addition: as exact as two compensated additions, half the latency.
     """
     m = x.shape[0]
     out = np.full(m, np.nan)
     first = start + n - 1
-    s = 0.0
-    c = 0.0
-    for i in range(first, m):
-        if (i - first) % n == 0:
-            s = 0.0
-            c = 0.0
-            for j in range(i - n + 1, i + 1):
-                s, c = neumaier_add_nb(s, c, x[j])
-        else:
-            s, c = neumaier_add_nb(s, c, x[i])
-            s, c = neumaier_add_nb(s, c, -x[i - n])
-        out[i] = s + c
+    for block in range(first, m, n):
+        s = 0.0
+        c = 0.0
+        for j in range(block - n + 1, block + 1):
+            s, c = neumaier_add_nb(s, c, x[j])
+        out[block] = (s + c) / divisor
+        for i in range(block + 1, min(block + n, m)):
+            a = x[i]
+            b = -x[i - n]
+            d = a + b
+            bv = d - a
+            e = (a - (d - bv)) + (b - bv)
+            t = s + d
+            tv = t - s
+            c += ((s - (t - tv)) + (d - tv)) + e
+            s = t
+            out[i] = (s + c) / divisor
     return out
+
+
+@njit(cache=True)
+def rolling_sum_nb(x: F64, n: int, start: int) -> F64:
+    """Sum of the last ``n`` values of ``x``; see ``rolling_mean_nb``."""
+    return rolling_mean_nb(x, n, start, 1.0)
 
 
 @njit(cache=True)
 def sma_from_nb(x: F64, n: int, start: int) -> F64:
     """Simple moving average of ``x[start:]``: ``sum(window) / n``; NaN before ``start + n - 1``."""
-    return rolling_sum_nb(x, n, start) / n
+    return rolling_mean_nb(x, n, start, float(n))
 
 
 @njit(cache=True)
