@@ -7,9 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-DEMO_CSV := data/demo.csv
-
-.PHONY: run test install lint typecheck unit bench schema clean
+.PHONY: run test install services lint typecheck unit bench schema clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed (set PYTHON=...)")'
@@ -20,13 +18,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-$(DEMO_CSV): | $(STAMP)
-	@mkdir -p data
-	$(BIN)/backtest demo-data --out $(DEMO_CSV)
+## The main job: migrate the database (SQLite under ./data by default, or DATABASE_URL), store
+## the synthetic demo candles when missing, and backtest the example strategy on them.
+run: install
+	$(BIN)/backtest db migrate --seed-demo
+	$(BIN)/backtest run --exchange demo --symbol DEMO/USDT --timeframe 1h \
+		--strategy examples/sma_crossover.json
 
-## The main job: backtest the example strategy on the demo data set and print the metrics.
-run: install $(DEMO_CSV)
-	$(BIN)/backtest run --data $(DEMO_CSV) --strategy examples/sma_crossover.json
+## PostgreSQL and Redis on 127.0.0.1 for the integration tests (started when installed but down).
+services:
+	@bash .ci/services.sh
 
 lint: install
 	$(BIN)/ruff check .
@@ -35,14 +36,15 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+unit: install services
 	$(BIN)/python -m pytest -q
 
 ## Everything CI checks: lint, import layers, types, every test.
 test: lint typecheck unit
 
-bench: install
+bench: install services
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/storage.py
 
 schema: install
 	$(BIN)/python -m domain.strategy.schema > docs/strategy.schema.json

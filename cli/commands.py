@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -38,13 +39,21 @@ def _progress_bar(total: int, unit: str, disabled: bool) -> tqdm:
 
 def _candles_in_range(args: argparse.Namespace) -> Candles:
     tf = parse_timeframe(args.timeframe) if args.timeframe else None
-    candles = load_candles(args.data, symbol=args.symbol, timeframe=tf)
     start = parse_time(args.date_from, "--from") if args.date_from else None
     end = parse_time(args.date_to, "--to") if args.date_to else None
     if start is not None and end is not None and start >= end:
         raise UsageError("--from must be before --to")
-    if start is not None or end is not None:
-        candles = candles.slice_time(start, end)
+    if args.data:
+        candles = load_candles(args.data, symbol=args.symbol, timeframe=tf)
+        if start is not None or end is not None:
+            candles = candles.slice_time(start, end)
+    else:
+        if not args.symbol or tf is None:
+            raise UsageError("give --data FILE, or --symbol and --timeframe to use stored candles "
+                             "(see `backtest data list`)")
+        from tasks.market import load_stored_candles  # lazy: only this path needs the database
+
+        candles = asyncio.run(load_stored_candles(args.exchange, args.symbol, tf, start, end))
     if len(candles) == 0:
         raise DataError("no candles in the chosen range: widen --from/--to")
     return candles

@@ -7,9 +7,10 @@ code 2; nothing prints a traceback unless ``BACKTEST_DEBUG=1`` is set.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cli import commands
 from cli.errors import UsageError
@@ -58,17 +59,82 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the JSON Schema of strategy documents")
     schema.set_defaults(func=commands.cmd_schema)
+
+    _data_parsers(sub)
+    _db_parsers(sub)
     return parser
 
 
+def _lazy(target: str) -> Callable[[argparse.Namespace], int]:
+    """A command implemented in ``module:function``, imported only when it runs (so that
+    ``backtest run`` never pays for importing the database or exchange libraries)."""
+
+    def call(args: argparse.Namespace) -> int:
+        module, _, name = target.partition(":")
+        func: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), name)
+        return func(args)
+
+    return call
+
+
+def _data_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    data = sub.add_parser("data", help="market data in the database: sync, import, list, watch")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
+
+    sync = dsub.add_parser("sync", help="fetch candles from the exchange into the database")
+    sync.add_argument("symbol", help="market symbol, e.g. BTC/USDT")
+    sync.add_argument("timeframe", help="timeframe, e.g. 1h")
+    sync.add_argument("--since", required=True, metavar="ISO", help="first bar's open time")
+    sync.add_argument("--until", metavar="ISO", help="end of the range (default: now)")
+    sync.add_argument("--exchange", default="binance", help="exchange id (default binance)")
+    sync.set_defaults(func=_lazy("cli.data_sync_commands:cmd_data_sync"))
+
+    imp = dsub.add_parser("import", help="import a candle CSV (Binance dump or plain) into the database")
+    imp.add_argument("file", help="CSV or .zip file")
+    imp.add_argument("--symbol", required=True, help="market symbol, e.g. BTC/USDT")
+    imp.add_argument("--timeframe", help="timeframe (default: inferred from the file)")
+    imp.add_argument("--exchange", default="binance", help="exchange id (default binance)")
+    imp.set_defaults(func=_lazy("cli.db_commands:cmd_data_import"))
+
+    lst = dsub.add_parser("list", help="what is stored: first, last, count and gaps per market")
+    lst.add_argument("--exchange", help="only this exchange")
+    lst.add_argument("--symbol", help="only this symbol")
+    lst.add_argument("--timeframe", help="only this timeframe")
+    lst.add_argument("--json", action="store_true", help="print the coverage as JSON")
+    lst.set_defaults(func=_lazy("cli.db_commands:cmd_data_list"))
+
+    watch = dsub.add_parser("watch", help="stream live candles into the database (Ctrl-C stops)")
+    watch.add_argument("symbol", help="market symbol, e.g. BTC/USDT")
+    watch.add_argument("timeframe", help="timeframe, e.g. 1m")
+    watch.add_argument("--exchange", default="binance", help="exchange id (default binance)")
+    watch.set_defaults(func=_lazy("cli.data_sync_commands:cmd_data_watch"))
+
+
+def _db_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    db = sub.add_parser("db", help="the database: migrate, info")
+    dbsub = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
+    migrate = dbsub.add_parser("migrate", help="apply the migrations (creates the database file)")
+    migrate.add_argument("--seed-demo", action="store_true",
+                         help="also store the synthetic demo candles (demo DEMO/USDT 1h) if missing")
+    migrate.set_defaults(func=_lazy("cli.db_commands:cmd_db_migrate"))
+    info = dbsub.add_parser("info", help="backend, market data storage mode, tables")
+    info.add_argument("--json", action="store_true", help="print the information as JSON")
+    info.set_defaults(func=_lazy("cli.db_commands:cmd_db_info"))
+
+
 def _data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, metavar="FILE",
-                   help="candles: a Binance kline dump or a timestamp,open,high,low,close,volume CSV")
+    p.add_argument("--data", metavar="FILE",
+                   help="candles: a Binance kline dump or a timestamp,open,high,low,close,volume "
+                        "CSV; without it, the candles of --exchange/--symbol/--timeframe are "
+                        "read from the database")
     p.add_argument("--strategy", required=True, metavar="FILE.json", help="strategy document")
     p.add_argument("--from", dest="date_from", metavar="ISO", help="first bar's open time (inclusive)")
     p.add_argument("--to", dest="date_to", metavar="ISO", help="end of the range (exclusive)")
     p.add_argument("--timeframe", metavar="TF", help="timeframe of the data (default: inferred)")
-    p.add_argument("--symbol", default="", help="symbol shown in the output")
+    p.add_argument("--symbol", default="",
+                   help="market symbol (e.g. BTC/USDT): which stored candles to use without --data")
+    p.add_argument("--exchange", default="binance",
+                   help="exchange of the stored candles (default binance; the demo set is 'demo')")
     p.add_argument("--risk-free", type=float, default=0.0, metavar="RATE",
                    help="annual risk-free rate for Sharpe/Sortino, as a fraction (default 0)")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")

@@ -1,0 +1,108 @@
+"""``backtest data sync`` and ``backtest data watch``: Binance candles into the store.
+
+``cmd_data_sync(args)``: ``args.symbol``, ``args.timeframe``, ``args.since`` (ISO), ``args.until``
+(ISO or None), ``args.exchange``; shows a progress bar on stderr and prints a one-line summary.
+``cmd_data_watch(args)``: ``args.symbol``, ``args.timeframe``, ``args.exchange``; prints every
+update until Ctrl-C.
+
+Candles go to the store through ``tasks.market.StoreSink``; the exchange's base URLs come from
+the settings (``BINANCE_REST_URL``, ``BINANCE_WS_URL``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+from tqdm import tqdm
+
+from cli.errors import UsageError
+from cli.inputs import parse_time
+from domain.timeframes import iso
+from store.db import close_db, init_db
+from tasks.market import StoreSink, exchange_from_settings
+from tasks.sync import SyncProgress, sync
+from tasks.watch import KlineUpdate, watch_klines
+
+
+@contextlib.asynccontextmanager
+async def _database() -> AsyncIterator[StoreSink]:
+    await init_db()
+    try:
+        yield StoreSink()
+    finally:
+        await close_db()
+
+
+def cmd_data_sync(args: argparse.Namespace) -> int:
+    since = parse_time(args.since, "--since")
+    until = parse_time(args.until, "--until") if getattr(args, "until", None) else None
+    if until is not None and until <= since:
+        raise UsageError("--until must be after --since")
+    return asyncio.run(_sync(args, since, until))
+
+
+async def _sync(args: argparse.Namespace, since: int, until: int | None) -> int:
+    exchange_id = getattr(args, "exchange", None) or "binance"
+    # disable=None: the bar shows only when stderr is a terminal
+    bar = tqdm(total=100.0, unit="%", file=sys.stderr, leave=False, dynamic_ncols=True,
+               disable=None, bar_format="{l_bar}{bar}| {n:.0f}% {postfix}",
+               desc=f"{args.symbol} {args.timeframe}")
+
+    def on_progress(p: SyncProgress) -> None:
+        bar.n = round(p.percent, 1)
+        bar.set_postfix_str(f"{p.pages} pages, {p.candles} candles", refresh=False)
+        bar.refresh()
+
+    async with _database() as sink:
+        exchange = exchange_from_settings(exchange_id)
+        try:
+            report = await sync(exchange, args.symbol, args.timeframe, since, until, sink=sink,
+                                progress=on_progress)
+        finally:
+            bar.close()
+            await exchange.close()
+    span = (f"{iso(report.first_ts)} .. {iso(report.last_ts)}"
+            if report.first_ts is not None and report.last_ts is not None else "nothing new")
+    print(f"{report.exchange} {report.symbol} {report.timeframe}: {report.candles_written} "
+          f"candles written ({span}) in {report.pages} pages, {report.gaps_repaired} gaps repaired")
+    for lo, hi in report.unfilled:
+        print(f"  not available from {report.exchange}: {iso(lo)} .. {iso(hi)}")
+    return 0
+
+
+def cmd_data_watch(args: argparse.Namespace) -> int:
+    return asyncio.run(_watch(args))
+
+
+def _print_update(u: KlineUpdate) -> None:
+    state = "closed" if u.closed else "open"
+    print(f"{iso(u.ts)} {u.symbol} {u.timeframe} o={u.open:g} h={u.high:g} l={u.low:g} "
+          f"c={u.close:g} v={u.volume:g} {state}", flush=True)
+
+
+async def _watch(args: argparse.Namespace) -> int:
+    exchange_id = getattr(args, "exchange", None) or "binance"
+    stop = asyncio.Event()
+    loop: Any = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows: Ctrl-C raises
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    async with _database() as sink:
+        exchange = exchange_from_settings(exchange_id)
+        try:
+            report = await watch_klines(exchange, args.symbol, args.timeframe, sink=sink,
+                                        on_update=_print_update, stop_event=stop)
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGINT)
+                loop.remove_signal_handler(signal.SIGTERM)
+            await exchange.close()
+    print(f"stopped: {report.updates} updates, {report.closed_stored} closed candles stored, "
+          f"{report.backfilled} backfilled, {report.reconnects} reconnects", file=sys.stderr)
+    return 0

@@ -1,0 +1,1 @@
+"""Tortoise built-in migrations of the ``models`` app (see store/db.py)."""

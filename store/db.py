@@ -1,0 +1,232 @@
+"""Connecting Tortoise, applying migrations, and describing the database.
+
+Typical use (a CLI command, a worker, the API's lifespan)::
+
+    await init_db()          # or init_db(Settings(...)); connects and checks the server
+    ...                      # models and store.candles work from here on
+    await close_db()
+
+Migrations are Tortoise's built-in ones in the top-level ``migrations`` package. Create one
+after editing ``store/models.py`` with::
+
+    .venv/bin/tortoise -c store.tortoise_config.TORTOISE_ORM makemigrations --name what_changed
+
+and apply them with ``backtest db migrate`` (or ``await migrate()``), which also sets up the
+PostgreSQL extras of ``market_data``: a TimescaleDB hypertable with compression of old chunks
+when the extension is available, otherwise a BRIN index on ``ts``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.connection import get_connection
+from tortoise.exceptions import DBConnectionError
+from tortoise.migrations.executor import MigrationExecutor
+
+from store import pg_extras
+from store.errors import DatabaseUnavailable, UnsupportedDatabase
+from store.models import ALL_MODELS
+from store.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+APP_LABEL = "models"
+MIGRATIONS_MODULE = "migrations"
+MODELS_MODULE = "store.models"
+
+_active: Settings | None = None
+_last_backend: str | None = None
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    """The Tortoise configuration for ``settings`` (one app, ``models``, with its migrations)."""
+    if settings.backend not in ("sqlite", "postgresql"):
+        raise UnsupportedDatabase(
+            f"DATABASE_URL {settings.safe_database_url}: unsupported backend "
+            f"{settings.backend!r}; use sqlite://PATH or postgres://USER@HOST:PORT/DB")
+    return {
+        "connections": {"default": settings.database_url},
+        "apps": {
+            APP_LABEL: {
+                "models": [MODELS_MODULE],
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _sqlite_path(url: str) -> Path | None:
+    path = url.split("://", 1)[1].split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+async def init_db(settings: Settings | None = None, *, share_across_tasks: bool = False) -> None:
+    """Initialise Tortoise for ``settings`` (default: :func:`get_settings`) and check that the
+    database answers; raises :class:`DatabaseUnavailable` with the URL and what to do.
+
+    ``share_across_tasks=True`` makes the connection visible to other asyncio tasks (an ASGI
+    lifespan initialises it in one task and serves requests in others).
+    """
+    global _active, _last_backend
+    settings = settings or get_settings()
+    config = tortoise_config(settings)
+    if _last_backend not in (None, settings.backend):
+        # Tortoise caches each model's INSERT/DELETE SQL per connection *name* for the life of
+        # the process; after switching dialects under the same name ("default": tests, tools
+        # copying between databases) those statements would use the wrong placeholders.
+        EXECUTOR_CACHE.clear()
+    _last_backend = settings.backend
+    if settings.backend == "sqlite" and (path := _sqlite_path(settings.database_url)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    await Tortoise.init(config=config, _enable_global_fallback=share_across_tasks)
+    _active = settings
+    try:
+        await connection().execute_query("SELECT 1")
+    except (OSError, asyncpg.PostgresError, DBConnectionError, sqlite3.Error) as err:
+        await close_db()
+        raise DatabaseUnavailable(unreachable_message(settings, err)) from err
+
+
+def unreachable_message(settings: Settings, err: BaseException) -> str:
+    url = settings.safe_database_url
+    if settings.backend == "sqlite":
+        return (f"cannot open the SQLite database {url}: {err}. Check that its folder is "
+                "writable, or set DATABASE_URL to another location")
+    return (f"cannot connect to the database at {url}: {err}. Start PostgreSQL (or fix "
+            "DATABASE_URL), create the database if it does not exist, and retry; unset "
+            "DATABASE_URL to use the local SQLite file instead")
+
+
+async def close_db() -> None:
+    """Close every connection opened since :func:`init_db` (safe to call twice)."""
+    global _active
+    await Tortoise.close_connections()
+    _active = None
+
+
+@asynccontextmanager
+async def database(settings: Settings | None = None) -> AsyncIterator[Settings]:
+    """``async with database(): ...``: :func:`init_db`, then always :func:`close_db` (an
+    unclosed SQLite connection keeps its worker thread, and so the process, alive)."""
+    await init_db(settings)
+    try:
+        yield active_settings()
+    finally:
+        await close_db()
+
+
+def active_settings() -> Settings:
+    """The settings :func:`init_db` was called with (raises if it was not)."""
+    if _active is None:
+        raise RuntimeError("the database is not initialised: call store.db.init_db() first")
+    return _active
+
+
+def connection() -> BaseDBAsyncClient:
+    """Tortoise's client of the default connection (use ``acquire_connection()`` for the
+    driver's own connection: asyncpg's or aiosqlite's)."""
+    return get_connection("default")
+
+
+def is_postgres(client: BaseDBAsyncClient | None = None) -> bool:
+    return (client or connection()).capabilities.dialect == "postgres"
+
+
+def _executor(settings: Settings) -> MigrationExecutor:
+    return MigrationExecutor(connection(), tortoise_config(settings)["apps"])
+
+
+async def migrate(settings: Settings | None = None) -> list[str]:
+    """Apply the pending migrations (then the PostgreSQL extras of ``market_data``) and return
+    the names of those applied. Leaves the database initialised; call :func:`close_db` after.
+    Running it again is a no-op."""
+    await init_db(settings)
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+            log.info("applied migration %s.%s", app_label, name)
+
+    await _executor(active_settings()).migrate(progress=progress)
+    if is_postgres():
+        async with connection().acquire_connection() as raw:
+            await pg_extras.setup_market_data(raw)
+    return applied
+
+
+async def migration_state() -> tuple[list[str], list[str]]:
+    """(applied, pending) migration names, as ``app.name``, in order."""
+    executor = _executor(active_settings())
+    applied = [f"{k.app_label}.{k.name}" for k in await executor.recorder.applied_migrations()]
+    pending = [f"{s.migration.app_label}.{s.migration.name}"
+               for s in await executor.plan() if not s.backward]
+    return applied, pending
+
+
+async def existing_tables() -> set[str]:
+    client = connection()
+    if is_postgres(client):
+        sql = "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    return {row["name"] for row in await client.execute_query_dict(sql)}
+
+
+async def db_info() -> dict[str, Any]:
+    """What the database is and holds: ``backend`` (sqlite | postgresql), ``url`` (without
+    password), ``server_version``, ``market_data_storage`` ("timescaledb hypertable",
+    "plain table + BRIN index", "plain table" or "sqlite table"), ``timescaledb`` (PostgreSQL:
+    "in use", "available, not in use ..." or "not installed ..."; SQLite: None), ``migrations``
+    ({"applied": [...], "pending": [...]}) and ``tables`` (table name -> row count, None when the
+    table does not exist yet)."""
+    settings = active_settings()
+    client = connection()
+    postgres = is_postgres(client)
+    version_sql = "SELECT version() AS v" if postgres else "SELECT sqlite_version() AS v"
+    version = (await client.execute_query_dict(version_sql))[0]["v"]
+    applied, pending = await migration_state()
+    present = await existing_tables()
+    counts: dict[str, int | None] = {}
+    for model in ALL_MODELS:
+        table = model._meta.db_table
+        if table in present:
+            rows = await client.execute_query_dict(f'SELECT count(*) AS n FROM "{table}"')
+            counts[table] = int(rows[0]["n"])
+        else:
+            counts[table] = None
+    timescaledb: str | None = None
+    if postgres:
+        async with client.acquire_connection() as raw:
+            storage = await pg_extras.market_data_storage(raw)
+            if storage == pg_extras.HYPERTABLE:
+                timescaledb = "in use"
+            elif await pg_extras.timescaledb_available(raw):
+                timescaledb = ("available, not in use: `backtest db migrate` sets it up (it "
+                               "needs timescaledb in shared_preload_libraries)")
+            else:
+                timescaledb = "not installed on this server"
+    else:
+        storage = "sqlite table"
+    return {
+        "backend": "postgresql" if postgres else "sqlite",
+        "url": settings.safe_database_url,
+        "server_version": str(version),
+        "market_data_storage": storage,
+        "timescaledb": timescaledb,
+        "migrations": {"applied": applied, "pending": pending},
+        "tables": counts,
+    }

@@ -1,0 +1,294 @@
+"""Every Tortoise model of the product, in one place.
+
+Times of market events (candles, trades, ranges) are UTC milliseconds in BIGINT columns, as
+everywhere in the system; bookkeeping times (created, started, finished) are timezone-aware
+datetimes. The schema is created and changed only by the migrations in ``migrations/``
+(``tortoise makemigrations`` after editing this file; see ``store/db.py``).
+
+``market_data`` is written and read in bulk by :mod:`store.candles` with raw SQL, never through
+these model objects row by row; :class:`MarketData` exists so the migrations own its schema.
+
+The first line of each model's docstring becomes its table comment: keep ";" out of it (Tortoise's
+SQLite migration runner splits statements on semicolons). In ``Meta.indexes`` name foreign keys
+by their column (``owner_id``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class RunStatus(StrEnum):
+    """Life cycle of a backtest or a replay execution."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    display_name = fields.CharField(max_length=100, default="")
+    password_hash = fields.CharField(max_length=255, null=True)
+    is_active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    credentials: fields.ReverseRelation[ExchangeCredential]
+    strategies: fields.ReverseRelation[Strategy]
+    backtests: fields.ReverseRelation[Backtest]
+    transactions: fields.ReverseRelation[TransactionRecord]
+    replays: fields.ReverseRelation[ReplayExecution]
+
+    class Meta:
+        table = "users"
+
+
+class ExchangeCredential(Model):
+    """A user's API key for an exchange.
+
+    The ``*_encrypted`` columns hold ciphertext only (encryption arrives with its own issue;
+    until then nothing writes them).
+    """
+
+    id = fields.IntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="credentials", on_delete=fields.CASCADE)
+    owner_id: int
+    exchange = fields.CharField(max_length=32)
+    label = fields.CharField(max_length=100, default="")
+    api_key_encrypted = fields.BinaryField(null=True)
+    api_secret_encrypted = fields.BinaryField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "exchange_credentials"
+        unique_together = (("owner", "exchange", "label"),)
+
+
+class Strategy(Model):
+    """A strategy document (the JSON of domain.strategy), each saved edit a new version."""
+
+    id = fields.IntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="strategies", on_delete=fields.CASCADE)
+    owner_id: int
+    name = fields.CharField(max_length=200)
+    version = fields.IntField(default=1)
+    document: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    backtests: fields.ReverseRelation[Backtest]
+
+    class Meta:
+        table = "strategies"
+        unique_together = (("owner", "name", "version"),)
+
+
+class Backtest(Model):
+    """One run of a strategy on a range of market data, with what it ran on and how it went."""
+
+    id = fields.IntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="backtests", on_delete=fields.CASCADE)
+    owner_id: int
+    strategy: fields.ForeignKeyNullableRelation[Strategy] = fields.ForeignKeyField(
+        "models.Strategy", related_name="backtests", null=True, on_delete=fields.SET_NULL)
+    strategy_id: int | None
+    strategy_snapshot: fields.JSONField[dict[str, Any]] = fields.JSONField()  # the document exactly as run
+    parameters: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)  # parameter values as run
+    exchange = fields.CharField(max_length=32)
+    symbol = fields.CharField(max_length=32)
+    timeframe = fields.CharField(max_length=8)
+    range_start_ms = fields.BigIntField()  # inclusive
+    range_end_ms = fields.BigIntField()  # exclusive
+    initial_capital = fields.FloatField()
+    status = fields.CharEnumField(RunStatus, max_length=16, default=RunStatus.QUEUED)
+    progress = fields.FloatField(default=0.0)  # 0..1
+    error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    data_fingerprint = fields.CharField(max_length=64, null=True)  # hash of the candles used
+    engine_version = fields.CharField(max_length=32, default="")
+
+    trades: fields.ReverseRelation[Trade]
+    summary: fields.BackwardOneToOneRelation[PerformanceSummary]
+
+    class Meta:
+        table = "backtests"
+        indexes = (("owner_id", "created_at"),)
+
+
+class Trade(Model):
+    """A closed trade of a backtest, its columns those of domain.engine.records.TRADE_DTYPE."""
+
+    id = fields.BigIntField(primary_key=True)
+    backtest: fields.ForeignKeyRelation[Backtest] = fields.ForeignKeyField(
+        "models.Backtest", related_name="trades", on_delete=fields.CASCADE)
+    backtest_id: int
+    seq = fields.IntField()  # 0-based position in the backtest's trade list
+    entry_idx = fields.BigIntField()
+    exit_idx = fields.BigIntField()
+    entry_time = fields.BigIntField()  # UTC ms
+    exit_time = fields.BigIntField()  # UTC ms
+    entry_price = fields.FloatField()
+    exit_price = fields.FloatField()
+    quantity = fields.FloatField()
+    direction = fields.SmallIntField()  # +1 long, -1 short
+    gross_pnl = fields.FloatField()
+    fees = fields.FloatField()
+    pnl = fields.FloatField()
+    trade_return = fields.FloatField()  # TRADE_DTYPE "return"
+    exit_reason = fields.SmallIntField()  # index into domain.engine.rules.EXIT_REASONS
+
+    class Meta:
+        table = "trades"
+        unique_together = (("backtest", "seq"),)
+
+
+class PerformanceSummary(Model):
+    """The metrics of one backtest: a column per domain.metrics.METRIC_NAMES entry.
+
+    NULL where a metric is undefined; columns (not JSON) so runs can be sorted and filtered by
+    any metric.
+    """
+
+    id = fields.IntField(primary_key=True)
+    backtest: fields.OneToOneRelation[Backtest] = fields.OneToOneField(
+        "models.Backtest", related_name="summary", on_delete=fields.CASCADE)
+    backtest_id: int
+    final_equity = fields.FloatField()
+    total_return = fields.FloatField(null=True)
+    cagr = fields.FloatField(null=True)
+    net_pnl = fields.FloatField(null=True)
+    n_trades = fields.FloatField(null=True)
+    win_rate = fields.FloatField(null=True)
+    avg_win = fields.FloatField(null=True)
+    avg_loss = fields.FloatField(null=True)
+    profit_factor = fields.FloatField(null=True)
+    expectancy = fields.FloatField(null=True)
+    max_drawdown = fields.FloatField(null=True)
+    max_drawdown_duration = fields.FloatField(null=True)
+    sharpe = fields.FloatField(null=True)
+    sortino = fields.FloatField(null=True)
+    calmar = fields.FloatField(null=True)
+    exposure = fields.FloatField(null=True)
+    best_trade = fields.FloatField(null=True)
+    worst_trade = fields.FloatField(null=True)
+    sqn = fields.FloatField(null=True)
+    buy_and_hold_return = fields.FloatField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "performance_summaries"
+
+
+class MarketData(Model):
+    """One OHLCV candle, ts being the bar's open time in UTC milliseconds.
+
+    On PostgreSQL the table gets a BRIN index on ``ts`` or becomes a TimescaleDB hypertable
+    (see ``store/pg_extras.py``).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    exchange = fields.CharField(max_length=32)
+    symbol = fields.CharField(max_length=32)
+    timeframe = fields.CharField(max_length=8)
+    ts = fields.BigIntField()
+    open = fields.FloatField()
+    high = fields.FloatField()
+    low = fields.FloatField()
+    close = fields.FloatField()
+    volume = fields.FloatField()
+
+    class Meta:
+        table = "market_data"
+        unique_together = (("exchange", "symbol", "timeframe", "ts"),)
+
+
+class TransactionRecord(Model):
+    """A user's real exchange transaction (fill, deposit, withdrawal, fee), kept for replay.
+
+    ``external_id`` is the exchange's id, so re-imports do not duplicate rows.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="transactions", on_delete=fields.CASCADE)
+    owner_id: int
+    exchange = fields.CharField(max_length=32)
+    symbol = fields.CharField(max_length=32, null=True)
+    kind = fields.CharField(max_length=16)  # trade | deposit | withdrawal | fee
+    side = fields.CharField(max_length=4, null=True)  # buy | sell (trades only)
+    ts = fields.BigIntField()  # UTC ms
+    price = fields.FloatField(null=True)
+    quantity = fields.FloatField()
+    fee = fields.FloatField(default=0.0)
+    fee_asset = fields.CharField(max_length=16, null=True)
+    external_id = fields.CharField(max_length=64, null=True)
+    payload: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)  # the exchange's record as received
+    imported_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "transaction_histories"
+        unique_together = (("owner", "exchange", "external_id"),)
+        indexes = (("owner_id", "ts"),)
+
+
+class ReplayExecution(Model):
+    """A replay of a user's transactions against market data, with its status and result."""
+
+    id = fields.IntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="replays", on_delete=fields.CASCADE)
+    owner_id: int
+    exchange = fields.CharField(max_length=32)
+    symbol = fields.CharField(max_length=32, null=True)
+    timeframe = fields.CharField(max_length=8)
+    range_start_ms = fields.BigIntField()
+    range_end_ms = fields.BigIntField()
+    parameters: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)  # what-if settings
+    status = fields.CharEnumField(RunStatus, max_length=16, default=RunStatus.QUEUED)
+    progress = fields.FloatField(default=0.0)
+    result: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "replay_executions"
+
+
+class AuditLog(Model):
+    """Who did what to which object, when (append-only)."""
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="audit_entries", null=True, on_delete=fields.SET_NULL)
+    user_id: int | None
+    action = fields.CharField(max_length=64)  # e.g. "backtest.run", "credential.create"
+    entity_type = fields.CharField(max_length=64, default="")
+    entity_id = fields.CharField(max_length=64, null=True)
+    details: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    ip_address = fields.CharField(max_length=45, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "audit_log"
+
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    User, ExchangeCredential, Strategy, Backtest, Trade, PerformanceSummary, MarketData,
+    TransactionRecord, ReplayExecution, AuditLog,
+)

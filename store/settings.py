@@ -1,0 +1,93 @@
+"""Settings: the one place that reads the environment.
+
+Read once, on the first call of :func:`get_settings`, into a frozen :class:`Settings`. Tests and
+tools build their own with ``Settings(...)`` or ``Settings.from_env({...})`` and pass it to
+:func:`store.db.init_db`; nothing else in the code base looks at ``os.environ``.
+
+Variables:
+
+``DATA_DIR``
+    Folder for local data (default ``data``, relative to the working directory).
+``DATABASE_URL``
+    A Tortoise database URL. Default: the SQLite file ``sqlite://<DATA_DIR>/backtest.sqlite3``.
+    PostgreSQL: ``postgres://user:password@host:5432/dbname`` (the asyncpg driver).
+``REDIS_URL``
+    Optional; unused by the store for now (progress channel and Celery will read it from here).
+``BINANCE_REST_URL``, ``BINANCE_WS_URL``
+    Optional base URLs of Binance's REST and websocket APIs (testnet, regional endpoints, the
+    tests' fake exchange); unset keeps ccxt's own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_DATA_DIR = "data"
+SQLITE_FILE_NAME = "backtest.sqlite3"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the store needs to know about its environment."""
+
+    database_url: str
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    redis_url: str | None = None
+    binance_rest_url: str | None = None
+    binance_ws_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default: ``os.environ``); empty values count as unset."""
+        source = os.environ if env is None else env
+        data_dir = Path(source.get("DATA_DIR") or DEFAULT_DATA_DIR)
+        url = source.get("DATABASE_URL") or default_sqlite_url(data_dir)
+        return cls(database_url=url, data_dir=data_dir, redis_url=source.get("REDIS_URL") or None,
+                   binance_rest_url=source.get("BINANCE_REST_URL") or None,
+                   binance_ws_url=source.get("BINANCE_WS_URL") or None)
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"`` (other schemes are rejected by :func:`store.db`)."""
+        return backend_of(self.database_url)
+
+    @property
+    def safe_database_url(self) -> str:
+        """The database URL with its password replaced by ``***`` (for messages and logs)."""
+        return redact_url(self.database_url)
+
+
+def default_sqlite_url(data_dir: Path) -> str:
+    return f"sqlite://{(data_dir / SQLITE_FILE_NAME).as_posix()}"
+
+
+def backend_of(url: str) -> str:
+    scheme = url.split("://", 1)[0].lower()
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in ("postgres", "postgresql", "asyncpg"):
+        return "postgresql"
+    return scheme
+
+
+def redact_url(url: str) -> str:
+    """``postgres://u:secret@h/db`` -> ``postgres://u:***@h/db``; other URLs unchanged."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on the first call."""
+    return Settings.from_env()

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import pytest
+from tortoise import Tortoise
+from tortoise.migrations.autodetector import MigrationAutodetector
+
+from store import db as store_db
+from store.db import close_db, database, db_info, init_db, migrate, tortoise_config
+from store.errors import DatabaseUnavailable
+from store.models import ALL_MODELS
+from store.settings import Settings
+
+pytestmark = pytest.mark.asyncio
+TABLES = {m._meta.db_table for m in ALL_MODELS}
+
+
+async def test_migrate_creates_every_table_on_an_empty_database(empty_url: str) -> None:
+    settings = Settings(database_url=empty_url)
+    try:
+        applied = await migrate(settings)
+        assert applied == ["models.0001_initial"]
+        assert await store_db.existing_tables() >= TABLES
+        assert await migrate(settings) == []  # a second run is a no-op
+    finally:
+        await close_db()
+
+
+async def test_db_info_before_and_after_migrating(empty_url: str) -> None:
+    settings = Settings(database_url=empty_url)
+    async with database(settings):
+        before = await db_info()
+    assert before["migrations"] == {"applied": [], "pending": ["models.0001_initial"]}
+    assert set(before["tables"]) == TABLES
+    assert all(n is None for n in before["tables"].values())
+    try:
+        await migrate(settings)
+        info = await db_info()
+    finally:
+        await close_db()
+    assert info["migrations"] == {"applied": ["models.0001_initial"], "pending": []}
+    assert info["tables"] == dict.fromkeys(before["tables"], 0)
+    if empty_url.startswith("sqlite"):
+        assert info["backend"] == "sqlite"
+        assert info["market_data_storage"] == "sqlite table"
+        assert info["timescaledb"] is None
+    else:
+        assert info["backend"] == "postgresql"
+        assert info["server_version"].startswith("PostgreSQL")
+        assert info["market_data_storage"] in ("timescaledb hypertable",
+                                               "plain table + BRIN index")
+        assert info["timescaledb"]
+    assert info["url"] == settings.safe_database_url
+
+
+async def test_db_info_counts_rows(db: Settings) -> None:
+    from store.models import User
+
+    await User.create(email="a@example.com")
+    await User.create(email="b@example.com")
+    info = await db_info()
+    assert info["tables"]["users"] == 2
+    assert info["tables"]["market_data"] == 0
+
+
+async def test_models_and_migrations_agree(db: Settings) -> None:
+    """Fails when store/models.py changed without a migration: run
+    `tortoise -c store.tortoise_config.TORTOISE_ORM makemigrations --name ...`."""
+    assert Tortoise.apps is not None
+    detector = MigrationAutodetector(Tortoise.apps, tortoise_config(db)["apps"])
+    changes = await detector.changes()
+    assert [w.name for w in changes] == []
+
+
+async def test_unreachable_postgres_names_the_url_without_password() -> None:
+    settings = Settings(database_url="postgres://someone:hunter2@127.0.0.1:1/nowhere")
+    with pytest.raises(DatabaseUnavailable) as info:
+        await init_db(settings)
+    message = str(info.value)
+    assert "postgres://someone:***@127.0.0.1:1/nowhere" in message
+    assert "hunter2" not in message
+    assert "Start PostgreSQL" in message
+
+
+async def test_missing_postgres_database_is_reported(pg_migrated: str) -> None:
+    url = pg_migrated.rsplit("/", 1)[0] + "/bt_test_does_not_exist"
+    with pytest.raises(DatabaseUnavailable, match="bt_test_does_not_exist"):
+        await init_db(Settings(database_url=url))
+
+
+async def test_postgres_market_data_extras(pg_db: Settings) -> None:
+    """After migrate: BRIN (or hypertable), byte-wise key collation, no surrogate-key index."""
+    async with store_db.connection().acquire_connection() as conn:
+        collations = dict(await conn.fetch(
+            "SELECT a.attname, c.collname FROM pg_attribute a JOIN pg_collation c "
+            "ON c.oid = a.attcollation WHERE a.attrelid = 'market_data'::regclass "
+            "AND a.attname IN ('exchange', 'symbol', 'timeframe')"))
+        primary = await conn.fetchval(
+            "SELECT 1 FROM pg_constraint WHERE conrelid = 'market_data'::regclass "
+            "AND contype = 'p'")
+        unique = await conn.fetchval(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'market_data'::regclass AND contype = 'u'")
+    assert collations == {"exchange": "C", "symbol": "C", "timeframe": "C"}
+    assert primary is None
+    assert unique == "UNIQUE (exchange, symbol, timeframe, ts)"
+    assert (await db_info())["market_data_storage"] in ("plain table + BRIN index",
+                                                       "timescaledb hypertable")
