@@ -3,7 +3,9 @@
 Every function works on the connection opened by :func:`store.db.init_db`, SQLite or PostgreSQL:
 
 * PostgreSQL (asyncpg): writes COPY the columns in PostgreSQL's binary format, built with numpy,
-  into a temporary table, then ``INSERT ... SELECT`` the rows not stored yet (an anti-join;
+  straight into ``market_data`` when no row of the series is stored in the batch's time range
+  (appending, a first import); otherwise into a temporary table, then ``INSERT ... SELECT`` the
+  rows not stored yet (an anti-join;
   ``ON CONFLICT DO NOTHING`` as the fallback, see ``_write_pg``); reads COPY the query result out
   in binary and view it as a numpy record array. No Python object per row either way.
 * SQLite (aiosqlite): ``executemany`` with ``INSERT OR IGNORE`` in one transaction; reads fetch
@@ -148,13 +150,27 @@ _PG_NEW_ONLY = (
 _PG_ON_CONFLICT = " ON CONFLICT (exchange, symbol, timeframe, ts) DO NOTHING"
 
 
+_PG_ANY_IN_RANGE = (
+    "SELECT EXISTS (SELECT 1 FROM market_data WHERE exchange = $1 AND symbol = $2"
+    " AND timeframe = $3 AND ts >= $4::bigint AND ts <= $5::bigint)")
+_PG_COLUMNS = ["exchange", "symbol", "timeframe", "ts", "open", "high", "low", "close", "volume"]
+
+
 async def _write_pg(conn: asyncpg.Connection, exchange: str, symbol: str, tf: str,
                     c: Candles) -> int:
-    data = pgcopy.encode(c.ts, [c.open, c.high, c.low, c.close, c.volume])
+    floats = [c.open, c.high, c.low, c.close, c.volume]
     first, last = int(c.ts[0]), int(c.ts[-1])
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
                            f"market_data|{exchange}|{symbol}|{tf}")
+        # The usual case (appending, a first import): nothing of this series is stored in the
+        # batch's time range, so every row is new and COPY goes straight into the table. The
+        # lock keeps the check valid until commit for writers going through this function.
+        if not await conn.fetchval(_PG_ANY_IN_RANGE, exchange, symbol, tf, first, last):
+            await conn.copy_to_table("market_data", columns=_PG_COLUMNS, format="binary",
+                                     source=pgcopy.encode(c.ts, floats, (exchange, symbol, tf)))
+            return len(c)
+        data = pgcopy.encode(c.ts, floats)
         await conn.execute(_PG_TEMP)
         await conn.copy_to_table("_candles_in", source=data, format="binary")
         await conn.execute("ANALYZE _candles_in")  # row count and range for the planner

@@ -23,24 +23,35 @@ HEADER = SIGNATURE + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
 
 
-def row_dtype(n_floats: int) -> np.dtype[np.void]:
-    """The on-the-wire layout of a row (ts BIGINT, then ``n_floats`` DOUBLE PRECISION)."""
-    fields: list[tuple[str, str]] = [("n", ">i2"), ("len_ts", ">i4"), ("ts", ">i8")]
+def row_dtype(n_floats: int, text_sizes: tuple[int, ...] = ()) -> np.dtype[np.void]:
+    """The on-the-wire layout of a row: texts of the given byte sizes (the same in every row),
+    then ts BIGINT, then ``n_floats`` DOUBLE PRECISION."""
+    fields: list[tuple[str, str]] = [("n", ">i2")]
+    for i, size in enumerate(text_sizes):
+        fields += [(f"len_t{i}", ">i4"), (f"t{i}", f"S{size}")]
+    fields += [("len_ts", ">i4"), ("ts", ">i8")]
     for i in range(n_floats):
         fields += [(f"len_{i}", ">i4"), (f"f{i}", ">f8")]
     return np.dtype(fields)
 
 
-def encode(ts: I64, floats: list[F64]) -> memoryview:
+def encode(ts: I64, floats: list[F64], texts: tuple[str, ...] = ()) -> memoryview:
     """The COPY ... FROM STDIN (FORMAT binary) payload of these columns, in one buffer (a
-    memoryview: asyncpg takes ``bytes`` for a file path)."""
-    dtype = row_dtype(len(floats))
+    memoryview: asyncpg takes ``bytes`` for a file path). ``texts`` are leading text columns
+    holding the same non-empty value in every row (e.g. exchange, symbol, timeframe)."""
+    raw = tuple(t.encode() for t in texts)
+    if any(not t for t in raw):
+        raise ValueError("constant text columns must not be empty")
+    dtype = row_dtype(len(floats), tuple(len(t) for t in raw))
     n = ts.shape[0]
     buf = np.empty(len(HEADER) + n * dtype.itemsize + len(TRAILER), dtype=np.uint8)
     buf[:len(HEADER)] = np.frombuffer(HEADER, dtype=np.uint8)
     buf[len(buf) - len(TRAILER):] = np.frombuffer(TRAILER, dtype=np.uint8)
     rec = buf[len(HEADER):len(buf) - len(TRAILER)].view(dtype)
-    rec["n"] = 1 + len(floats)
+    rec["n"] = len(raw) + 1 + len(floats)
+    for i, t in enumerate(raw):
+        rec[f"len_t{i}"] = len(t)
+        rec[f"t{i}"] = t
     rec["len_ts"] = 8
     rec["ts"] = ts
     for i, col in enumerate(floats):
