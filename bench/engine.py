@@ -20,11 +20,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numba
-from numba import njit
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from cli.numba_cache import configure  # noqa: E402
+
+configure()  # key numba's cache by the engine's sources, before numba loads
+
+import numba  # noqa: E402
+from numba import njit  # noqa: E402
 
 from domain.demo import demo_candles  # noqa: E402
 from domain.engine import nb  # noqa: E402

@@ -38,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import cli  # noqa: E402, F401  (keys numba's cache by the engine's sources)
 from domain.candles import Candles  # noqa: E402
 from domain.demo import demo_candles  # noqa: E402
 from store.candles import delete_candles, read_candles, write_candles  # noqa: E402

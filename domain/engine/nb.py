@@ -2,8 +2,8 @@
 
 The core, ``simulate_range_nb``, is resumable: it advances a small state vector over bars
 ``[start, stop)`` so the runner can work in chunks (progress, cancellation) and grow the trade
-buffer. ``simulate_nb`` runs a whole series in one call; ``sweep_nb`` runs many parameter sets in
-parallel (``prange``) and keeps only their metrics.
+buffer. ``simulate_nb`` runs a whole series in one call; ``domain.engine.sweep_nb`` runs many
+parameter sets in parallel (``prange``) and keeps only their metrics.
 
 Trades are rows of a float64 matrix (columns ``T_*``); ``domain.engine.records`` turns them into
 a structured array.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from domain.engine.rules import (
     EXIT_END_OF_DATA,
@@ -23,7 +23,7 @@ from domain.engine.rules import (
     EXIT_TAKE_PROFIT,
     EXIT_TRAILING_STOP,
 )
-from domain.metrics import METRIC_NAMES, metrics_nb
+from domain.metrics import METRIC_NAMES
 
 # trade matrix columns
 T_ENTRY_IDX = 0
@@ -277,32 +277,3 @@ def simulate_nb(  # type: ignore[no-untyped-def]
         trades = grow_trades_nb(trades)
     k = close_open_trade_nb(state, trades, close)
     return trades, k, equity, cash, pos
-
-
-@njit(cache=True, parallel=True)
-def sweep_nb(  # type: ignore[no-untyped-def]
-    open_, high, low, close, entries, exits, initial_capital, direction, sizing_mode,
-    fee_rate, slip_rate, sl, tp, trail, sizing_value,
-    bar_ms, periods_per_year, risk_free_rate,
-):
-    """Run one simulation per row of ``entries``/``exits`` (2-D, one row per parameter set),
-    in parallel, and return their metrics as a ``(n_sets, N_METRICS)`` matrix.
-
-    ``fee_rate`` ... ``sizing_value`` are arrays with one value per set. Metrics are the same
-    ``metrics_nb`` a single run uses, on closed trades only.
-    """
-    n_sets = entries.shape[0]
-    out = np.empty((n_sets, N_METRICS), dtype=np.float64)
-    for c in prange(n_sets):
-        trades, k, equity, _cash, pos = simulate_nb(
-            open_, high, low, close, entries[c], exits[c], initial_capital, direction,
-            fee_rate[c], slip_rate[c], sl[c], tp[c], trail[c], sizing_mode, sizing_value[c],
-        )
-        n_closed = k
-        if k > 0 and trades[k - 1, T_REASON] == EXIT_END_OF_DATA:
-            n_closed = k - 1
-        pnl = trades[:n_closed, T_NET].copy()
-        ret = trades[:n_closed, T_RETURN].copy()
-        out[c] = metrics_nb(equity, pos, close, pnl, ret, initial_capital, bar_ms,
-                            periods_per_year, risk_free_rate)
-    return out

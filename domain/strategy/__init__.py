@@ -6,7 +6,8 @@ The format is described in ``docs/strategy.md``; its JSON Schema comes from
 
 Modules: ``kinds``/``fields`` (the declarative tables both the validator and the schema read),
 ``walker``/``document`` (validation), ``model``/``build`` (the parsed dataclasses), ``params``
-(parameter sets, ``SimConfig``), ``compile`` (signals), ``schema`` (JSON Schema).
+(parameter sets, ``SimConfig``), ``compile`` (signals), ``program`` (conditions compiled once
+for many parameter sets, evaluated by ``program_nb``), ``schema`` (JSON Schema).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from domain.strategy.model import (
     range_values,
 )
 from domain.strategy.params import default_params, parameter_grid, resolve_params, sim_config
+from domain.strategy.program import Bound, Program, bind, compile_program, program_signals
 
 
 def strategy_json_schema() -> dict[str, Any]:
@@ -47,6 +49,7 @@ def strategy_json_schema() -> dict[str, Any]:
 __all__ = [
     "All",
     "AnyOf",
+    "Bound",
     "Compare",
     "Condition",
     "Const",
@@ -57,14 +60,18 @@ __all__ = [
     "ParamRef",
     "Parameter",
     "Price",
+    "Program",
     "Risk",
     "Strategy",
     "Value",
+    "bind",
+    "compile_program",
     "compile_signals",
     "compile_signals_many",
     "default_params",
     "parameter_grid",
     "parse_strategy",
+    "program_signals",
     "range_values",
     "resolve_params",
     "sim_config",

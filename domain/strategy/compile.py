@@ -1,4 +1,8 @@
-"""Compile a strategy's conditions into boolean signal arrays, vectorized with numpy.
+"""Compile a strategy's conditions into boolean signal arrays.
+
+Each comparison is one fused pass of a numba kernel (``domain.strategy.program_nb``, the same
+kernels the sweep's condition programs run); ``all``/``any``/``not`` combine the results with
+in-place numpy operations.
 
 Semantics (the execution kernel relies on them; see ``domain.engine.rules``):
 
@@ -14,14 +18,15 @@ Semantics (the execution kernel relies on them; see ``domain.engine.rules``):
   booleans, so a comparison that is false because of NaN becomes true under ``not``.
 * ``exits`` is all false when the strategy has no ``exit``.
 
-Indicator outputs, price series and shifted series are cached by what defines them (indicator,
-resolved parameters including the source; price field; output; bars_ago), so a series used twice
-or by several parameter sets is computed once.
+Indicator outputs and price series are cached by what defines them (indicator, resolved
+parameters including the source; price field), so a series used twice or by several parameter
+sets is computed once. ``bars_ago`` is applied by the comparison kernels (reading ``i - N``), so
+shifted copies are never made.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,26 +47,19 @@ from domain.strategy.model import (
     Strategy,
 )
 from domain.strategy.params import resolve, resolve_params
+from domain.strategy.program_nb import (
+    OPS,
+    compare_const_nb,
+    compare_consts_nb,
+    compare_series_nb,
+    mirror_nb,
+)
 
 F64 = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
-Series = float | F64
 Cache = dict[Any, Any]
 
 _CANDLES = ("__candles__",)
-
-_Cmp = Callable[..., Any]
-_COMPARE: dict[str, _Cmp] = {
-    ">": np.greater,
-    "<": np.less,
-    ">=": np.greater_equal,
-    "<=": np.less_equal,
-}
-# op -> (comparison now, comparison on the bar before)
-_CROSS: dict[str, tuple[_Cmp, _Cmp]] = {
-    "crosses_above": (np.greater, np.less_equal),
-    "crosses_below": (np.less, np.greater_equal),
-}
 
 
 class _Compiler:
@@ -92,39 +90,33 @@ class _Compiler:
     def compare(self, c: Compare) -> Bools:
         a = self.operand(c.left)
         b = self.operand(c.right)
-        n = self.n
-        scalar = isinstance(a, float) and isinstance(b, float)
-        if c.op in _COMPARE:
-            if scalar:
-                return np.full(n, bool(_COMPARE[c.op](a, b)))
-            out = np.empty(n, dtype=np.bool_)
-            _COMPARE[c.op](a, b, out=out)
-            return out
-        if scalar or n == 0:  # two constants never cross
-            return np.zeros(n, dtype=np.bool_)
-        now, before = _CROSS[c.op]
-        out = np.empty(n, dtype=np.bool_)
-        now(a, b, out=out)
-        a_prev = a if isinstance(a, float) else a[:-1]
-        b_prev = b if isinstance(b, float) else b[:-1]
-        tail = out[1:]
-        np.logical_and(tail, before(a_prev, b_prev), out=tail)
-        out[0] = False
+        op = OPS[c.op]
+        out = np.empty(self.n, dtype=np.bool_)
+        if isinstance(a, float) and isinstance(b, float):
+            compare_consts_nb(op, a, b, out)
+        elif isinstance(b, float):
+            assert not isinstance(a, float)
+            compare_const_nb(op, a[0], a[1], b, out)
+        elif isinstance(a, float):
+            compare_const_nb(mirror_nb(op), b[0], b[1], a, out)
+        else:
+            compare_series_nb(op, a[0], a[1], b[0], b[1], out)
         return out
 
-    def operand(self, o: Operand) -> Series:
+    def operand(self, o: Operand) -> float | tuple[F64, int]:
+        """A constant's value, or a series operand's unshifted series and ``bars_ago``."""
         if isinstance(o, Const):
             return resolve(o.value, self.values)
+        return self.series(o)[1], int(resolve(o.bars_ago, self.values))
+
+    def series(self, o: Price | Indicator) -> tuple[tuple[Any, ...], F64]:
         if isinstance(o, Price):
             key: tuple[Any, ...] = ("price", o.field)
             base = self.cache.get(key)
             if base is None:
-                base = self.cache[key] = price_series(self.candles, o.field)
-        else:
-            key, base = self.indicator(o)
-        return self.shifted(key, base, int(resolve(o.bars_ago, self.values)))
-
-    def indicator(self, o: Indicator) -> tuple[tuple[Any, ...], F64]:
+                base = self.cache[key] = np.ascontiguousarray(
+                    price_series(self.candles, o.field), dtype=np.float64)
+            return key, base
         spec = INDICATORS[o.name]
         params: dict[str, float | int | str] = {}
         for name, v in o.params:
@@ -139,21 +131,20 @@ class _Compiler:
         key = ("indicator", o.name, tuple(params.items()))
         outputs = self.cache.get(key)
         if outputs is None:
-            outputs = self.cache[key] = compute_indicator(o.name, self.candles, params)
+            outputs = self.cache[key] = {
+                name: np.ascontiguousarray(a, dtype=np.float64)
+                for name, a in compute_indicator(o.name, self.candles, params).items()}
         return (*key, o.output), outputs[o.output]
 
-    def shifted(self, key: tuple[Any, ...], base: F64, k: int) -> F64:
-        if k == 0:
-            return base
-        skey = ("shift", key, k)
-        out: F64 | None = self.cache.get(skey)
-        if out is None:
-            out = np.empty(self.n, dtype=np.float64)
-            k = min(k, self.n)
-            out[:k] = np.nan
-            out[k:] = base[: self.n - k]
-            self.cache[skey] = out
-        return out
+
+def operand_series(
+    o: Price | Indicator, candles: Candles, values: Mapping[str, float], cache: Cache
+) -> tuple[tuple[Any, ...], F64]:
+    """``(key, series)``: the unshifted series a price or indicator operand reads with the
+    parameter values ``values`` (every parameter resolved, as ``resolve_params`` gives them),
+    and the hashable key that names it (equal keys, equal series). ``cache`` as in
+    ``compile_signals``; ``bars_ago`` is not applied (the caller shifts)."""
+    return _Compiler(candles, values, cache).series(o)
 
 
 def compile_signals(

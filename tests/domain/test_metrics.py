@@ -226,8 +226,9 @@ def reference(eq: F64, pos: F64, close: F64, pnl: F64, ret: F64, cap: float, bar
     out["win_rate"] = len(wins) / k if k else nan
     out["avg_win"] = float(wins.mean()) if len(wins) else nan
     out["avg_loss"] = float(losses.mean()) if len(losses) else nan
-    out["profit_factor"] = (wins.sum() / -losses.sum() if len(losses)
-                            else math.inf if len(wins) else nan)
+    with np.errstate(over="ignore"):  # a subnormal total loss: the factor is inf, as in the kernel
+        out["profit_factor"] = (wins.sum() / -losses.sum() if len(losses)
+                                else math.inf if len(wins) else nan)
     out["expectancy"] = float(pnl.mean()) if k else nan
     out["best_trade"] = float(ret.max()) if k else nan
     out["worst_trade"] = float(ret.min()) if k else nan
