@@ -140,6 +140,36 @@ def _trade_stats_nb(trade_pnl: F64, trade_ret: F64, out: F64) -> None:
 
 
 @njit(cache=True)
+def _returns_until_ruin_nb(equity, cap, rf_bar):  # type: ignore[no-untyped-def]
+    """The returns' shifted sums when equity reaches 0: at the first bar with ``E <= 0`` the
+    return is -1 and the series stops there. Returns ``(n_ret, shift, sum_d, sum_d2, max_abs,
+    down2)``."""
+    prev = cap
+    n_ret = 0
+    shift = 0.0
+    sum_d = 0.0
+    sum_d2 = 0.0
+    max_abs = 0.0
+    down2 = 0.0
+    for t in range(equity.shape[0]):
+        e = equity[t]
+        r = -1.0 if e <= 0.0 else e / prev - 1.0
+        prev = e
+        if n_ret == 0:
+            shift = r
+        n_ret += 1
+        dev = r - shift
+        sum_d += dev
+        sum_d2 += dev * dev
+        max_abs = max(max_abs, abs(r))
+        x = min(r - rf_bar, 0.0)
+        down2 += x * x
+        if e <= 0.0:
+            break
+    return n_ret, shift, sum_d, sum_d2, max_abs, down2
+
+
+@njit(cache=True, error_model="numpy")  # IEEE division: x/0 is inf or NaN, never an error
 def metrics_nb(  # type: ignore[no-untyped-def]
     equity, position, close, trade_pnl, trade_ret, initial_capital, bar_ms, periods_per_year,
     risk_free_rate,
@@ -169,10 +199,12 @@ def metrics_nb(  # type: ignore[no-untyped-def]
     out[M_CAGR] = cagr
 
     rf_bar = (1.0 + float(risk_free_rate)) ** (1.0 / ppy) - 1.0
-    # one pass: drawdown (tracking each episode's trough, so no division per bar), exposure,
-    # and the returns up to ruin as shifted sums: with the shift K = r[0], sum(r - K) and
-    # sum((r - K)^2) give the variance without cancellation when returns are near-constant
-    # (constant returns give exactly 0), and without a division on the dependency chain.
+    # One pass: drawdown (tracking each episode's trough, so no division per bar), exposure,
+    # and the returns as shifted sums: with the shift K = r[0], sum(r - K) and sum((r - K)^2)
+    # give the variance without cancellation when returns are near-constant (constant returns
+    # give exactly 0), and without a division on a dependency chain. The returns part is
+    # branch-free and assumes no ruin; if equity ever reached 0, it is redone by
+    # ``_returns_until_ruin_nb``, which stops the returns at the first bar with E <= 0.
     peak = cap
     peak_i = -1  # the initial capital is the peak "at bar -1"
     trough = cap
@@ -181,17 +213,15 @@ def metrics_nb(  # type: ignore[no-untyped-def]
     dd_bars = 0
     exposed = 0
     prev = cap
-    ruined = False
-    n_ret = 0
-    shift = 0.0
+    shift = equity[0] / cap - 1.0
     sum_d = 0.0
     sum_d2 = 0.0
     max_abs = 0.0
     down2 = 0.0
+    min_e = np.inf
     for t in range(n):
         e = equity[t]
-        if position[t] != 0.0:
-            exposed += 1
+        exposed += 1 if position[t] != 0.0 else 0
         if e >= peak:
             if under:
                 dd_bars = max(dd_bars, t - peak_i)
@@ -204,20 +234,18 @@ def metrics_nb(  # type: ignore[no-untyped-def]
             trough = e
         elif e < trough:
             trough = e
-        if not ruined:
-            r = -1.0 if e <= 0.0 else e / prev - 1.0
-            prev = e
-            if n_ret == 0:
-                shift = r
-            n_ret += 1
-            dev = r - shift
-            sum_d += dev
-            sum_d2 += dev * dev
-            max_abs = max(max_abs, abs(r))
-            x = r - rf_bar
-            if x < 0.0:
-                down2 += x * x
-            ruined = e <= 0.0
+        r = e / prev - 1.0
+        prev = e
+        dev = r - shift
+        sum_d += dev
+        sum_d2 += dev * dev
+        max_abs = max(max_abs, abs(r))
+        x = min(r - rf_bar, 0.0)
+        down2 += x * x
+        min_e = min(min_e, e)
+    n_ret = n
+    if min_e <= 0.0:
+        n_ret, shift, sum_d, sum_d2, max_abs, down2 = _returns_until_ruin_nb(equity, cap, rf_bar)
     if under:
         mdd = max(mdd, 1.0 - trough / peak)
         dd_bars = max(dd_bars, n - 1 - peak_i)

@@ -108,6 +108,8 @@ def simulate_range_nb(  # type: ignore[no-untyped-def]
     n = close.shape[0]
     d = float(direction)
     has_trail = not math.isnan(trail)
+    # without any stop or target the intrabar checks (and their reads of high/low) are skipped
+    has_levels = has_trail or not math.isnan(sl) or not math.isnan(tp)
     cash = state[S_CASH]
     pos = state[S_POS]
     entry_price = state[S_ENTRY_PRICE]
@@ -158,7 +160,7 @@ def simulate_range_nb(  # type: ignore[no-untyped-def]
         pending = PENDING_NONE
 
         # 2. stops and target against the open (gaps), then the bar's range
-        if pos != 0.0 and math.isnan(exit_price):
+        if has_levels and pos != 0.0 and math.isnan(exit_price):
             stop_level = sl_level
             reason = EXIT_STOP_LOSS
             if has_trail:

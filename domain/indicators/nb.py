@@ -4,10 +4,11 @@ Every kernel takes float64 arrays and scalars and returns new float64 arrays of 
 NaN during warm-up. The value at bar ``i`` uses only bars ``<= i`` (no look-ahead). Every kernel is
 O(n) in the number of bars, whatever the period.
 
-Rolling sums (SMA, Bollinger Bands, WMA, VWAP) avoid the drift of a naive running sum in two ways:
-each addition is compensated (Neumaier's variant of Kahan summation), and the window's sum is
-recomputed from scratch once every ``period`` bars (an O(1) amortized cost), so rounding errors
-never accumulate beyond one period. Rolling maxima and minima use a monotonic deque held in an
+Rolling sums avoid the drift of a naive running sum. SMA (and VWAP, through ``rolling_sum_nb``)
+slide an exactly compensated sum (TwoSum of the window's change, then a compensated addition:
+see ``rolling_mean_nb``). Bollinger Bands and WMA compensate each addition (Neumaier's variant
+of Kahan summation) and recompute the window from scratch once every ``period`` bars (an O(1)
+amortized cost), so rounding errors never accumulate beyond one period. Rolling maxima and minima use a monotonic deque held in an
 index array (each bar is pushed and popped at most once).
 
 The oscillators and Wilder-smoothed indicators (RSI, MACD, Stochastic, ATR, ADX) are in
@@ -39,32 +40,34 @@ def rolling_mean_nb(x: F64, n: int, start: int, divisor: float) -> F64:
     """The sum of the last ``n`` values of ``x`` divided by ``divisor`` (window ends at the bar).
 
     Only ``x[start:]`` is read (earlier values may be NaN, e.g. the warm-up of another
-    indicator); the first value is at ``start + n - 1``, earlier bars are NaN. Compensated and
-    recomputed from scratch at the start of every block of ``n`` bars (see the module
-    docstring). While sliding, the window's change ``x[i] - x[i-n]`` is formed exactly as a
-    pair ``d + e`` (Knuth's branch-free TwoSum) off the loop's dependency chain, then added
-    with one compensated addition: as exact as two compensated additions, half the latency.
+    indicator); the first value is at ``start + n - 1``, earlier bars are NaN. The first window
+    is summed with compensation; then, while sliding, the window's change ``x[i] - x[i-n]`` is
+    formed exactly as a pair ``d + e`` (Knuth's branch-free TwoSum) off the loop's dependency
+    chain and added with one compensated addition, whose rounding error is also kept. So the
+    running sum carries no drift (its error stays at the order of eps^2 * n), even after a huge
+    value has passed through the window, without recomputing windows from scratch.
     """
     m = x.shape[0]
     out = np.full(m, np.nan)
     first = start + n - 1
-    for block in range(first, m, n):
-        s = 0.0
-        c = 0.0
-        for j in range(block - n + 1, block + 1):
-            s, c = neumaier_add_nb(s, c, x[j])
-        out[block] = (s + c) / divisor
-        for i in range(block + 1, min(block + n, m)):
-            a = x[i]
-            b = -x[i - n]
-            d = a + b
-            bv = d - a
-            e = (a - (d - bv)) + (b - bv)
-            t = s + d
-            tv = t - s
-            c += ((s - (t - tv)) + (d - tv)) + e
-            s = t
-            out[i] = (s + c) / divisor
+    if first >= m:
+        return out
+    s = 0.0
+    c = 0.0
+    for j in range(start, first + 1):
+        s, c = neumaier_add_nb(s, c, x[j])
+    out[first] = (s + c) / divisor
+    for i in range(first + 1, m):
+        a = x[i]
+        b = -x[i - n]
+        d = a + b
+        bv = d - a
+        e = (a - (d - bv)) + (b - bv)
+        t = s + d
+        tv = t - s
+        c += ((s - (t - tv)) + (d - tv)) + e
+        s = t
+        out[i] = (s + c) / divisor
     return out
 
 
