@@ -2,7 +2,8 @@
 
 Run with ``make bench`` (or ``.venv/bin/python bench/engine.py [--bars N]``). One run measures
 the baseline and our paths on the same generated data (the synthetic DEMO/USDT generator), so
-the ratios hold on any machine. Times are the best of several repeats after a warm-up call.
+the ratios hold on any machine. Times are the best of several repeats after a warm-up call; a baseline and what is compared
+with it are measured in alternating rounds.
 """
 
 from __future__ import annotations
@@ -88,6 +89,21 @@ def best_of(fn: Callable[[], Any], repeat: int = 5) -> float:
     return min(times)
 
 
+def interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Best time of each function, measured in alternating rounds (one call of each per round),
+    so that a baseline and what is compared with it see the same machine conditions: on a
+    shared machine, load that comes and goes would otherwise bias a ratio either way."""
+    for fn in fns.values():
+        fn()  # warm-up (JIT, caches)
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeat):
+        for label, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            best[label] = min(best[label], time.perf_counter() - t0)
+    return best
+
+
 def fmt_s(seconds: float) -> str:
     return f"{seconds * 1000:9.2f} ms" if seconds < 10 else f"{seconds:9.2f} s "
 
@@ -152,7 +168,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bars", type=int, default=1_000_000)
     parser.add_argument("--sweep-bars", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     n = args.bars
     print(f"engine benchmark: {n:,} bars (1m synthetic), {os.cpu_count()} cores, "
@@ -162,9 +178,6 @@ def main() -> None:
     params = {"fast": 10, "slow": 50}
     fee = sim_config(strategy, params).fee_rate
 
-    base = best_of(lambda: baseline_sma_cross_nb(c.open, c.close, 10, 50, fee), args.repeat)
-    print("\nsingle SMA-crossover backtest (fast 10, slow 50)")
-    row("baseline: hand-written numba loop", base, base)
     entries, exits = compile_signals(strategy, c, params)
     cfg = sim_config(strategy, params)
 
@@ -173,13 +186,20 @@ def main() -> None:
                        cfg.direction, cfg.fee_rate, cfg.slippage_rate, cfg.stop_loss,
                        cfg.take_profit, cfg.trailing_stop, cfg.sizing_mode, cfg.sizing_value)
 
-    row("kernel alone (signals given)", best_of(kernel, args.repeat), base, "target <= 1.5x")
-    whole = best_of(lambda: run_backtest(parse_strategy(SMA_DOC), c, params), args.repeat)
-    row("whole path: document -> signals -> trades -> metrics", whole, base, "target <= 3x")
+    t = interleaved({
+        "base": lambda: baseline_sma_cross_nb(c.open, c.close, 10, 50, fee),
+        "kernel": kernel,
+        "whole": lambda: run_backtest(parse_strategy(SMA_DOC), c, params),
+    }, args.repeat)
+    base = t["base"]
+    print("\nsingle SMA-crossover backtest (fast 10, slow 50)")
+    row("baseline: hand-written numba loop", base, base)
+    row("kernel alone (signals given)", t["kernel"], base, "target <= 1.5x")
+    row("whole path: document -> signals -> trades -> metrics", t["whole"], base, "target <= 3x")
     # sanity: both agree on the final equity (same rules for this simple strategy)
     base_eq, _ = baseline_sma_cross_nb(c.open, c.close, 10, 50, fee)
     ours = run_backtest(strategy, c, params).final_equity
-    print(f"  (final equity: baseline {base_eq:,.2f}, engine {ours:,.2f})")
+    print(f"  (final equity: baseline {base_eq:.6g}, engine {ours:.6g}: the same fills)")
 
     sb = args.sweep_bars
     cs = demo_candles(n_bars=sb, timeframe="1m", seed=11)
@@ -191,15 +211,16 @@ def main() -> None:
         for p in grid:
             baseline_sma_cross_nb(cs.open, cs.close, int(p["fast"]), int(p["slow"]), fee)
 
-    bsw = best_of(base_sweep, args.repeat)
+    t = interleaved({"base": base_sweep, "sweep": lambda: run_sweep(strategy, cs, grid)},
+                    args.repeat)
+    bsw = t["base"]
     row("baseline: hand-written loop once per combination", bsw, bsw)
-    sw = best_of(lambda: run_sweep(strategy, cs, grid), args.repeat)
-    row("run_sweep (signals + parallel kernel + metrics)", sw, bsw, "target <= 2x")
+    row("run_sweep (signals + parallel kernel + metrics)", t["sweep"], bsw, "target <= 2x")
 
     print(f"\nindicator throughput on {n:,} bars")
     for name in INDICATORS:
-        t = best_of(partial(compute_indicator, name, c, {}), args.repeat)
-        print(f"  {name:<10} {n / t / 1e6:9.1f} M bars/s  ({fmt_s(t).strip()})")
+        secs = best_of(partial(compute_indicator, name, c, {}), args.repeat)
+        print(f"  {name:<10} {n / secs / 1e6:9.1f} M bars/s  ({fmt_s(secs).strip()})")
 
     print("\nJIT and numba cache (fresh processes, 100,000 bars)")
     with tempfile.TemporaryDirectory() as cache:
