@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from tqdm import tqdm
@@ -37,6 +39,19 @@ def _progress_bar(total: int, unit: str, disabled: bool) -> tqdm:
                 disable=True if disabled else None, dynamic_ncols=True)
 
 
+@contextlib.contextmanager
+def _status(message: str, disabled: bool) -> Iterator[None]:
+    """A one-line status on stderr while something slow runs (terminals only), then erased."""
+    shown = not disabled and sys.stderr.isatty()
+    if shown:
+        print(message, end="", file=sys.stderr, flush=True)
+    try:
+        yield
+    finally:
+        if shown:
+            print("\r" + " " * len(message) + "\r", end="", file=sys.stderr, flush=True)
+
+
 def _candles_in_range(args: argparse.Namespace) -> Candles:
     tf = parse_timeframe(args.timeframe) if args.timeframe else None
     start = parse_time(args.date_from, "--from") if args.date_from else None
@@ -44,7 +59,8 @@ def _candles_in_range(args: argparse.Namespace) -> Candles:
     if start is not None and end is not None and start >= end:
         raise UsageError("--from must be before --to")
     if args.data:
-        candles = load_candles(args.data, symbol=args.symbol, timeframe=tf)
+        with _status(f"reading {args.data} ...", args.no_progress):
+            candles = load_candles(args.data, symbol=args.symbol, timeframe=tf)
         if start is not None or end is not None:
             candles = candles.slice_time(start, end)
     else:
