@@ -12,6 +12,7 @@ from domain.candles import Candles
 from domain.csv import read_candles_csv
 from domain.errors import DomainError
 from domain.strategy import Strategy, parse_strategy
+from domain.strategy.model import range_count, range_values
 
 
 def read_bytes(path: str) -> bytes:
@@ -109,10 +110,9 @@ def parse_grid_spec(name: str, spec: str) -> list[float]:
             raise UsageError(f"{where}: step must be > 0, got {step:g}")
         if start > stop:
             raise UsageError(f"{where}: start must be <= stop, got {start:g} > {stop:g}")
-        count = int((stop - start) / step + 1e-9) + 1
-        if count > 1_000_000:
-            raise UsageError(f"{where}: {count} values is too many")
-        return [round(start + i * step, 12) for i in range(count)]
+        if range_count(start, stop, step) > 1_000_000:
+            raise UsageError(f"{where}: more than 1,000,000 values")
+        return [float(v) for v in range_values(start, stop, step)]
     values = [parse_number(v, where) for v in spec.split(",") if v.strip()]
     if not values:
         raise UsageError(f"{where}: no values")
