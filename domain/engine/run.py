@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -77,7 +77,6 @@ class BacktestResult:
     sim: SimResult
     metrics: dict[str, float]
     risk_free_rate: float = 0.0
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def trades(self) -> npt.NDArray[np.void]:

@@ -36,6 +36,16 @@ def neumaier_add_nb(s: float, c: float, v: float) -> tuple[float, float]:
 
 
 @njit(cache=True)
+def compensated_sum_nb(x: F64, lo: int, hi: int) -> tuple[float, float]:
+    """``sum(x[lo:hi])`` as a compensated pair ``(s, c)`` (the sum's value is ``s + c``)."""
+    s = 0.0
+    c = 0.0
+    for j in range(lo, hi):
+        s, c = neumaier_add_nb(s, c, x[j])
+    return s, c
+
+
+@njit(cache=True)
 def rolling_mean_nb(x: F64, n: int, start: int, divisor: float) -> F64:
     """The sum of the last ``n`` values of ``x`` divided by ``divisor`` (window ends at the bar).
 
@@ -52,10 +62,7 @@ def rolling_mean_nb(x: F64, n: int, start: int, divisor: float) -> F64:
     first = start + n - 1
     if first >= m:
         return out
-    s = 0.0
-    c = 0.0
-    for j in range(start, first + 1):
-        s, c = neumaier_add_nb(s, c, x[j])
+    s, c = compensated_sum_nb(x, start, first + 1)
     out[first] = (s + c) / divisor
     for i in range(first + 1, m):
         a = x[i]
@@ -102,10 +109,7 @@ def ema_from_nb(x: F64, n: int, start: int) -> F64:
     first = start + n - 1
     if first >= m:
         return out
-    s = 0.0
-    c = 0.0
-    for j in range(start, first + 1):
-        s, c = neumaier_add_nb(s, c, x[j])
+    s, c = compensated_sum_nb(x, start, first + 1)
     e = (s + c) / n
     out[first] = e
     alpha = 2.0 / (n + 1.0)
