@@ -169,15 +169,33 @@ def _returns_until_ruin_nb(equity, cap, rf_bar):  # type: ignore[no-untyped-def]
     return n_ret, shift, sum_d, sum_d2, max_abs, down2
 
 
-@njit(cache=True, error_model="numpy")  # IEEE division: x/0 is inf or NaN, never an error
+@njit(cache=True)
 def metrics_nb(  # type: ignore[no-untyped-def]
     equity, position, close, trade_pnl, trade_ret, initial_capital, bar_ms, periods_per_year,
     risk_free_rate,
 ):
     """Every metric (``METRIC_NAMES`` order, index with ``M_*``) as a float64 vector.
 
-    Formulas and edge cases are in the module docstring. One pass over the bars (drawdown,
-    exposure, the returns' shifted sums and downside deviation) and one over the trades.
+    Formulas and edge cases are in the module docstring. ``metrics_exposed_nb`` with the
+    number of bars whose ``position`` is not 0.
+    """
+    exposed = 0
+    for t in range(position.shape[0]):
+        exposed += 1 if position[t] != 0.0 else 0
+    return metrics_exposed_nb(equity, exposed, close, trade_pnl, trade_ret, initial_capital,
+                              bar_ms, periods_per_year, risk_free_rate)
+
+
+@njit(cache=True, error_model="numpy")  # IEEE division: x/0 is inf or NaN, never an error
+def metrics_exposed_nb(  # type: ignore[no-untyped-def]
+    equity, exposed_bars, close, trade_pnl, trade_ret, initial_capital, bar_ms,
+    periods_per_year, risk_free_rate,
+):
+    """``metrics_nb`` given the count of bars with a position open instead of the positions
+    (the engine's kernel counts them as it runs, so no per-bar position array is needed).
+
+    One pass over the bars (drawdown, the returns' shifted sums and downside deviation) and one
+    over the trades.
     """
     out = np.full(N_METRICS, np.nan)
     _trade_stats_nb(trade_pnl, trade_ret, out)
@@ -199,19 +217,23 @@ def metrics_nb(  # type: ignore[no-untyped-def]
     out[M_CAGR] = cagr
 
     rf_bar = (1.0 + float(risk_free_rate)) ** (1.0 / ppy) - 1.0
-    # One pass: drawdown (tracking each episode's trough, so no division per bar), exposure,
-    # and the returns as shifted sums: with the shift K = r[0], sum(r - K) and sum((r - K)^2)
-    # give the variance without cancellation when returns are near-constant (constant returns
-    # give exactly 0), and without a division on a dependency chain. The returns part is
-    # branch-free and assumes no ruin; if equity ever reached 0, it is redone by
-    # ``_returns_until_ruin_nb``, which stops the returns at the first bar with E <= 0.
+    # One pass: drawdown (tracking each episode's trough, so no division per bar) and the
+    # returns as shifted sums: with the shift K = r[0], sum(r - K) and sum((r - K)^2) give the
+    # variance without cancellation when returns are near-constant (constant returns give
+    # exactly 0), and without a division on a dependency chain. A bar whose equity equals the
+    # previous one (every bar spent flat, in a backtest) has a return of exactly 0 and leaves
+    # the drawdown state as it is (apart from a peak's index, which moves on while at the
+    # peak): it is only counted, and the zero returns are added once after the loop. The
+    # returns part assumes no ruin and finite returns; if equity ever reached 0, or a return
+    # was not finite (e.g. an infinite equity, for which E/E is NaN, not 0), it is redone by
+    # ``_returns_until_ruin_nb``, which evaluates every return and stops them at the first
+    # bar with E <= 0.
     peak = cap
     peak_i = -1  # the initial capital is the peak "at bar -1"
     trough = cap
     under = False
     mdd = 0.0
     dd_bars = 0
-    exposed = 0
     prev = cap
     shift = equity[0] / cap - 1.0
     sum_d = 0.0
@@ -219,9 +241,14 @@ def metrics_nb(  # type: ignore[no-untyped-def]
     max_abs = 0.0
     down2 = 0.0
     min_e = np.inf
+    zeros = 0
     for t in range(n):
         e = equity[t]
-        exposed += 1 if position[t] != 0.0 else 0
+        if e == prev:
+            zeros += 1
+            if not under:
+                peak_i = t
+            continue
         if e >= peak:
             if under:
                 dd_bars = max(dd_bars, t - peak_i)
@@ -243,8 +270,13 @@ def metrics_nb(  # type: ignore[no-untyped-def]
         x = min(r - rf_bar, 0.0)
         down2 += x * x
         min_e = min(min_e, e)
+    if zeros > 0:  # the zero returns: r = 0, r - K = -K, min(0 - rf_bar, 0) = min(-rf_bar, 0)
+        sum_d -= zeros * shift
+        sum_d2 += zeros * (shift * shift)
+        x = min(-rf_bar, 0.0)
+        down2 += zeros * (x * x)
     n_ret = n
-    if min_e <= 0.0:
+    if min_e <= 0.0 or not math.isfinite(sum_d2):
         n_ret, shift, sum_d, sum_d2, max_abs, down2 = _returns_until_ruin_nb(equity, cap, rf_bar)
     if under:
         mdd = max(mdd, 1.0 - trough / peak)
@@ -256,7 +288,7 @@ def metrics_nb(  # type: ignore[no-untyped-def]
     out[M_MAX_DRAWDOWN_DURATION] = dd_bars * bar / DAY_MS
     if mdd > 0.0:
         out[M_CALMAR] = cagr / mdd
-    out[M_EXPOSURE] = exposed / n
+    out[M_EXPOSURE] = exposed_bars / n
     excess = mean - rf_bar
     if n_ret >= 2:
         std = math.sqrt(m2 / (n_ret - 1))
@@ -274,6 +306,17 @@ def _f64(a: npt.ArrayLike, name: str) -> F64:
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     return arr
+
+
+def check_scalars(initial_capital: float, bar_ms: float, periods_per_year: float,
+                  risk_free_rate: float) -> None:
+    """Raise ``ValueError`` unless the scalar inputs of the metrics are in range."""
+    if not initial_capital > 0.0:
+        raise ValueError(f"initial_capital must be > 0, got {initial_capital}")
+    if not bar_ms > 0 or not periods_per_year > 0:
+        raise ValueError(f"bar_ms and periods_per_year must be > 0, got {bar_ms}, {periods_per_year}")
+    if not risk_free_rate > -1.0:
+        raise ValueError(f"risk_free_rate must be > -1, got {risk_free_rate}")
 
 
 def compute_metrics(
@@ -301,12 +344,7 @@ def compute_metrics(
     if pnl.shape != ret.shape:
         raise ValueError(f"trade_pnl and trade_ret must have the same length, got "
                          f"{pnl.shape[0]} and {ret.shape[0]}")
-    if not initial_capital > 0.0:
-        raise ValueError(f"initial_capital must be > 0, got {initial_capital}")
-    if not bar_ms > 0 or not periods_per_year > 0:
-        raise ValueError(f"bar_ms and periods_per_year must be > 0, got {bar_ms}, {periods_per_year}")
-    if not risk_free_rate > -1.0:
-        raise ValueError(f"risk_free_rate must be > -1, got {risk_free_rate}")
+    check_scalars(initial_capital, bar_ms, periods_per_year, risk_free_rate)
     vec = metrics_nb(eq, pos, cl, pnl, ret, float(initial_capital), float(bar_ms),
                      float(periods_per_year), float(risk_free_rate))
     return {name: float(v) for name, v in zip(METRIC_NAMES, vec, strict=True)}
@@ -334,6 +372,8 @@ __all__ = [
     "M_WIN_RATE",
     "M_WORST_TRADE",
     "N_METRICS",
+    "check_scalars",
     "compute_metrics",
+    "metrics_exposed_nb",
     "metrics_nb",
 ]

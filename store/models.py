@@ -32,22 +32,61 @@ class RunStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class Role(StrEnum):
+    """What a user may do: ``user`` owns its objects only, ``admin`` may read and change all."""
+
+    USER = "user"
+    ADMIN = "admin"
+
+
+class TokenScope(StrEnum):
+    """What a personal access token allows."""
+
+    READ = "read"
+    READ_WRITE = "read_write"
+
+
 class User(Model):
     id = fields.IntField(primary_key=True)
     email = fields.CharField(max_length=254, unique=True)
     display_name = fields.CharField(max_length=100, default="")
-    password_hash = fields.CharField(max_length=255, null=True)
+    password_hash = fields.CharField(max_length=255, null=True)  # argon2id
+    role = fields.CharEnumField(Role, max_length=16, default=Role.USER)
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     credentials: fields.ReverseRelation[ExchangeCredential]
+    access_tokens: fields.ReverseRelation[AccessToken]
     strategies: fields.ReverseRelation[Strategy]
     backtests: fields.ReverseRelation[Backtest]
     transactions: fields.ReverseRelation[TransactionRecord]
     replays: fields.ReverseRelation[ReplayExecution]
+    sweeps: fields.ReverseRelation[SweepRun]
+    sync_jobs: fields.ReverseRelation[SyncJob]
 
     class Meta:
         table = "users"
+
+
+class AccessToken(Model):
+    """A personal access token for third-party integrations, stored only as its SHA-256 hash."""
+
+    id = fields.IntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="access_tokens", on_delete=fields.CASCADE)
+    owner_id: int
+    name = fields.CharField(max_length=100)
+    scope = fields.CharEnumField(TokenScope, max_length=16, default=TokenScope.READ)
+    token_hash = fields.CharField(max_length=64, unique=True)  # sha256 hex of the whole token
+    prefix = fields.CharField(max_length=16)  # first characters, shown in lists to tell tokens apart
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    expires_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "access_tokens"
+        indexes = (("owner_id", "created_at"),)
 
 
 class ExchangeCredential(Model):
@@ -119,12 +158,74 @@ class Backtest(Model):
     finished_at = fields.DatetimeField(null=True)
     data_fingerprint = fields.CharField(max_length=64, null=True)  # hash of the candles used
     engine_version = fields.CharField(max_length=32, default="")
+    risk_free_rate = fields.FloatField(default=0.0)
+    # The per-bar equity curve: zlib-compressed little-endian int64 bar times, then float64
+    # equity (see store.backtests); written with the results, in the same transaction.
+    equity_curve = fields.BinaryField(null=True)
 
     trades: fields.ReverseRelation[Trade]
     summary: fields.BackwardOneToOneRelation[PerformanceSummary]
 
     class Meta:
         table = "backtests"
+        indexes = (("owner_id", "created_at"), ("owner_id", "status"))
+
+
+class SweepRun(Model):
+    """A parameter sweep run as one job: the grid, the market range, and the ranked table."""
+
+    id = fields.IntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sweeps", on_delete=fields.CASCADE)
+    owner_id: int
+    strategy: fields.ForeignKeyNullableRelation[Strategy] = fields.ForeignKeyField(
+        "models.Strategy", related_name="sweeps", null=True, on_delete=fields.SET_NULL)
+    strategy_id: int | None
+    strategy_snapshot: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    grid: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)  # name -> values
+    rank_by = fields.CharField(max_length=32, default="sharpe")
+    exchange = fields.CharField(max_length=32)
+    symbol = fields.CharField(max_length=32)
+    timeframe = fields.CharField(max_length=8)
+    range_start_ms = fields.BigIntField()
+    range_end_ms = fields.BigIntField()
+    n_combinations = fields.IntField(default=0)
+    status = fields.CharEnumField(RunStatus, max_length=16, default=RunStatus.QUEUED)
+    progress = fields.FloatField(default=0.0)
+    # [{"params": {...}, "metrics": {...}, "rank": 1}, ...] best first
+    result: fields.JSONField[list[dict[str, Any]] | None] = fields.JSONField(null=True)
+    error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "sweep_runs"
+        indexes = (("owner_id", "created_at"),)
+
+
+class SyncJob(Model):
+    """A market data sync started through the API: what to fetch, how far it got, how it ended."""
+
+    id = fields.IntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sync_jobs", on_delete=fields.CASCADE)
+    owner_id: int
+    exchange = fields.CharField(max_length=32)
+    symbol = fields.CharField(max_length=32)
+    timeframe = fields.CharField(max_length=8)
+    since_ms = fields.BigIntField()
+    until_ms = fields.BigIntField(null=True)
+    status = fields.CharEnumField(RunStatus, max_length=16, default=RunStatus.QUEUED)
+    progress = fields.FloatField(default=0.0)
+    stored = fields.BigIntField(default=0)  # candles written
+    error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "sync_jobs"
         indexes = (("owner_id", "created_at"),)
 
 
@@ -289,6 +390,6 @@ class AuditLog(Model):
 
 
 ALL_MODELS: tuple[type[Model], ...] = (
-    User, ExchangeCredential, Strategy, Backtest, Trade, PerformanceSummary, MarketData,
-    TransactionRecord, ReplayExecution, AuditLog,
+    User, AccessToken, ExchangeCredential, Strategy, Backtest, SweepRun, SyncJob, Trade,
+    PerformanceSummary, MarketData, TransactionRecord, ReplayExecution, AuditLog,
 )

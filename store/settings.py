@@ -12,7 +12,18 @@ Variables:
     A Tortoise database URL. Default: the SQLite file ``sqlite://<DATA_DIR>/backtest.sqlite3``.
     PostgreSQL: ``postgres://user:password@host:5432/dbname`` (the asyncpg driver).
 ``REDIS_URL``
-    Optional; unused by the store for now (progress channel and Celery will read it from here).
+    Optional. When set, progress events travel over Redis pub/sub (``redis://host:6379/0``),
+    so every API process sees every job's events; unset keeps them in memory in one process.
+``JWT_SECRET``
+    The key that signs access and refresh tokens (at least 32 characters). Unset: a random key
+    is generated on first start and kept in ``<DATA_DIR>/jwt_secret`` (local use only; set it
+    in production, the same on every API process).
+``MAX_CONCURRENT_JOBS``
+    How many backtests and sweeps run at once in the in-process executor's process pool
+    (default: the number of CPUs, at least 1); the rest wait in its queue.
+``GRAPHQL_IDE``
+    ``1`` (default) serves GraphiQL at ``/graphql`` in a browser and allows introspection;
+    ``0`` switches both off (production).
 ``BINANCE_REST_URL``, ``BINANCE_WS_URL``
     Optional base URLs of Binance's REST and websocket APIs (testnet, regional endpoints, the
     tests' fake exchange); unset keeps ccxt's own.
@@ -40,6 +51,9 @@ class Settings:
     redis_url: str | None = None
     binance_rest_url: str | None = None
     binance_ws_url: str | None = None
+    jwt_secret: str | None = None
+    max_concurrent_jobs: int = 0  # 0: one per CPU
+    graphql_ide: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,7 +63,15 @@ class Settings:
         url = source.get("DATABASE_URL") or default_sqlite_url(data_dir)
         return cls(database_url=url, data_dir=data_dir, redis_url=source.get("REDIS_URL") or None,
                    binance_rest_url=source.get("BINANCE_REST_URL") or None,
-                   binance_ws_url=source.get("BINANCE_WS_URL") or None)
+                   binance_ws_url=source.get("BINANCE_WS_URL") or None,
+                   jwt_secret=source.get("JWT_SECRET") or None,
+                   max_concurrent_jobs=_int(source, "MAX_CONCURRENT_JOBS", 0),
+                   graphql_ide=_flag(source, "GRAPHQL_IDE", True))
+
+    @property
+    def job_slots(self) -> int:
+        """How many jobs may run at once (``MAX_CONCURRENT_JOBS``, default one per CPU)."""
+        return self.max_concurrent_jobs or max(1, os.cpu_count() or 1)
 
     @property
     def backend(self) -> str:
@@ -60,6 +82,30 @@ class Settings:
     def safe_database_url(self) -> str:
         """The database URL with its password replaced by ``***`` (for messages and logs)."""
         return redact_url(self.database_url)
+
+
+def _int(source: Mapping[str, str], name: str, default: int) -> int:
+    raw = source.get(name) or ""
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: must be a whole number") from None
+    if value < 0:
+        raise ValueError(f"{name}={raw!r}: must be >= 0")
+    return value
+
+
+def _flag(source: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (source.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={raw!r}: use 1 or 0")
 
 
 def default_sqlite_url(data_dir: Path) -> str:

@@ -50,7 +50,8 @@ S_PEAK = 6
 S_SL = 7
 S_TP = 8
 S_N_TRADES = 9
-N_STATE = 10
+S_EXPOSED = 10  # bars whose close was recorded with a position open (for ``exposure``)
+N_STATE = 11
 
 PENDING_NONE = 0.0
 PENDING_ENTRY = 1.0
@@ -91,6 +92,34 @@ def _write_trade_nb(trades, k, entry_idx, exit_idx, entry_price, exit_price, qty
     trades[k, T_REASON] = reason
 
 
+@njit(cache=True, inline="always")
+def _quiet_bars_nb(signal, j, stop, n, cash, pos, close, equity_out, cash_out, pos_out, record):  # type: ignore[no-untyped-def]
+    """Process quiet bars from ``j``: no order to fill and no stop or target to check, so
+    steps 1-3 of the rules do nothing and only the signal (``signal``: ``entries`` when flat,
+    ``exits`` in a position) and the record remain. Stops after the first bar whose signal
+    makes an order (a signal on the last bar makes none). Returns ``(next bar, order made)``.
+
+    Most bars of most runs are quiet, so this is the hot path: a scan for the next signal, then
+    one vectorizable pass recording the bars up to it. Indices are offsets into views starting
+    at ``j``, which the compiler can prove non-negative (no negative-index handling per access).
+    """
+    m = stop - j
+    sig = signal[j:stop]
+    t = 0
+    while t < m and not sig[t]:
+        t += 1
+    order = t < m and j + t < n - 1
+    end = min(t + 1, m)
+    cl = close[j:j + end]
+    eq = equity_out[j:j + end]
+    for u in range(end):
+        eq[u] = cash + pos * cl[u]
+    if record:
+        cash_out[j:j + end] = cash
+        pos_out[j:j + end] = pos
+    return j + end, order
+
+
 @njit(cache=True)
 def simulate_range_nb(  # type: ignore[no-untyped-def]
     open_, high, low, close, entries, exits, start, stop,
@@ -101,9 +130,10 @@ def simulate_range_nb(  # type: ignore[no-untyped-def]
 
     Returns ``stop`` when done, or an earlier bar when ``trades`` is full (grow it and call
     again from that bar: at most one trade closes per bar, so one free row is enough).
-    ``sl``, ``tp``, ``trail`` are fractions or NaN. ``equity_out``/``cash_out``/``pos_out`` are
-    written for every processed bar. The state lives in locals during the loop (so it stays
-    in registers) and is stored back on return.
+    ``sl``, ``tp``, ``trail`` are fractions or NaN. ``equity_out`` is written for every
+    processed bar; so are ``cash_out`` and ``pos_out`` unless they are empty (length 0: the
+    engine passes empty ones, see ``domain.engine.run.SimResult``, and the sweep too). The state
+    lives in locals during the loop (so it stays in registers) and is stored back on return.
     """
     n = close.shape[0]
     d = float(direction)
@@ -120,9 +150,26 @@ def simulate_range_nb(  # type: ignore[no-untyped-def]
     sl_level = state[S_SL]
     tp_level = state[S_TP]
     k = int(state[S_N_TRADES])
+    exposed = int(state[S_EXPOSED])
+    record = cash_out.shape[0] > 0
     cap_trades = trades.shape[0]
     j = start
     while j < stop:
+        if pending == PENDING_NONE and (pos == 0.0 or not has_levels):
+            # a quiet stretch (see ``_quiet_bars_nb``): the same steps, in a tighter loop
+            if pos == 0.0:
+                j, order = _quiet_bars_nb(entries, j, stop, n, cash, pos, close, equity_out,
+                                          cash_out, pos_out, record)
+                if order:
+                    pending = PENDING_ENTRY
+            else:
+                j0 = j
+                j, order = _quiet_bars_nb(exits, j, stop, n, cash, pos, close, equity_out,
+                                          cash_out, pos_out, record)
+                exposed += j - j0
+                if order:
+                    pending = PENDING_EXIT
+            continue
         if k >= cap_trades:
             break
         exit_price = math.nan
@@ -210,8 +257,11 @@ def simulate_range_nb(  # type: ignore[no-untyped-def]
 
         # 5. record the bar
         equity_out[j] = cash + pos * close[j]
-        cash_out[j] = cash
-        pos_out[j] = pos
+        if record:
+            cash_out[j] = cash
+            pos_out[j] = pos
+        if pos != 0.0:
+            exposed += 1
         j += 1
     state[S_CASH] = cash
     state[S_POS] = pos
@@ -223,6 +273,7 @@ def simulate_range_nb(  # type: ignore[no-untyped-def]
     state[S_SL] = sl_level
     state[S_TP] = tp_level
     state[S_N_TRADES] = k
+    state[S_EXPOSED] = exposed
     return j
 
 
@@ -257,15 +308,18 @@ def grow_trades_nb(trades: np.ndarray) -> np.ndarray:
 def simulate_nb(  # type: ignore[no-untyped-def]
     open_, high, low, close, entries, exits, initial_capital,
     direction, fee_rate, slip_rate, sl, tp, trail, sizing_mode, sizing_value,
+    record_cash_pos=True,
 ):
     """Run a whole series at once. Returns ``(trades, n_trades, equity, cash, position)``.
 
-    ``trades[:n_trades]`` includes the ``end_of_data`` row of a position left open.
+    ``trades[:n_trades]`` includes the ``end_of_data`` row of a position left open. With
+    ``record_cash_pos=False``, ``cash`` and ``position`` are empty (not recorded).
     """
     n = close.shape[0]
+    m = n if record_cash_pos else 0
     equity = np.empty(n, dtype=np.float64)
-    cash = np.empty(n, dtype=np.float64)
-    pos = np.empty(n, dtype=np.float64)
+    cash = np.empty(m, dtype=np.float64)
+    pos = np.empty(m, dtype=np.float64)
     trades = np.empty((64, N_TRADE_COLS), dtype=np.float64)
     state = new_state_nb(initial_capital)
     j = 0

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +23,7 @@ from domain.engine.config import SimConfig
 from domain.engine.records import TRADE_DTYPE, trades_from_matrix
 from domain.engine.rules import EXIT_END_OF_DATA
 from domain.errors import Cancelled, DataError
-from domain.metrics import compute_metrics
+from domain.metrics import METRIC_NAMES, check_scalars, metrics_exposed_nb
 from domain.strategy import Strategy, compile_signals, default_params, sim_config
 from domain.timeframes import periods_per_year, timeframe_ms
 
@@ -49,18 +50,37 @@ CancelFn = Callable[[], bool]
 
 @dataclass(frozen=True)
 class SimResult:
-    """Per-bar equity, cash and signed position, and the trades (``TRADE_DTYPE``)."""
+    """Per-bar equity, the trades (``TRADE_DTYPE``) and the number of bars that closed with a
+    position open; per-bar cash and signed position on demand.
+
+    The kernel does not record cash and position while it runs (two more per-bar arrays, which
+    only tests read): the first access to ``cash`` or ``position`` runs the kernel again over
+    the same inputs with recording on, which gives exactly the values of the run (the kernel is
+    deterministic, and chunking does not change its results).
+    """
 
     trades: npt.NDArray[np.void]
     equity: F64
-    cash: F64
-    position: F64
+    exposed_bars: int
+    replay: Callable[[], tuple[F64, F64]] = field(repr=False, compare=False)
+
+    @cached_property
+    def _cash_position(self) -> tuple[F64, F64]:
+        return self.replay()
+
+    @property
+    def cash(self) -> F64:
+        return self._cash_position[0]
+
+    @property
+    def position(self) -> F64:
+        return self._cash_position[1]
 
     @property
     def closed_trades(self) -> npt.NDArray[np.void]:
+        # only the last trade can be an open position's ``end_of_data`` row
         t = self.trades
-        closed: npt.NDArray[np.void] = t[t["exit_reason"] != EXIT_END_OF_DATA]
-        return closed
+        return t[:-1] if self.has_open_position else t
 
     @property
     def has_open_position(self) -> bool:
@@ -123,8 +143,7 @@ def simulate(
         raise ValueError("entries and exits must have one value per candle")
     o, h, lo, c = candles.open, candles.high, candles.low, candles.close
     equity = np.empty(n, dtype=np.float64)
-    cash = np.empty(n, dtype=np.float64)
-    pos = np.empty(n, dtype=np.float64)
+    unrecorded = np.empty(0, dtype=np.float64)  # cash and position: see ``SimResult``
     trades = np.empty((max(64, n // 64), nb.N_TRADE_COLS), dtype=np.float64)
     state = nb.new_state_nb(config.initial_capital)
     step = n if progress is None and cancel is None else max(1, chunk_bars)
@@ -139,7 +158,7 @@ def simulate(
             config.direction, config.fee_rate, config.slippage_rate,
             config.stop_loss, config.take_profit, config.trailing_stop,
             config.sizing_mode, config.sizing_value,
-            state, trades, equity, cash, pos,
+            state, trades, equity, unrecorded, unrecorded,
         )
         if j < stop:
             trades = nb.grow_trades_nb(trades)
@@ -151,19 +170,30 @@ def simulate(
     k = nb.close_open_trade_nb(state, trades, c)
     if progress is not None:
         progress(Progress(n, n, equity))
-    return SimResult(trades_from_matrix(trades, k, candles.ts), equity, cash, pos)
+
+    def replay() -> tuple[F64, F64]:
+        out = nb.simulate_nb(o, h, lo, c, entries, exits, config.initial_capital,
+                             config.direction, config.fee_rate, config.slippage_rate,
+                             config.stop_loss, config.take_profit, config.trailing_stop,
+                             config.sizing_mode, config.sizing_value)
+        return out[3], out[4]
+
+    return SimResult(trades_from_matrix(trades, k, candles.ts), equity,
+                     int(state[nb.S_EXPOSED]), replay)
 
 
 def metrics_of(sim: SimResult, candles: Candles, config: SimConfig,
                risk_free_rate: float = 0.0) -> dict[str, float]:
     """Every metric of ``domain.metrics`` for a simulation (trade statistics on closed trades)."""
     bar_ms, ppy = bar_timing(candles)
+    check_scalars(config.initial_capital, bar_ms, ppy, risk_free_rate)
     closed = sim.closed_trades
-    return compute_metrics(
-        sim.equity, sim.position, candles.close,
+    vec = metrics_exposed_nb(
+        sim.equity, sim.exposed_bars, candles.close,
         np.ascontiguousarray(closed["pnl"]), np.ascontiguousarray(closed["return"]),
-        config.initial_capital, bar_ms, ppy, risk_free_rate,
+        float(config.initial_capital), float(bar_ms), float(ppy), float(risk_free_rate),
     )
+    return dict(zip(METRIC_NAMES, vec.tolist(), strict=True))
 
 
 def run_backtest(

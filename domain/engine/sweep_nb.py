@@ -4,10 +4,10 @@ iteration, nothing per bar kept.
 ``sweep_nb`` splits the sets among ``n_workers`` workers (``prange``); worker ``w`` takes sets
 ``w, w + n_workers, ...`` (interleaved, so sets of similar cost spread evenly) and reuses one
 set of scratch arrays for all of them: the boolean stack the program is evaluated into
-(``domain.strategy.program_nb``), the equity/cash/position curves and the trade matrix of
+(``domain.strategy.program_nb``), the equity curve and the trade matrix of
 ``domain.engine.nb.simulate_range_nb``. Per set it evaluates the entry and exit programs,
 simulates the whole series (growing the trade matrix as ``simulate_nb`` does) and computes
-``domain.metrics.metrics_nb`` on the closed trades, exactly what a single run computes.
+``domain.metrics.metrics_exposed_nb`` on the closed trades, exactly what a single run computes.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from numba import njit, prange
 
 from domain.engine.nb import (
     N_TRADE_COLS,
+    S_EXPOSED,
     S_N_TRADES,
     T_NET,
     T_RETURN,
@@ -24,7 +25,7 @@ from domain.engine.nb import (
     new_state_nb,
     simulate_range_nb,
 )
-from domain.metrics import N_METRICS, metrics_nb
+from domain.metrics import N_METRICS, metrics_exposed_nb
 from domain.strategy.program_nb import ENTRY_ROW, EXIT_ROW, eval_program_nb
 
 
@@ -37,8 +38,7 @@ def _worker_nb(  # type: ignore[no-untyped-def]
     n = close.shape[0]
     stack = np.empty((depth, n), dtype=np.bool_)
     equity = np.empty(n, dtype=np.float64)
-    cash = np.empty(n, dtype=np.float64)
-    pos = np.empty(n, dtype=np.float64)
+    unrecorded = np.empty(0, dtype=np.float64)  # cash and position are not needed
     trades = np.empty((max(64, n // 64), N_TRADE_COLS), dtype=np.float64)
     for c in range(w, rows.shape[0], n_workers):
         eval_program_nb(entry_code, rows[c], shifts[c], consts[c], series, stack, ENTRY_ROW)
@@ -50,15 +50,16 @@ def _worker_nb(  # type: ignore[no-untyped-def]
         while j < n:
             j = simulate_range_nb(open_, high, low, close, entries, exits, j, n, direction,
                                   fee_rate[c], slip_rate[c], sl[c], tp[c], trail[c],
-                                  sizing_mode, sizing_value[c], state, trades, equity, cash, pos)
+                                  sizing_mode, sizing_value[c], state, trades, equity, unrecorded,
+                                  unrecorded)
             if j < n:
                 trades = grow_trades_nb(trades)
         # a position still open is not a closed trade: the rows written are the closed ones
         k = int(state[S_N_TRADES])
         pnl = trades[:k, T_NET].copy()
         ret = trades[:k, T_RETURN].copy()
-        out[c] = metrics_nb(equity, pos, close, pnl, ret, initial_capital, bar_ms,
-                            periods_per_year, risk_free_rate)
+        out[c] = metrics_exposed_nb(equity, int(state[S_EXPOSED]), close, pnl, ret,
+                                    initial_capital, bar_ms, periods_per_year, risk_free_rate)
 
 
 @njit(cache=True, parallel=True)

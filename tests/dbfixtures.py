@@ -1,4 +1,5 @@
-"""Fixtures: every storage test runs on SQLite (a temporary file) and on PostgreSQL.
+"""Database fixtures for every test package (registered in ``tests/conftest.py``): storage and
+API tests run on SQLite (a temporary file) and on PostgreSQL.
 
 PostgreSQL is the server of the developers' guide: ``postgres://postgres@127.0.0.1:5432``
 (trust auth; override with ``BACKTEST_TEST_PG_URL``, a URL without a database name). The session

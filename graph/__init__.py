@@ -1,0 +1,1 @@
+"""The GraphQL API: Strawberry schema, resolvers, subscriptions and the Starlette app."""

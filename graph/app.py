@@ -1,0 +1,151 @@
+"""The Starlette application: ``/graphql`` (HTTP, websocket, GraphiQL), ``/healthz``,
+``/readyz`` and the web client's files at ``/``.
+
+``create_app(settings)`` builds it; its lifespan connects the database (shared across tasks),
+opens the progress channel and starts the executor, and undoes all three on shutdown.
+``backtest serve`` runs it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from graph.auth import Tokens, bearer_of, load_secret, viewer_of
+from graph.context import Context, Services
+from graph.errors import ApiError
+from graph.schema import build_schema
+from store.db import close_db, connection, init_db
+from store.settings import Settings, get_settings
+from tasks.broadcast import make_broadcaster
+
+log = logging.getLogger("graph.app")
+
+CLIENT_DIST = Path(__file__).resolve().parent.parent / "client" / "dist"
+
+PLACEHOLDER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Backtest</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
+<h1>Backtest</h1>
+<p>The API is running. The web client is not built yet.</p>
+<ul><li><a href="/graphql">GraphQL playground</a> (GraphiQL)</li>
+<li><a href="/healthz">/healthz</a> and <a href="/readyz">/readyz</a></li></ul>
+</body></html>
+"""
+
+
+class BacktestGraphQL(GraphQL):  # type: ignore[type-arg]
+    """Strawberry's ASGI view with our context: the caller from the ``Authorization`` header
+    (HTTP) or from the ``connection_init`` payload (websocket: ``{"Authorization": "Bearer
+    ..."}`` or ``{"token": "..."}``)."""
+
+    def __init__(self, services: Services, **kwargs: Any) -> None:
+        self.services = services
+        super().__init__(**kwargs)
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        context = Context(self.services, request, response)
+        if isinstance(request, Request):
+            await self._authenticate(context, request.headers.get("authorization"))
+        return context
+
+    async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        if header is None and params.get("token"):
+            header = f"Bearer {params['token']}"
+        await self._authenticate(context, header if isinstance(header, str) else None)
+        return await super().on_ws_connect(context)
+
+    async def _authenticate(self, context: Context, header: str | None) -> None:
+        try:
+            viewer = await viewer_of(bearer_of(header), self.services.tokens)
+        except ApiError as err:
+            context.set_viewer(None, err)
+        else:
+            context.set_viewer(viewer)
+
+
+def _page(_: Request) -> Response:
+    return HTMLResponse(PLACEHOLDER_PAGE)
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None, *, executor: Any = None) -> Starlette:
+    """The ASGI app for ``settings`` (default: from the environment). ``executor`` overrides
+    the in-process executor (tests)."""
+    settings = settings or get_settings()
+    services = Services(settings=settings, tokens=Tokens(load_secret(settings)),
+                        broadcaster=make_broadcaster(settings.redis_url), executor=executor)
+    view = BacktestGraphQL(
+        services,
+        schema=build_schema(introspection=settings.graphql_ide),
+        graphql_ide="graphiql" if settings.graphql_ide else None,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        multipart_uploads_enabled=True,
+    )
+
+    async def readyz(_: Request) -> Response:
+        checks: dict[str, str] = {}
+        ok = True
+        try:
+            await connection().execute_query("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as err:  # any failure means not ready; say which
+            ok = False
+            checks["database"] = f"unreachable: {type(err).__name__}"
+        if settings.redis_url:
+            try:
+                await services.broadcaster.ping()
+                checks["redis"] = "ok"
+            except Exception as err:
+                ok = False
+                checks["redis"] = f"unreachable: {type(err).__name__}"
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
+                            status_code=200 if ok else 503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await init_db(settings, share_across_tasks=True)
+        try:
+            if services.executor is None:
+                from tasks.executor import InProcessExecutor
+
+                services.executor = InProcessExecutor(settings, services.broadcaster)
+            await services.executor.start()
+            try:
+                yield
+            finally:
+                await services.executor.stop()
+        finally:
+            await services.broadcaster.close()
+            await close_db()
+
+    routes: list[Route | WebSocketRoute | Mount] = [
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    if (CLIENT_DIST / "index.html").exists():
+        routes.append(Mount("/", StaticFiles(directory=CLIENT_DIST, html=True), name="client"))
+    else:
+        routes.append(Route("/", _page))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.services = services
+    return app

@@ -1,0 +1,152 @@
+"""Who is calling: access and refresh JWTs (HS256, signed with joserfc, authlib's JOSE
+library) and personal access tokens, turned into a :class:`Viewer`.
+
+- Access tokens live :data:`ACCESS_TTL_S` (15 minutes) and carry the user id and role, so a
+  request needs no database lookup to know its caller; refresh tokens live
+  :data:`REFRESH_TTL_S` (30 days) and are only accepted by ``refreshToken``, which checks that
+  the account is still active and issues a fresh pair.
+- Personal access tokens (``bt_pat_...``, see ``store.tokens``) are looked up by hash on each
+  request; their scope is ``read`` or ``read_write``. JWTs always have ``read_write``.
+
+The signing key is ``JWT_SECRET``, or for local use a random key generated on first start and
+kept in ``<DATA_DIR>/jwt_secret`` (mode 0600).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import ExpiredTokenError, JoseError
+from joserfc.jwk import OctKey
+
+from graph.errors import Unauthenticated
+from store import tokens as store_tokens
+from store.models import Role, TokenScope
+from store.settings import Settings
+from store.users import UserRecord
+
+ACCESS_TTL_S = 15 * 60
+REFRESH_TTL_S = 30 * 24 * 3600
+ALGORITHM = "HS256"
+MIN_SECRET_LENGTH = 32
+SECRET_FILE = "jwt_secret"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The authenticated caller of a request."""
+
+    user_id: int
+    role: Role
+    scope: TokenScope
+    via: str  # "jwt" or "token"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == TokenScope.READ_WRITE
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int  # seconds the access token is valid
+
+
+def load_secret(settings: Settings) -> str:
+    """``JWT_SECRET``, or the key kept in the data folder (created on first use)."""
+    if settings.jwt_secret:
+        if len(settings.jwt_secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters long")
+        return settings.jwt_secret
+    path = Path(settings.data_dir) / SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class Tokens:
+    """Issues and checks JWTs with one key."""
+
+    def __init__(self, secret: str, *, access_ttl_s: int = ACCESS_TTL_S,
+                 refresh_ttl_s: int = REFRESH_TTL_S) -> None:
+        self._key = OctKey.import_key(secret)
+        self.access_ttl_s = access_ttl_s
+        self.refresh_ttl_s = refresh_ttl_s
+
+    def _encode(self, claims: dict[str, Any]) -> str:
+        return jwt.encode({"alg": ALGORITHM}, claims, self._key, algorithms=[ALGORITHM])
+
+    def issue(self, user: UserRecord) -> TokenPair:
+        now = int(time.time())
+        base = {"sub": str(user.id), "role": str(user.role), "iat": now}
+        access = self._encode({**base, "typ": "access", "exp": now + self.access_ttl_s})
+        refresh = self._encode({**base, "typ": "refresh", "exp": now + self.refresh_ttl_s,
+                                "jti": uuid.uuid4().hex})
+        return TokenPair(access, refresh, self.access_ttl_s)
+
+    def decode(self, token: str, typ: str) -> dict[str, Any]:
+        """The claims of a valid, unexpired token of type ``typ``; raises
+        :class:`Unauthenticated` saying what is wrong otherwise."""
+        try:
+            claims: dict[str, Any] = jwt.decode(token, self._key, algorithms=[ALGORITHM]).claims
+            jwt.JWTClaimsRegistry(leeway=0, exp={"essential": True},
+                                  sub={"essential": True}).validate(claims)
+        except ExpiredTokenError:
+            raise Unauthenticated("the token has expired: sign in again, or use refreshToken"
+                                  ) from None
+        except (JoseError, ValueError, TypeError):
+            raise Unauthenticated("the token is not valid (malformed, or not signed by this "
+                                  "server): sign in again") from None
+        if claims.get("typ") != typ:
+            raise Unauthenticated(f"a {claims.get('typ')} token cannot be used here; send the "
+                                  f"{typ} token")
+        try:
+            int(claims["sub"])
+            Role(claims.get("role", Role.USER))
+        except (ValueError, TypeError):
+            raise Unauthenticated("the token is not valid: sign in again") from None
+        return claims
+
+    def viewer_of_access_token(self, token: str) -> Viewer:
+        claims = self.decode(token, "access")
+        return Viewer(int(claims["sub"]), Role(claims.get("role", Role.USER)),
+                      TokenScope.READ_WRITE, "jwt")
+
+
+def bearer_of(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (None when absent)."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthenticated("the Authorization header must read 'Bearer <token>'")
+    return value.strip()
+
+
+async def viewer_of(token: str | None, tokens: Tokens) -> Viewer | None:
+    """The caller a bearer token names (None without a token); raises
+    :class:`Unauthenticated` for a token that is invalid, expired or revoked."""
+    if token is None:
+        return None
+    if store_tokens.looks_like_token(token):
+        found = await store_tokens.user_for_token(token)
+        if found is None:
+            raise Unauthenticated("the personal access token is unknown, revoked or expired")
+        user, scope = found
+        return Viewer(user.id, user.role, scope, "token")
+    return tokens.viewer_of_access_token(token)

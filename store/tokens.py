@@ -1,0 +1,89 @@
+"""Personal access tokens: created with a random secret shown once, stored as a SHA-256 hash.
+
+A token reads ``bt_pat_<43 url-safe characters>`` (256 random bits), so a leaked one is easy to
+spot in logs and code; it is sent as ``Authorization: Bearer <token>`` like an access JWT.
+SHA-256 (not argon2) is enough for 256-bit random secrets and keeps each request's check cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from store.models import AccessToken, TokenScope, User
+from store.users import UserRecord, _record
+
+TOKEN_PREFIX = "bt_pat_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most this often
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    id: int
+    owner_id: int
+    name: str
+    scope: TokenScope
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _token_record(t: AccessToken) -> TokenRecord:
+    return TokenRecord(t.id, t.owner_id, t.name, TokenScope(t.scope), t.prefix, t.created_at,
+                       t.last_used_at, t.expires_at, t.revoked_at)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def looks_like_token(value: str) -> bool:
+    return value.startswith(TOKEN_PREFIX)
+
+
+async def create_token(owner_id: int, name: str, scope: TokenScope,
+                       expires_at: datetime | None = None) -> tuple[TokenRecord, str]:
+    """A new token for ``owner_id``: its record and the secret (the only time it is known)."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = await AccessToken.create(owner_id=owner_id, name=name, scope=scope,
+                                   token_hash=hash_token(secret),
+                                   prefix=secret[: len(TOKEN_PREFIX) + 4], expires_at=expires_at)
+    return _token_record(row), secret
+
+
+async def list_tokens(owner_id: int) -> list[TokenRecord]:
+    rows = await AccessToken.filter(owner_id=owner_id).order_by("-created_at", "-id")
+    return [_token_record(t) for t in rows]
+
+
+async def revoke_token(owner_id: int | None, token_id: int) -> TokenRecord | None:
+    """Revoke a token of ``owner_id`` (None: any owner, for admins); None when not found."""
+    query = AccessToken.filter(id=token_id)
+    if owner_id is not None:
+        query = query.filter(owner_id=owner_id)
+    row = await query.first()
+    if row is None:
+        return None
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        await row.save(update_fields=["revoked_at"])
+    return _token_record(row)
+
+
+async def user_for_token(token: str) -> tuple[UserRecord, TokenScope] | None:
+    """The active owner and scope of a valid (known, unrevoked, unexpired) token, else None."""
+    row = await AccessToken.get_or_none(token_hash=hash_token(token))
+    now = datetime.now(UTC)
+    if row is None or row.revoked_at is not None or (
+            row.expires_at is not None and row.expires_at <= now):
+        return None
+    user = await User.get_or_none(id=row.owner_id)
+    if user is None or not user.is_active:
+        return None
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        await AccessToken.filter(id=row.id).update(last_used_at=now)
+    return _record(user), TokenScope(row.scope)
