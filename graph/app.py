@@ -46,7 +46,7 @@ PLACEHOLDER_PAGE = """<!doctype html>
 """
 
 
-class BacktestGraphQL(GraphQL):  # type: ignore[type-arg]
+class BacktestGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context: the caller from the ``Authorization`` header
     (HTTP) or from the ``connection_init`` payload (websocket: ``{"Authorization": "Bearer
     ..."}`` or ``{"token": "..."}``)."""
@@ -61,7 +61,7 @@ class BacktestGraphQL(GraphQL):  # type: ignore[type-arg]
             await self._authenticate(context, request.headers.get("authorization"))
         return context
 
-    async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
+    async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params or {}
         header = params.get("Authorization") or params.get("authorization")
         if header is None and params.get("token"):

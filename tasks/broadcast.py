@@ -147,7 +147,7 @@ class RedisBroadcaster:
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.unsubscribe(name)
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def ping(self) -> None:
         await self._redis.ping()
