@@ -31,6 +31,9 @@ from store.models import ALL_MODELS
 from store.settings import Settings
 
 BACKENDS = ("sqlite", "postgresql")
+# Every migration, as ``models.<name>``, in order.
+MIGRATIONS = [f"models.{p.stem}" for p in
+              sorted((Path(__file__).resolve().parent.parent / "migrations").glob("[0-9]*.py"))]
 PG_SERVER = os.environ.get("BACKTEST_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432")
 SKIP_PG = os.environ.get("BACKTEST_SKIP_PG") == "1"
 

@@ -9,6 +9,7 @@ from store.db import close_db, database, db_info, init_db, migrate, tortoise_con
 from store.errors import DatabaseUnavailable
 from store.models import ALL_MODELS
 from store.settings import Settings
+from tests.dbfixtures import MIGRATIONS
 
 pytestmark = pytest.mark.asyncio
 TABLES = {m._meta.db_table for m in ALL_MODELS}
@@ -18,7 +19,7 @@ async def test_migrate_creates_every_table_on_an_empty_database(empty_url: str) 
     settings = Settings(database_url=empty_url)
     try:
         applied = await migrate(settings)
-        assert applied == ["models.0001_initial"]
+        assert applied == MIGRATIONS
         assert await store_db.existing_tables() >= TABLES
         assert await migrate(settings) == []  # a second run is a no-op
     finally:
@@ -29,7 +30,7 @@ async def test_db_info_before_and_after_migrating(empty_url: str) -> None:
     settings = Settings(database_url=empty_url)
     async with database(settings):
         before = await db_info()
-    assert before["migrations"] == {"applied": [], "pending": ["models.0001_initial"]}
+    assert before["migrations"] == {"applied": [], "pending": MIGRATIONS}
     assert set(before["tables"]) == TABLES
     assert all(n is None for n in before["tables"].values())
     try:
@@ -37,7 +38,7 @@ async def test_db_info_before_and_after_migrating(empty_url: str) -> None:
         info = await db_info()
     finally:
         await close_db()
-    assert info["migrations"] == {"applied": ["models.0001_initial"], "pending": []}
+    assert info["migrations"] == {"applied": MIGRATIONS, "pending": []}
     assert info["tables"] == dict.fromkeys(before["tables"], 0)
     if empty_url.startswith("sqlite"):
         assert info["backend"] == "sqlite"

@@ -16,6 +16,7 @@ from domain.csv import write_candles_csv
 from domain.demo import demo_candles
 from store.errors import DatabaseUnavailable
 from store.settings import get_settings
+from tests.dbfixtures import MIGRATIONS
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def test_migrate_then_info(empty_url: str, use_db: pytest.MonkeyPatch,
     use_db.setenv("DATABASE_URL", empty_url)
     assert cmd_db_migrate(ns()) == 0
     out = capsys.readouterr().out
-    assert "applied 1 migration(s): models.0001_initial" in out
+    assert f"applied {len(MIGRATIONS)} migration(s): {', '.join(MIGRATIONS)}" in out
     assert cmd_db_migrate(ns(seed_demo=True)) == 0
     out = capsys.readouterr().out
     assert "up to date" in out and "seeded 20,000 demo candles (demo DEMO/USDT)" in out
@@ -51,7 +52,7 @@ def test_migrate_then_info(empty_url: str, use_db: pytest.MonkeyPatch,
         assert "timescaledb:" in out
     else:
         assert "market data:  sqlite table" in out
-    assert "1 applied, 0 pending" in out
+    assert f"{len(MIGRATIONS)} applied, 0 pending" in out
     assert "market_data" in out and "20,000" in out
 
 
@@ -60,7 +61,7 @@ def test_info_on_an_unmigrated_database_says_to_migrate(empty_url: str, use_db: 
     use_db.setenv("DATABASE_URL", empty_url)
     assert cmd_db_info(ns()) == 0
     out = capsys.readouterr().out
-    assert "0 applied, 1 pending (run `backtest db migrate`)" in out
+    assert f"0 applied, {len(MIGRATIONS)} pending (run `backtest db migrate`)" in out
     assert "missing" in out
 
 
