@@ -181,10 +181,11 @@ def main() -> None:
     entries, exits = compile_signals(strategy, c, params)
     cfg = sim_config(strategy, params)
 
-    def kernel() -> None:
+    def kernel() -> None:  # as the engine runs it: per-bar cash and position not recorded
         nb.simulate_nb(c.open, c.high, c.low, c.close, entries, exits, cfg.initial_capital,
                        cfg.direction, cfg.fee_rate, cfg.slippage_rate, cfg.stop_loss,
-                       cfg.take_profit, cfg.trailing_stop, cfg.sizing_mode, cfg.sizing_value)
+                       cfg.take_profit, cfg.trailing_stop, cfg.sizing_mode, cfg.sizing_value,
+                       False)
 
     t = interleaved({
         "base": lambda: baseline_sma_cross_nb(c.open, c.close, 10, 50, fee),

@@ -92,7 +92,7 @@ ZERO_STD_REL = 1e-12  # a std <= this * max|value| is treated as zero (see the m
 
 @njit(cache=True)
 def _trade_stats_nb(trade_pnl: F64, trade_ret: F64, out: F64) -> None:
-    """Fill the trade statistics of ``out`` in one pass over the closed trades."""
+    """Fill the trade statistics of ``out`` in a pass over the closed trades (two for SQN)."""
     k = trade_pnl.shape[0]
     out[M_N_TRADES] = float(k)
     wins = 0
@@ -100,7 +100,6 @@ def _trade_stats_nb(trade_pnl: F64, trade_ret: F64, out: F64) -> None:
     gross_win = 0.0
     gross_loss = 0.0
     mean = 0.0
-    m2 = 0.0
     max_abs = 0.0
     for i in range(k):
         p = trade_pnl[i]
@@ -110,9 +109,7 @@ def _trade_stats_nb(trade_pnl: F64, trade_ret: F64, out: F64) -> None:
         elif p < 0.0:
             losses += 1
             gross_loss += p
-        delta = p - mean  # Welford's running mean and sum of squared deviations
-        mean += delta / (i + 1)
-        m2 += delta * (p - mean)
+        mean += (p - mean) / (i + 1)  # Welford's running mean
         max_abs = max(max_abs, abs(p))
     if k > 0:
         out[M_WIN_RATE] = wins / k
@@ -124,10 +121,19 @@ def _trade_stats_nb(trade_pnl: F64, trade_ret: F64, out: F64) -> None:
         out[M_PROFIT_FACTOR] = gross_win / -gross_loss
     elif wins > 0:
         out[M_PROFIT_FACTOR] = np.inf
-    if k >= 2:
-        std = math.sqrt(m2 / (k - 1))
-        if std > ZERO_STD_REL * max_abs:
-            out[M_SQN] = math.sqrt(k) * mean / std
+    if k >= 2 and max_abs > 0.0:
+        # SQN is scale-free: computed on pnl / max|pnl|, so that squared deviations of tiny
+        # pnls (1e-159, say) do not lose their precision as subnormal numbers
+        mean_s = 0.0
+        m2_s = 0.0
+        for i in range(k):
+            q = trade_pnl[i] / max_abs
+            delta = q - mean_s
+            mean_s += delta / (i + 1)
+            m2_s += delta * (q - mean_s)
+        std = math.sqrt(m2_s / (k - 1))
+        if std > ZERO_STD_REL:
+            out[M_SQN] = math.sqrt(k) * mean_s / std
     m = trade_ret.shape[0]
     if m > 0:
         best = trade_ret[0]

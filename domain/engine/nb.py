@@ -7,6 +7,12 @@ parameter sets in parallel (``prange``) and keeps only their metrics.
 
 Trades are rows of a float64 matrix (columns ``T_*``); ``domain.engine.records`` turns them into
 a structured array.
+
+Speed: most bars are quiet (no order to fill, no stop or target to check), and
+``_quiet_bars_nb`` runs them as a scan of the signal array plus one vectorizable pass over the
+equity, prefetching the ``open`` that the next fill will read (``domain.engine.prefetch``).
+Per-bar cash and position are recorded only when asked for (the engine and the sweep do not);
+the state counts the bars held in a position (``S_EXPOSED``, the ``exposure`` metric) instead.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import math
 import numpy as np
 from numba import njit
 
+from domain.engine.prefetch import prefetch_nb
 from domain.engine.rules import (
     EXIT_END_OF_DATA,
     EXIT_SIGNAL,
@@ -63,6 +70,8 @@ SIZING_RISK_PCT = 2
 
 N_METRICS = len(METRIC_NAMES)
 
+PREFETCH_AHEAD = 256  # bars: how far ahead of the quiet bars ``open`` is brought into cache
+
 
 @njit(cache=True)
 def new_state_nb(initial_capital: float) -> np.ndarray:
@@ -93,7 +102,8 @@ def _write_trade_nb(trades, k, entry_idx, exit_idx, entry_price, exit_price, qty
 
 
 @njit(cache=True, inline="always")
-def _quiet_bars_nb(signal, j, stop, n, cash, pos, close, equity_out, cash_out, pos_out, record):  # type: ignore[no-untyped-def]
+def _quiet_bars_nb(signal, j, stop, n, cash, pos, open_, close, equity_out, cash_out, pos_out,  # type: ignore[no-untyped-def]
+                   record):
     """Process quiet bars from ``j``: no order to fill and no stop or target to check, so
     steps 1-3 of the rules do nothing and only the signal (``signal``: ``entries`` when flat,
     ``exits`` in a position) and the record remain. Stops after the first bar whose signal
@@ -110,6 +120,8 @@ def _quiet_bars_nb(signal, j, stop, n, cash, pos, close, equity_out, cash_out, p
         t += 1
     order = t < m and j + t < n - 1
     end = min(t + 1, m)
+    for u in range(0, end, 8):
+        prefetch_nb(open_, j + u + PREFETCH_AHEAD)
     cl = close[j:j + end]
     eq = equity_out[j:j + end]
     for u in range(end):
@@ -158,13 +170,13 @@ def simulate_range_nb(  # type: ignore[no-untyped-def]
         if pending == PENDING_NONE and (pos == 0.0 or not has_levels):
             # a quiet stretch (see ``_quiet_bars_nb``): the same steps, in a tighter loop
             if pos == 0.0:
-                j, order = _quiet_bars_nb(entries, j, stop, n, cash, pos, close, equity_out,
+                j, order = _quiet_bars_nb(entries, j, stop, n, cash, pos, open_, close, equity_out,
                                           cash_out, pos_out, record)
                 if order:
                     pending = PENDING_ENTRY
             else:
                 j0 = j
-                j, order = _quiet_bars_nb(exits, j, stop, n, cash, pos, close, equity_out,
+                j, order = _quiet_bars_nb(exits, j, stop, n, cash, pos, open_, close, equity_out,
                                           cash_out, pos_out, record)
                 exposed += j - j0
                 if order:

@@ -49,6 +49,16 @@ CancelFn = Callable[[], bool]
 
 
 @dataclass(frozen=True)
+class SimInputs:
+    """What a simulation ran on (kept to replay it: see ``SimResult``)."""
+
+    candles: Candles
+    entries: BoolArray
+    exits: BoolArray
+    config: SimConfig
+
+
+@dataclass(frozen=True)
 class SimResult:
     """Per-bar equity, the trades (``TRADE_DTYPE``) and the number of bars that closed with a
     position open; per-bar cash and signed position on demand.
@@ -62,11 +72,16 @@ class SimResult:
     trades: npt.NDArray[np.void]
     equity: F64
     exposed_bars: int
-    replay: Callable[[], tuple[F64, F64]] = field(repr=False, compare=False)
+    inputs: SimInputs = field(repr=False, compare=False)
 
     @cached_property
     def _cash_position(self) -> tuple[F64, F64]:
-        return self.replay()
+        c, cfg = self.inputs.candles, self.inputs.config
+        out = nb.simulate_nb(c.open, c.high, c.low, c.close, self.inputs.entries,
+                             self.inputs.exits, cfg.initial_capital, cfg.direction,
+                             cfg.fee_rate, cfg.slippage_rate, cfg.stop_loss, cfg.take_profit,
+                             cfg.trailing_stop, cfg.sizing_mode, cfg.sizing_value)
+        return out[3], out[4]
 
     @property
     def cash(self) -> F64:
@@ -170,16 +185,8 @@ def simulate(
     k = nb.close_open_trade_nb(state, trades, c)
     if progress is not None:
         progress(Progress(n, n, equity))
-
-    def replay() -> tuple[F64, F64]:
-        out = nb.simulate_nb(o, h, lo, c, entries, exits, config.initial_capital,
-                             config.direction, config.fee_rate, config.slippage_rate,
-                             config.stop_loss, config.take_profit, config.trailing_stop,
-                             config.sizing_mode, config.sizing_value)
-        return out[3], out[4]
-
     return SimResult(trades_from_matrix(trades, k, candles.ts), equity,
-                     int(state[nb.S_EXPOSED]), replay)
+                     int(state[nb.S_EXPOSED]), SimInputs(candles, entries, exits, config))
 
 
 def metrics_of(sim: SimResult, candles: Candles, config: SimConfig,
@@ -227,6 +234,7 @@ __all__ = [
     "CancelFn",
     "Progress",
     "ProgressFn",
+    "SimInputs",
     "SimResult",
     "metrics_of",
     "run_backtest",

@@ -5,9 +5,10 @@ NaN during warm-up. The value at bar ``i`` uses only bars ``<= i`` (no look-ahea
 O(n) in the number of bars, whatever the period.
 
 Rolling sums avoid the drift of a naive running sum. SMA (and VWAP, through ``rolling_sum_nb``)
-slide an exactly compensated sum (TwoSum of the window's change, then a compensated addition:
-see ``rolling_mean_nb``). Bollinger Bands and WMA compensate each addition (Neumaier's variant
-of Kahan summation) and recompute the window from scratch once every ``period`` bars (an O(1)
+slide a plain running sum with a rigorous bound on its accumulated rounding error, and sum the
+window again exactly whenever that bound exceeds 2**-40 (~9.1e-13) of the sum: see
+``nb_sum.py``. Bollinger Bands and WMA compensate each addition (Neumaier's variant of Kahan
+summation) and recompute the window from scratch once every ``period`` bars (an O(1)
 amortized cost), so rounding errors never accumulate beyond one period. Rolling maxima and minima use a monotonic deque held in an
 index array (each bar is pushed and popped at most once).
 
@@ -21,61 +22,9 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from domain.indicators.nb_sum import compensated_sum_nb, neumaier_add_nb, rolling_mean_nb
+
 F64 = npt.NDArray[np.float64]
-
-
-@njit(cache=True)
-def neumaier_add_nb(s: float, c: float, v: float) -> tuple[float, float]:
-    """Add ``v`` to the compensated sum ``(s, c)``; the sum's value is ``s + c``."""
-    t = s + v
-    if abs(s) >= abs(v):
-        c += (s - t) + v
-    else:
-        c += (v - t) + s
-    return t, c
-
-
-@njit(cache=True)
-def compensated_sum_nb(x: F64, lo: int, hi: int) -> tuple[float, float]:
-    """``sum(x[lo:hi])`` as a compensated pair ``(s, c)`` (the sum's value is ``s + c``)."""
-    s = 0.0
-    c = 0.0
-    for j in range(lo, hi):
-        s, c = neumaier_add_nb(s, c, x[j])
-    return s, c
-
-
-@njit(cache=True)
-def rolling_mean_nb(x: F64, n: int, start: int, divisor: float) -> F64:
-    """The sum of the last ``n`` values of ``x`` divided by ``divisor`` (window ends at the bar).
-
-    Only ``x[start:]`` is read (earlier values may be NaN, e.g. the warm-up of another
-    indicator); the first value is at ``start + n - 1``, earlier bars are NaN. The first window
-    is summed with compensation; then, while sliding, the window's change ``x[i] - x[i-n]`` is
-    formed exactly as a pair ``d + e`` (Knuth's branch-free TwoSum) off the loop's dependency
-    chain and added with one compensated addition, whose rounding error is also kept. So the
-    running sum carries no drift (its error stays at the order of eps^2 * n), even after a huge
-    value has passed through the window, without recomputing windows from scratch.
-    """
-    m = x.shape[0]
-    out = np.full(m, np.nan)
-    first = start + n - 1
-    if first >= m:
-        return out
-    s, c = compensated_sum_nb(x, start, first + 1)
-    out[first] = (s + c) / divisor
-    for i in range(first + 1, m):
-        a = x[i]
-        b = -x[i - n]
-        d = a + b
-        bv = d - a
-        e = (a - (d - bv)) + (b - bv)
-        t = s + d
-        tv = t - s
-        c += ((s - (t - tv)) + (d - tv)) + e
-        s = t
-        out[i] = (s + c) / divisor
-    return out
 
 
 @njit(cache=True)
