@@ -19,11 +19,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## The main job: migrate the database (SQLite under ./data by default, or DATABASE_URL), store
-## the synthetic demo candles when missing, and backtest the example strategy on them.
+## the synthetic demo candles when missing, create the demo user (its password is printed once,
+## when it is created), then serve the API and its playground on http://127.0.0.1:8000.
 run: install
 	$(BIN)/backtest db migrate --seed-demo
-	$(BIN)/backtest run --exchange demo --symbol DEMO/USDT --timeframe 1h \
-		--strategy examples/sma_crossover.json
+	$(BIN)/backtest users ensure-demo
+	$(BIN)/backtest serve --host 127.0.0.1 --port 8000
 
 ## PostgreSQL and Redis on 127.0.0.1 for the integration tests (started when installed but down).
 services:
@@ -46,8 +47,11 @@ bench: install services
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/storage.py
 
+## The generated schemas: the strategy document's JSON Schema and the API's schema.graphql
+## (a test fails when either differs from the code).
 schema: install
 	$(BIN)/python -m domain.strategy.schema > docs/strategy.schema.json
+	$(BIN)/python -m graph.schema_export schema.graphql
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache

@@ -25,9 +25,12 @@ from cli.errors import UsageError
 from cli.inputs import parse_time
 from domain.timeframes import iso
 from store.db import close_db, init_db
+from store.settings import get_settings
+from tasks.broadcast import Broadcaster, make_broadcaster
+from tasks.live_candles import publisher
 from tasks.market import StoreSink, exchange_from_settings
 from tasks.sync import SyncProgress, sync
-from tasks.watch import KlineUpdate, watch_klines
+from tasks.watch import KlineUpdate, UpdateCallback, watch_klines
 
 
 @contextlib.asynccontextmanager
@@ -93,12 +96,26 @@ async def _watch(args: argparse.Namespace) -> int:
     with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows: Ctrl-C raises
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGTERM, stop.set)
+    on_update: UpdateCallback = _print_update
+    broadcaster: Broadcaster | None = None
+    if get_settings().redis_url:
+        # API processes on the same Redis stream these updates to their candleUpdates subscribers
+        broadcaster = make_broadcaster(get_settings().redis_url)
+        publish = publisher(broadcaster)
+
+        async def print_and_publish(update: KlineUpdate) -> None:
+            _print_update(update)
+            await publish(update)
+
+        on_update = print_and_publish
     async with _database() as sink:
         exchange = exchange_from_settings(exchange_id)
         try:
             report = await watch_klines(exchange, args.symbol, args.timeframe, sink=sink,
-                                        on_update=_print_update, stop_event=stop)
+                                        on_update=on_update, stop_event=stop)
         finally:
+            if broadcaster is not None:
+                await broadcaster.close()
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGINT)
                 loop.remove_signal_handler(signal.SIGTERM)

@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _data_parsers(sub)
     _db_parsers(sub)
+    _serve_parsers(sub)
     return parser
 
 
@@ -120,6 +121,47 @@ def _db_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     info = dbsub.add_parser("info", help="backend, market data storage mode, tables")
     info.add_argument("--json", action="store_true", help="print the information as JSON")
     info.set_defaults(func=_lazy("cli.db_commands:cmd_db_info"))
+
+
+def _serve_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from cli.serve_commands import DEFAULT_HOST, DEFAULT_PORT, port_number
+
+    serve = sub.add_parser("serve", help="serve the GraphQL API (and the web app) with uvicorn")
+    serve.add_argument("--host", default=DEFAULT_HOST,
+                       help=f"interface to listen on (default {DEFAULT_HOST}: this machine "
+                            "only; 0.0.0.0 for every interface)")
+    serve.add_argument("--port", type=port_number, default=DEFAULT_PORT,
+                       help=f"TCP port (default {DEFAULT_PORT})")
+    serve.add_argument("--reload", action="store_true",
+                       help="restart when a source file changes (development only; off by default)")
+    serve.set_defaults(func=_lazy("cli.serve_commands:cmd_serve"))
+
+    users = sub.add_parser("users", help="accounts: create, list, set-password, disable, enable")
+    usub = users.add_subparsers(dest="users_command", required=True, metavar="SUBCOMMAND")
+    create = usub.add_parser("create", help="create an account")
+    create.add_argument("email", help="the account's email (its login)")
+    create.add_argument("--admin", action="store_true",
+                        help="an admin, who can read and change everyone's objects")
+    create.add_argument("--name", help="display name")
+    create.add_argument("--password-stdin", action="store_true",
+                        help="read the password from the first line of stdin (default: ask)")
+    create.set_defaults(func=_lazy("cli.user_commands:cmd_users_create"))
+    lst = usub.add_parser("list", help="every account")
+    lst.add_argument("--json", action="store_true", help="print the accounts as JSON")
+    lst.set_defaults(func=_lazy("cli.user_commands:cmd_users_list"))
+    setpw = usub.add_parser("set-password", help="give an account a new password")
+    setpw.add_argument("email")
+    setpw.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of stdin (default: ask)")
+    setpw.set_defaults(func=_lazy("cli.user_commands:cmd_users_set_password"))
+    for name, verb in (("disable", "stop an account from signing in and using its tokens"),
+                       ("enable", "let a disabled account sign in again")):
+        cmd = usub.add_parser(name, help=verb)
+        cmd.add_argument("email")
+        cmd.set_defaults(func=_lazy(f"cli.user_commands:cmd_users_{name}"))
+    demo = usub.add_parser("ensure-demo", help="create the demo account if missing and print "
+                                               "its password (only when created)")
+    demo.set_defaults(func=_lazy("cli.user_commands:cmd_users_ensure_demo"))
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:

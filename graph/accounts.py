@@ -1,16 +1,243 @@
-"""PLACEHOLDER: filled by its owner."""
+"""Accounts: register, sign in, refresh, ``me``, and personal access tokens.
+
+Sign-in
+    ``register`` and ``login`` return an :class:`AuthPayload`: an access JWT (send it as
+    ``Authorization: Bearer <accessToken>``; it lives ``expiresIn`` seconds), a refresh JWT
+    (30 days) and the user. ``refreshToken(refreshToken)`` trades a refresh token for a fresh
+    pair once the user is found still active (``UNAUTHENTICATED`` otherwise). A wrong password
+    and an unknown email give the same :class:`InvalidCredentials` answer.
+
+Personal access tokens
+    For scripts and integrations: ``createAccessToken`` returns the secret once (only its
+    SHA-256 hash is stored), ``accessTokens`` lists them (never the secret or its hash) and
+    ``revokeAccessToken`` stops one. A token's scope is ``READ`` (queries only: every mutation
+    that changes something answers ``FORBIDDEN``) or ``READ_WRITE``.
+
+    Creating a token needs a signed-in session (a JWT from ``login``): a personal access token
+    cannot mint more tokens, so a leaked token cannot be used to make itself permanent or to
+    widen its scope. A ``READ_WRITE`` token may revoke tokens (revoking only takes power away).
+
+Admins
+    As everywhere, an admin reads and changes everything: ``accessTokens`` lists every user's
+    tokens (each with its ``ownerId``) and ``revokeAccessToken`` revokes any of them.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+
 import strawberry
+from strawberry.types import Info
+
+from graph.auth import TokenPair
+from graph.context import Context
+from graph.errors import Forbidden, NotFound, Unauthenticated
+from graph.types_common import ValidationError, parse_id
+from store import tokens as store_tokens
+from store import users as store_users
+from store.models import Role, TokenScope
+from store.tokens import TokenRecord
+from store.users import UserRecord
+
+# The store's enums double as GraphQL enums (registered here, once, for the whole schema).
+strawberry.enum(Role, name="Role", description="What a user may do: USER owns its "
+                "objects only, ADMIN may read and change everything.")
+strawberry.enum(TokenScope, name="TokenScope", description="What a personal access token "
+                "allows: READ (queries) or READ_WRITE (also mutations).")
+
+
+@strawberry.type(description="A user account.")
+class User:
+    id: strawberry.ID
+    email: str
+    display_name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, user: UserRecord) -> User:
+        return cls(id=strawberry.ID(str(user.id)), email=user.email,
+                   display_name=user.display_name, role=user.role, is_active=user.is_active,
+                   created_at=user.created_at)
+
+
+@strawberry.type(description="A signed-in session: send `accessToken` as 'Authorization: "
+                             "Bearer <accessToken>'; when it expires (after `expiresIn` "
+                             "seconds) trade `refreshToken` for a new pair with refreshToken.")
+class AuthPayload:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+
+    @classmethod
+    def from_pair(cls, pair: TokenPair, user: UserRecord) -> AuthPayload:
+        return cls(access_token=pair.access_token, refresh_token=pair.refresh_token,
+                   expires_in=pair.expires_in, user=User.from_record(user))
+
+
+@strawberry.type(description="An account with this email exists already: sign in instead.")
+class EmailTaken:
+    message: str
+
+
+@strawberry.type(description="The email or the password is wrong (which one is not said).")
+class InvalidCredentials:
+    message: str
+
+
+@strawberry.type(description="A personal access token, without its secret.")
+class AccessToken:
+    id: strawberry.ID
+    owner_id: strawberry.ID
+    name: str
+    scope: TokenScope
+    prefix: str = strawberry.field(description="The token's first characters, to recognise it.")
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_record(cls, token: TokenRecord) -> AccessToken:
+        return cls(id=strawberry.ID(str(token.id)), owner_id=strawberry.ID(str(token.owner_id)),
+                   name=token.name, scope=token.scope, prefix=token.prefix,
+                   created_at=token.created_at, last_used_at=token.last_used_at,
+                   expires_at=token.expires_at, revoked_at=token.revoked_at)
+
+
+@strawberry.type(description="A new personal access token. `token` is the secret: it is shown "
+                             "this once and cannot be read again.")
+class CreatedAccessToken:
+    token: str
+    access_token: AccessToken
+
+
+@strawberry.input
+class RegisterInput:
+    email: str
+    password: str
+    display_name: str = ""
+
+
+@strawberry.input
+class LoginInput:
+    email: str
+    password: str
+
+
+@strawberry.input
+class CreateAccessTokenInput:
+    name: str
+    scope: TokenScope = TokenScope.READ
+    expires_in_days: int | None = strawberry.field(
+        default=None, description="Days until the token stops working; omit for never.")
+
+
+RegisterResult = Annotated[AuthPayload | ValidationError | EmailTaken,
+                           strawberry.union("RegisterResult")]
+LoginResult = Annotated[AuthPayload | InvalidCredentials, strawberry.union("LoginResult")]
+CreateAccessTokenResult = Annotated[CreatedAccessToken | ValidationError,
+                                    strawberry.union("CreateAccessTokenResult")]
+
+INVALID_CREDENTIALS = "wrong email or password"
+
+
+def _problems(prefix: str, problems: list[tuple[str, str]]) -> ValidationError:
+    return ValidationError.of((f"{prefix}.{field}", message) for field, message in problems)
+
+
+async def me(info: Info[Context, None]) -> User:
+    viewer = info.context.require_viewer()
+    user = await store_users.get_user(viewer.user_id)
+    if user is None or not user.is_active:
+        raise Unauthenticated("this account no longer exists or is disabled")
+    return User.from_record(user)
+
+
+async def access_tokens(info: Info[Context, None]) -> list[AccessToken]:
+    records = await store_tokens.list_tokens(info.context.owner_scope())
+    return [AccessToken.from_record(t) for t in records]
+
+
+async def register(info: Info[Context, None], input: RegisterInput) -> RegisterResult:
+    problems = store_users.account_problems(input.email, input.password, input.display_name)
+    if problems:
+        return _problems("input", problems)
+    try:
+        user = await store_users.create_user(input.email, input.password, input.display_name)
+    except store_users.EmailTaken:
+        email = store_users.normalize_email(input.email)
+        return EmailTaken(message=f"an account with email {email} exists already: sign in "
+                                  "instead")
+    return AuthPayload.from_pair(info.context.services.tokens.issue(user), user)
+
+
+async def login(info: Info[Context, None], input: LoginInput) -> LoginResult:
+    user = await store_users.authenticate(input.email, input.password)
+    if user is None:
+        return InvalidCredentials(message=INVALID_CREDENTIALS)
+    return AuthPayload.from_pair(info.context.services.tokens.issue(user), user)
+
+
+async def refresh_token(info: Info[Context, None], refresh_token: str) -> AuthPayload:
+    tokens = info.context.services.tokens
+    claims = tokens.decode(refresh_token, "refresh")
+    user = await store_users.get_user(int(claims["sub"]))
+    if user is None or not user.is_active:
+        raise Unauthenticated("this account no longer exists or is disabled")
+    return AuthPayload.from_pair(tokens.issue(user), user)
+
+
+async def create_access_token(info: Info[Context, None],
+                              input: CreateAccessTokenInput) -> CreateAccessTokenResult:
+    viewer = info.context.require_write()
+    if viewer.via != "jwt":
+        raise Forbidden("a personal access token cannot create tokens: sign in with login and "
+                        "use the access token it returns")
+    problems = store_tokens.token_problems(input.name, input.expires_in_days)
+    if problems:
+        return _problems("input", problems)
+    record, secret = await store_tokens.create_token(
+        viewer.user_id, input.name, TokenScope(input.scope),
+        store_tokens.expiry_after(input.expires_in_days))
+    return CreatedAccessToken(token=secret, access_token=AccessToken.from_record(record))
+
+
+async def revoke_access_token(info: Info[Context, None], id: strawberry.ID) -> AccessToken:
+    info.context.require_write()
+    record = await store_tokens.revoke_token(info.context.owner_scope(),
+                                             parse_id(id, "access token"))
+    if record is None:
+        raise NotFound("access token", id)
+    return AccessToken.from_record(record)
 
 
 @strawberry.type
 class AccountQueries:
-    pass
+    me: User = strawberry.field(resolver=me, description="The signed-in user.")
+    access_tokens: list[AccessToken] = strawberry.field(
+        resolver=access_tokens,
+        description="Your personal access tokens, newest first (an admin sees everyone's).")
 
 
 @strawberry.type
 class AccountMutations:
-    pass
-
+    register: RegisterResult = strawberry.mutation(
+        resolver=register, description="Create an account and sign in.")
+    login: LoginResult = strawberry.mutation(
+        resolver=login, description="Sign in with email and password.")
+    refresh_token: AuthPayload = strawberry.mutation(
+        resolver=refresh_token,
+        description="Trade a refresh token for a new access and refresh token "
+                    "(UNAUTHENTICATED when it is expired or invalid, or the account is gone).")
+    create_access_token: CreateAccessTokenResult = strawberry.mutation(
+        resolver=create_access_token,
+        description="Create a personal access token. Needs a session from login: a personal "
+                    "access token cannot create tokens.")
+    revoke_access_token: AccessToken = strawberry.mutation(
+        resolver=revoke_access_token,
+        description="Revoke a personal access token: it stops working at once (NOT_FOUND "
+                    "when it is not yours).")

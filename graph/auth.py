@@ -37,6 +37,7 @@ REFRESH_TTL_S = 30 * 24 * 3600
 ALGORITHM = "HS256"
 MIN_SECRET_LENGTH = 32
 SECRET_FILE = "jwt_secret"
+_KINDS = {"access": "an access token", "refresh": "a refresh token"}
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,8 @@ class Tokens:
             raise Unauthenticated("the token is not valid (malformed, or not signed by this "
                                   "server): sign in again") from None
         if claims.get("typ") != typ:
-            raise Unauthenticated(f"a {claims.get('typ')} token cannot be used here; send the "
-                                  f"{typ} token")
+            raise Unauthenticated(f"{_KINDS.get(str(claims.get('typ')), 'this token')} cannot be "
+                                  f"used here: send {_KINDS[typ]}")
         try:
             int(claims["sub"])
             Role(claims.get("role", Role.USER))

@@ -5,10 +5,17 @@ of a result union (``NOT_FOUND`` on a plain query, ``UNAUTHENTICATED``...). :cla
 (a schema extension) gives every other error its code on the way out:
 
 - parse and validation errors (bad syntax, unknown fields, wrong variable types, limits):
-  ``BAD_USER_INPUT``;
+  ``BAD_USER_INPUT``. graphql-core 3.3 gives up validating a document whose repeated fields or
+  fragments would take too long to compare (its "overlapping fields" complexity budget: a few
+  hundred copies of one field are enough, well under the token limit) with a bare
+  "Validation aborted."; that one is reworded to :data:`TOO_COMPLEX_MESSAGE`;
 - ``domain.errors.DomainError`` (expected failures of the core, with a message meant for
   users): ``BAD_USER_INPUT`` with that message;
-- anything else: masked as ``INTERNAL`` with a generic message, and logged with its traceback.
+- anything else: masked as ``INTERNAL`` with a generic message, and logged with its traceback
+  (the only log of errors: ``graph.schema.BacktestSchema`` silences Strawberry's own).
+
+Errors of a subscription are classified as each result is streamed, before it reaches the
+client (``on_stream_result``), so a crash mid-stream is masked too.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
+from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
@@ -33,6 +41,9 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 INTERNAL = "INTERNAL"
 
 INTERNAL_MESSAGE = "Internal server error: the request failed on our side (logged)."
+TOO_COMPLEX_MESSAGE = ("The query is too complex to validate: it repeats the same fields or "
+                       "fragments too many times. Ask for each field once (use aliases "
+                       "sparingly) and split very large queries.")
 
 
 class ApiError(Exception):
@@ -84,6 +95,8 @@ def classify(error: GraphQLError) -> GraphQLError:
     """``error`` with ``extensions.code`` set, internal details masked."""
     original = error.original_error
     if original is None:
+        if isinstance(error, ValidationAbortedError) and error.message == "Validation aborted.":
+            return _with_code(error, BAD_USER_INPUT, TOO_COMPLEX_MESSAGE)
         if error.extensions and "code" in error.extensions:
             return error
         return _with_code(error, BAD_USER_INPUT)
@@ -99,10 +112,26 @@ def classify(error: GraphQLError) -> GraphQLError:
 
 
 class ErrorCodes(SchemaExtension):
-    """Sets ``extensions.code`` on every error of a result (see the module docstring)."""
+    """Sets ``extensions.code`` on every error of a result (see the module docstring): of a
+    query's or mutation's result when the operation ends, and of each result a subscription
+    streams, before it reaches the client."""
+
+    def __init__(self) -> None:
+        self._streamed = False
 
     def on_operation(self) -> Iterator[None]:
+        self._streamed = False
         yield
-        result = self.execution_context.result
+        if self._streamed:
+            return
+        self._classify(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        self._streamed = True
+        self._classify(result)
+        yield
+
+    @staticmethod
+    def _classify(result: Any) -> None:
         if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
             result.errors = [classify(e) for e in result.errors]

@@ -4,7 +4,11 @@ Each feature module (accounts, strategies, market, backtests, sweeps) defines it
 ``*Queries``, ``*Mutations`` and ``*Subscriptions`` classes; this module only joins them and adds
 the extensions every operation goes through: error codes (``graph.errors``) and the query
 limits below. ``schema.graphql`` at the repository root is this schema printed by Strawberry's
-exporter (``make schema``); a test fails when it differs.
+printer (``make schema``, see ``graph.schema_export``); a test fails when it differs.
+
+Limits (each refusal is a ``BAD_USER_INPUT`` error naming the limit): :data:`MAX_DEPTH` levels
+of selections below the root field, :data:`MAX_TOKENS` tokens per document, :data:`MAX_ALIASES`
+aliases; lists cap their page size (``graph.types_common.MAX_PAGE_SIZE``).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -19,11 +24,13 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.types import ExecutionContext
 
 from graph.accounts import AccountMutations, AccountQueries
 from graph.backtests import BacktestMutations, BacktestQueries, BacktestSubscriptions
 from graph.errors import ErrorCodes
 from graph.market import MarketMutations, MarketQueries, MarketSubscriptions
+from graph.series import SeriesExecutionContext
 from graph.strategies import StrategyMutations, StrategyQueries
 from graph.sweeps import SweepMutations, SweepQueries
 
@@ -48,18 +55,36 @@ class Subscription(MarketSubscriptions, BacktestSubscriptions):
     pass
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    """The schema with its extensions; ``introspection=False`` for production (``GRAPHQL_IDE=0``)."""
-    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+class BacktestSchema(strawberry.Schema):
+    """Strawberry's schema, minus its own error log: Strawberry logs every error with its
+    traceback at ERROR level (a wrong password guess, a bad cursor...). ``graph.errors.classify``
+    logs the unexpected ones, once, as it masks them; expected failures are not logged."""
+
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        return None
+
+
+def extensions(*, introspection: bool = True
+               ) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
+    """What every operation goes through: the depth, token and alias limits, then the error
+    codes (``graph.errors``); with ``introspection=False`` introspection queries are refused."""
+    found: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         ErrorCodes,
     ]
     if not introspection:
-        extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
-                             extensions=extensions)
+        found.append(DisableIntrospection)
+    return found
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    """The schema with its extensions; ``introspection=False`` for production (``GRAPHQL_IDE=0``)."""
+    return BacktestSchema(query=Query, mutation=Mutation, subscription=Subscription,
+                          extensions=extensions(introspection=introspection),
+                          execution_context_class=SeriesExecutionContext)
 
 
 schema = build_schema()

@@ -1,16 +1,323 @@
-"""PLACEHOLDER: filled by its owner."""
+"""Strategies: create, update (a new version), delete, list, get, and the document's JSON Schema.
+
+A strategy is named per owner; each save is a new version row (``store.strategies``), so the
+backtests of an older version keep pointing at the document they ran. ``strategies`` lists the
+latest version of each strategy, most recently saved first; ``strategy(id)`` returns any
+version. Another user's strategy is ``NOT_FOUND`` (never ``FORBIDDEN``, so ids do not leak);
+an admin sees and changes everyone's.
+
+Invalid documents come back as a ``ValidationError`` whose problems carry the path of the value
+at fault under ``input.document`` (``input.document.entry.all[1].left.period``).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
 import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from domain.errors import StrategyError
+from domain.strategy import parse_strategy, strategy_json_schema, validate_strategy
+from graph.context import Context
+from graph.errors import BadUserInput, NotFound
+from graph.types_common import (
+    NotFoundError,
+    PageInfo,
+    ValidationError,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+    parse_id,
+)
+from store import strategies as store
+from store.strategies import NAME_MAX_LEN, StrategyNameTaken, StrategyRecord
+
+MAX_DOCUMENT_BYTES = 256 * 1024
+
+
+@strawberry.type(description="The values a sweep tries: start, start + step, ... <= stop.")
+class ParameterRange:
+    start: float
+    stop: float
+    step: float
+
+
+@strawberry.type(description="A named number of the document, referenced as \"$name\".")
+class StrategyParameter:
+    name: str
+    value: float = strawberry.field(description="The value a single backtest uses.")
+    range: ParameterRange | None
+    values: list[float] | None
+    integer: bool = strawberry.field(description="Used where an integer is needed (a period).")
+
+
+@strawberry.type(description="One saved version of a strategy.")
+class StrategyVersion:
+    id: strawberry.ID
+    version: int
+    document: JSON
+    created_at: datetime
+
+
+def _parameters(document: dict[str, Any]) -> list[StrategyParameter]:
+    try:
+        parsed = parse_strategy(document)
+    except StrategyError:
+        return []  # stored before a validation rule changed: show the document, no parameters
+    return [StrategyParameter(
+        name=p.name, value=p.value,
+        range=ParameterRange(start=p.range[0], stop=p.range[1], step=p.range[2]) if p.range else None,
+        values=list(p.values) if p.values is not None else None, integer=p.integer)
+        for p in parsed.parameters.values()]
+
+
+async def _load_versions(keys: list[tuple[int, str]]) -> list[list[StrategyRecord]]:
+    found = await store.versions_of(keys)
+    return [found.get(k, []) for k in keys]
+
+
+def _parameters_of(root: StrategyType) -> list[StrategyParameter]:
+    return _parameters(root.record.document)
+
+
+async def _versions_of(root: StrategyType, info: Info[Context, None]) -> list[StrategyVersion]:
+    loader = info.context.loader("strategy_versions", lambda: DataLoader(_load_versions))
+    rows = await loader.load((root.record.owner_id, root.record.name))
+    return [StrategyVersion(id=strawberry.ID(str(r.id)), version=r.version,
+                            document=JSON(r.document), created_at=r.created_at) for r in rows]
+
+
+@strawberry.type(name="Strategy", description="A version of a strategy document.")
+class StrategyType:
+    id: strawberry.ID
+    name: str
+    version: int
+    document: JSON
+    created_at: datetime = strawberry.field(description="When this version was saved.")
+    updated_at: datetime
+    record: strawberry.Private[StrategyRecord]
+    parameters: list[StrategyParameter] = strawberry.field(
+        resolver=_parameters_of, description="The document's parameters: names, values, ranges.")
+    versions: list[StrategyVersion] = strawberry.field(
+        resolver=_versions_of, description="Every version of this strategy, oldest first.")
+
+    @classmethod
+    def from_record(cls, r: StrategyRecord) -> StrategyType:
+        return cls(id=strawberry.ID(str(r.id)), name=r.name, version=r.version,
+                   document=JSON(r.document), created_at=r.created_at, updated_at=r.updated_at,
+                   record=r)
+
+
+async def load_strategy(info: Info[Context, None], strategy_id: int) -> StrategyType | None:
+    """Version ``strategy_id`` if the caller may see it, batched per request (a DataLoader): for
+    other types' ``strategy`` fields (e.g. a backtest's)."""
+    owner = info.context.owner_scope()
+
+    async def load(ids: list[int]) -> list[StrategyRecord | None]:
+        found = await store.strategies_by_id(owner, ids)
+        return [found.get(i) for i in ids]
+
+    record = await info.context.loader("strategies_by_id", lambda: DataLoader(load)).load(
+        strategy_id)
+    return None if record is None else StrategyType.from_record(record)
+
+
+@strawberry.type
+class StrategyEdge:
+    cursor: str
+    node: StrategyType
+
+
+@strawberry.type
+class StrategyConnection:
+    edges: list[StrategyEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="What deleteStrategy removed: every version of the strategy.")
+class DeletedStrategy:
+    name: str
+    deleted_ids: list[strawberry.ID]
+
+
+@strawberry.input
+class CreateStrategyInput:
+    document: JSON = strawberry.field(description="The strategy document (see strategySchema).")
+    name: str | None = strawberry.field(
+        default=None, description="The strategy's name; written into the document's \"name\". "
+                                  "Default: the document's own.")
+
+
+@strawberry.input
+class UpdateStrategyInput:
+    name: str | None = strawberry.field(default=None, description="Rename the strategy (every "
+                                                                  "version).")
+    document: JSON | None = strawberry.field(default=None, description="The new document.")
+
+
+CreateStrategyResult = Annotated[StrategyType | ValidationError,
+                                 strawberry.union("CreateStrategyResult")]
+UpdateStrategyResult = Annotated[StrategyType | ValidationError | NotFoundError,
+                                 strawberry.union("UpdateStrategyResult")]
+DeleteStrategyResult = Annotated[DeletedStrategy | NotFoundError,
+                                 strawberry.union("DeleteStrategyResult")]
+
+
+def _check_name(name: str) -> tuple[str, ValidationError | None]:
+    clean = name.strip()
+    if not 1 <= len(clean) <= NAME_MAX_LEN:
+        return clean, ValidationError.single(
+            "input.name", f"give a name of 1 to {NAME_MAX_LEN} characters")
+    return clean, None
+
+
+def _check_document(document: object, name: str | None) -> tuple[Any, ValidationError | None]:
+    """The document to store (with ``name`` written in) and its problems, if any."""
+    if isinstance(document, dict) and name is not None:
+        document = {**document, "name": name}
+    try:
+        size = len(orjson.dumps(document))
+    except orjson.JSONEncodeError as err:  # integers beyond 64 bits, nesting beyond 255 levels
+        return document, ValidationError.single("input.document", f"cannot be stored: {err}")
+    if size > MAX_DOCUMENT_BYTES:
+        return document, ValidationError.single(
+            "input.document", f"the document is larger than {MAX_DOCUMENT_BYTES // 1024} KB")
+    problems = validate_strategy(document)
+    if problems:
+        return document, ValidationError.of(
+            (f"input.document.{p.path}" if p.path else "input.document", p.message)
+            for p in problems)
+    return document, None
+
+
+def _cursor(r: StrategyRecord) -> str:
+    return encode_cursor((r.created_at.isoformat(), r.id))
+
+
+def _after(cursor: str | None) -> tuple[datetime, int] | None:
+    if cursor is None:
+        return None
+    at, last_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(at), int(last_id)
+    except (TypeError, ValueError):
+        raise BadUserInput(f"invalid cursor {cursor[:40]!r}: pass an endCursor returned by "
+                           "strategies, or omit 'after' to start from the beginning") from None
+
+
+def _key(id: strawberry.ID) -> int | None:
+    try:
+        return parse_id(id, "strategy")
+    except NotFound:
+        return None
+
+
+async def strategies(info: Info[Context, None], first: int | None = None,
+                     after: str | None = None) -> StrategyConnection:
+    owner = info.context.owner_scope()
+    size = page_size(first)
+    rows = await store.list_latest(owner, size + 1, _after(after))
+    edges = [StrategyEdge(cursor=_cursor(r), node=StrategyType.from_record(r))
+             for r in rows[:size]]
+    return StrategyConnection(edges=edges, page_info=PageInfo(
+        has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None))
+
+
+async def strategy(info: Info[Context, None], id: strawberry.ID) -> StrategyType:
+    owner = info.context.owner_scope()
+    found = await store.get_strategy(owner, parse_id(id, "strategy"))
+    if found is None:
+        raise NotFound("strategy", id)
+    return StrategyType.from_record(found)
+
+
+def strategy_schema(info: Info[Context, None]) -> JSON:
+    info.context.require_viewer()
+    return JSON(strategy_json_schema())
+
+
+async def create_strategy(info: Info[Context, None],
+                          input: CreateStrategyInput) -> CreateStrategyResult:
+    viewer = info.context.require_write()
+    name = None
+    if input.name is not None:
+        name, problem = _check_name(input.name)
+        if problem is not None:
+            return problem
+    document, problem = _check_document(input.document, name)
+    if problem is not None:
+        return problem
+    try:
+        record = await store.create_strategy(viewer.user_id, document["name"], document)
+    except StrategyNameTaken as err:
+        return ValidationError.single("input.name", str(err))
+    return StrategyType.from_record(record)
+
+
+async def update_strategy(info: Info[Context, None], id: strawberry.ID,
+                          input: UpdateStrategyInput) -> UpdateStrategyResult:
+    info.context.require_write()
+    owner = info.context.owner_scope()
+    key = _key(id)
+    latest = await store.latest_version(owner, key) if key is not None else None
+    if latest is None:
+        return NotFoundError(message=f"strategy {id} not found")
+    if input.name is None and input.document is None:
+        return ValidationError.single("input", "give a new name, a new document, or both")
+    name = latest.name
+    if input.name is not None:
+        name, problem = _check_name(input.name)
+        if problem is not None:
+            return problem
+    base = latest.document if input.document is None else input.document
+    document, problem = _check_document(base, name)
+    if problem is not None:
+        return problem
+    try:
+        record = await store.save_version(owner, latest.id, name=name, document=document)
+    except StrategyNameTaken as err:
+        return ValidationError.single("input.name", str(err))
+    if record is None:  # deleted meanwhile
+        return NotFoundError(message=f"strategy {id} not found")
+    return StrategyType.from_record(record)
+
+
+async def delete_strategy(info: Info[Context, None], id: strawberry.ID) -> DeleteStrategyResult:
+    info.context.require_write()
+    owner = info.context.owner_scope()
+    key = _key(id)
+    found = await store.get_strategy(owner, key) if key is not None else None
+    deleted = await store.delete_strategy(owner, found.id) if found is not None else None
+    if found is None or deleted is None:
+        return NotFoundError(message=f"strategy {id} not found")
+    return DeletedStrategy(name=found.name, deleted_ids=[strawberry.ID(str(i)) for i in deleted])
 
 
 @strawberry.type
 class StrategyQueries:
-    pass
+    strategies: StrategyConnection = strawberry.field(
+        resolver=strategies, description="The latest version of each of your strategies, most "
+                                         "recently saved first (Relay connection).")
+    strategy: StrategyType = strawberry.field(
+        resolver=strategy, description="One version of a strategy (NOT_FOUND if it is not yours).")
+    strategy_schema: JSON = strawberry.field(
+        resolver=strategy_schema, description="The JSON Schema of strategy documents.")
 
 
 @strawberry.type
 class StrategyMutations:
-    pass
-
+    create_strategy: CreateStrategyResult = strawberry.mutation(
+        resolver=create_strategy, description="Save a new strategy (version 1).")
+    update_strategy: UpdateStrategyResult = strawberry.mutation(
+        resolver=update_strategy,
+        description="Save a new version of a strategy (give any version's id): version + 1 with "
+                    "the new document and/or name. The older versions stay as they were.")
+    delete_strategy: DeleteStrategyResult = strawberry.mutation(
+        resolver=delete_strategy,
+        description="Delete a strategy: every version of it. Backtests of it keep the document "
+                    "they ran.")

@@ -3,6 +3,10 @@
 A token reads ``bt_pat_<43 url-safe characters>`` (256 random bits), so a leaked one is easy to
 spot in logs and code; it is sent as ``Authorization: Bearer <token>`` like an access JWT.
 SHA-256 (not argon2) is enough for 256-bit random secrets and keeps each request's check cheap.
+
+Listing and revoking take an ``owner_id``: the caller's id, or None for an admin (every
+owner's tokens). A revoked token stays listed (with ``revoked_at``) so its owner can see when
+it stopped working; an expired one likewise.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from store.models import AccessToken, TokenScope, User
 from store.users import UserRecord, _record
 
 TOKEN_PREFIX = "bt_pat_"
+MAX_NAME_LENGTH = 100
+MAX_EXPIRY_DAYS = 3650
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most this often
 
 
@@ -45,19 +51,40 @@ def looks_like_token(value: str) -> bool:
     return value.startswith(TOKEN_PREFIX)
 
 
+def token_problems(name: str, expires_in_days: int | None) -> list[tuple[str, str]]:
+    """Why a token cannot be created with these settings, as ``(field, message)`` pairs with
+    fields ``name`` and ``expiresInDays``; empty when it can."""
+    problems: list[tuple[str, str]] = []
+    if not name.strip():
+        problems.append(("name", "give the token a name, e.g. the integration that uses it"))
+    elif len(name.strip()) > MAX_NAME_LENGTH:
+        problems.append(("name", f"use at most {MAX_NAME_LENGTH} characters"))
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
+        problems.append(("expiresInDays", f"must be between 1 and {MAX_EXPIRY_DAYS} days, or "
+                                          "omitted for a token that does not expire"))
+    return problems
+
+
+def expiry_after(days: int | None) -> datetime | None:
+    """When a token created now for ``days`` days expires (None: never)."""
+    return None if days is None else datetime.now(UTC) + timedelta(days=days)
+
+
 async def create_token(owner_id: int, name: str, scope: TokenScope,
                        expires_at: datetime | None = None) -> tuple[TokenRecord, str]:
-    """A new token for ``owner_id``: its record and the secret (the only time it is known)."""
+    """A new token for ``owner_id``: its record and the secret (the only time it is known).
+    The caller checks :func:`token_problems` first."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = await AccessToken.create(owner_id=owner_id, name=name, scope=scope,
+    row = await AccessToken.create(owner_id=owner_id, name=name.strip(), scope=scope,
                                    token_hash=hash_token(secret),
                                    prefix=secret[: len(TOKEN_PREFIX) + 4], expires_at=expires_at)
     return _token_record(row), secret
 
 
-async def list_tokens(owner_id: int) -> list[TokenRecord]:
-    rows = await AccessToken.filter(owner_id=owner_id).order_by("-created_at", "-id")
-    return [_token_record(t) for t in rows]
+async def list_tokens(owner_id: int | None) -> list[TokenRecord]:
+    """The tokens of ``owner_id`` (None: of everyone), newest first."""
+    query = AccessToken.all() if owner_id is None else AccessToken.filter(owner_id=owner_id)
+    return [_token_record(t) for t in await query.order_by("-created_at", "-id")]
 
 
 async def revoke_token(owner_id: int | None, token_id: int) -> TokenRecord | None:

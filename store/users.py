@@ -2,12 +2,23 @@
 
 Raw passwords come in and never go out; the hash format is argon2-cffi's PHC string, with its
 default parameters (argon2id), re-hashed on login when those defaults change.
+
+Account rules (:func:`account_problems`, applied by :func:`create_user`, the API's ``register``
+and ``backtest users create``): an email with one ``@`` and a dot in its domain (checked
+loosely: the only real check is a mail that arrives), a password of at least
+:data:`MIN_PASSWORD_LENGTH` characters, a display name of at most
+:data:`MAX_DISPLAY_NAME_LENGTH`. Emails are stored stripped and lower-cased.
+
+The demo account (:func:`ensure_demo_user`, used by ``make run``) is ``demo@example.com`` with a
+random password that is returned once, when the account is created, and stored nowhere but as
+its hash.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,10 +32,23 @@ from store.models import Role, User
 _hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; this bounds the work per request
+MAX_EMAIL_LENGTH = 254
+MAX_DISPLAY_NAME_LENGTH = 100
+DEMO_EMAIL = "demo@example.com"
+DEMO_DISPLAY_NAME = "Demo"
 
 
 class EmailTaken(StoreError):
     """An account with that email exists already."""
+
+
+class InvalidAccount(StoreError):
+    """The email, password or display name breaks the account rules (see the module)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,43 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def email_problem(email: str) -> str | None:
+    """Why ``email`` cannot be an account's email, or None when it looks like one."""
+    email = normalize_email(email)
+    local, at, domain = email.partition("@")
+    if not at or not local or "@" in domain or any(c.isspace() for c in email):
+        return "enter an email address such as name@example.com"
+    if "." not in domain.strip(".") or domain.startswith(".") or domain.endswith("."):
+        return "the part after @ must be a domain with a dot, such as example.com"
+    if len(email) > MAX_EMAIL_LENGTH:
+        return f"an email address has at most {MAX_EMAIL_LENGTH} characters"
+    return None
+
+
+def password_problem(password: str) -> str | None:
+    """Why ``password`` is not acceptable, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"use at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"use at most {MAX_PASSWORD_LENGTH} characters"
+    return None
+
+
+def account_problems(email: str, password: str | None,
+                     display_name: str = "") -> list[tuple[str, str]]:
+    """Every broken account rule, as ``(field, message)`` with fields ``email``, ``password``
+    and ``displayName``; empty when the account may be created. ``password=None`` (an account
+    that cannot sign in with a password) is allowed."""
+    problems: list[tuple[str, str]] = []
+    if (problem := email_problem(email)) is not None:
+        problems.append(("email", problem))
+    if password is not None and (problem := password_problem(password)) is not None:
+        problems.append(("password", problem))
+    if len(display_name.strip()) > MAX_DISPLAY_NAME_LENGTH:
+        problems.append(("displayName", f"use at most {MAX_DISPLAY_NAME_LENGTH} characters"))
+    return problems
+
+
 async def hash_password(password: str) -> str:
     """argon2id hash of ``password`` (computed off the event loop: it takes tens of ms)."""
     return await asyncio.to_thread(_hasher.hash, password)
@@ -57,8 +118,12 @@ async def hash_password(password: str) -> str:
 
 async def create_user(email: str, password: str | None, display_name: str = "",
                       role: Role = Role.USER) -> UserRecord:
-    """A new active user; raises :class:`EmailTaken` when the email is in use."""
+    """A new active user; raises :class:`InvalidAccount` when the input breaks the account
+    rules and :class:`EmailTaken` when the email is in use."""
+    if problems := account_problems(email, password, display_name):
+        raise InvalidAccount(problems)
     email = normalize_email(email)
+    display_name = display_name.strip()
     hashed = await hash_password(password) if password is not None else None
     if await User.filter(email=email).exists():
         raise EmailTaken(f"an account with email {email} exists already")
@@ -78,6 +143,52 @@ async def get_user(user_id: int) -> UserRecord | None:
 async def get_user_by_email(email: str) -> UserRecord | None:
     user = await User.get_or_none(email=normalize_email(email))
     return _record(user) if user is not None else None
+
+
+async def list_users() -> list[UserRecord]:
+    """Every account, oldest first."""
+    return [_record(u) for u in await User.all().order_by("id")]
+
+
+async def set_password(email: str, password: str) -> UserRecord | None:
+    """Give the account with ``email`` a new password (None when there is none); raises
+    :class:`InvalidAccount` when the password breaks the rules."""
+    if (problem := password_problem(password)) is not None:
+        raise InvalidAccount([("password", problem)])
+    user = await User.get_or_none(email=normalize_email(email))
+    if user is None:
+        return None
+    user.password_hash = await hash_password(password)
+    await user.save(update_fields=["password_hash"])
+    return _record(user)
+
+
+async def set_active(email: str, active: bool) -> UserRecord | None:
+    """Enable or disable the account with ``email`` (None when there is none). A disabled
+    account cannot log in, refresh its session or use its personal access tokens; an access
+    JWT it already holds keeps working until it expires (at most 15 minutes)."""
+    user = await User.get_or_none(email=normalize_email(email))
+    if user is None:
+        return None
+    if user.is_active != active:
+        user.is_active = active
+        await user.save(update_fields=["is_active"])
+    return _record(user)
+
+
+async def ensure_demo_user() -> tuple[UserRecord, str | None]:
+    """The demo account, and its new random password when this call created it (None when it
+    existed already: its password was printed when it was created and is not kept)."""
+    found = await get_user_by_email(DEMO_EMAIL)
+    if found is not None:
+        return found, None
+    password = secrets.token_urlsafe(12)
+    try:
+        return await create_user(DEMO_EMAIL, password, DEMO_DISPLAY_NAME), password
+    except EmailTaken:  # created concurrently
+        found = await get_user_by_email(DEMO_EMAIL)
+        assert found is not None
+        return found, None
 
 
 async def authenticate(email: str, password: str) -> UserRecord | None:

@@ -9,7 +9,7 @@ from domain.candles import Candles
 from domain.errors import DataError
 from store import candles as store_candles
 from store.db import close_db, init_db
-from store.settings import get_settings
+from store.settings import Settings, get_settings
 from tasks.exchange import make_exchange
 from tasks.sync import missing_ranges_of
 
@@ -32,10 +32,11 @@ class StoreSink:
         return missing_ranges_of(stored.ts, timeframe, start_ms, end_ms)
 
 
-def exchange_from_settings(exchange_id: str = "binance") -> Any:
-    """A ccxt exchange with the REST/websocket base URLs of the settings (``BINANCE_REST_URL``,
-    ``BINANCE_WS_URL``; unset keeps ccxt's own). Close it with ``await exchange.close()``."""
-    settings = get_settings()
+def exchange_from_settings(exchange_id: str = "binance", settings: Settings | None = None) -> Any:
+    """A ccxt exchange with the REST/websocket base URLs of ``settings`` (default: the
+    environment's; ``BINANCE_REST_URL``, ``BINANCE_WS_URL``; unset keeps ccxt's own). Close it
+    with ``await exchange.close()``."""
+    settings = settings or get_settings()
     if exchange_id == "binance":
         return make_exchange(exchange_id, settings.binance_rest_url, settings.binance_ws_url)
     return make_exchange(exchange_id)

@@ -18,6 +18,7 @@ import pytest
 from cli import data_sync_commands as commands
 from cli.errors import UsageError
 from domain.candles import Candles
+from domain.timeframes import iso
 from tasks.exchange import make_exchange
 from tasks.market import StoreSink
 from tasks.memory_sink import MemorySink
@@ -105,3 +106,49 @@ def test_the_store_sink_syncs_into_sqlite(fake: FakeBinance, tmp_path: Path) -> 
     want = fake.expected("BTCUSDT", "1m", fake.start_ms, fake.now_ms)
     np.testing.assert_array_equal(stored.ts, want.ts)
     np.testing.assert_array_equal(stored.close, want.close)
+
+
+def test_data_watch_publishes_to_redis_when_configured(
+        fake: FakeBinance, sink: MemorySink, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """With REDIS_URL set, every update is also published for the API's candleUpdates."""
+    import orjson
+    import redis
+
+    from store.settings import get_settings
+    from tasks.live_candles import candle_channel
+
+    url = "redis://127.0.0.1:6379/14"
+    monkeypatch.setenv("REDIS_URL", url)
+    get_settings.cache_clear()
+    client = redis.Redis.from_url(url)
+    pubsub = client.pubsub()
+    pubsub.subscribe("backtest:events:" + candle_channel(*KEY))
+    fake.now_ms = fake.start_ms + 100 * 60_000
+    fake.ws_max_ticks = 6
+
+    def interrupt_when_done() -> None:
+        deadline = time.monotonic() + 10
+        while fake.ticks < 6 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_when_done, daemon=True).start()
+    try:
+        args = argparse.Namespace(symbol="BTC/USDT", timeframe="1m", exchange="binance")
+        assert commands.cmd_data_watch(args) == 0
+        printed = capsys.readouterr().out.splitlines()
+        events = []
+        while (message := pubsub.get_message(timeout=0.5)) is not None:
+            if message["type"] == "message":
+                events.append(orjson.loads(message["data"]))
+    finally:
+        pubsub.close()
+        client.delete("backtest:latest:" + candle_channel(*KEY))
+        client.close()
+        get_settings.cache_clear()
+    assert len(events) == len(printed) >= 1
+    assert all(e["kind"] == "candle" and e["symbol"] == "BTC/USDT" for e in events)
+    assert [e["closed"] for e in events] == [line.endswith(" closed") for line in printed]
+    assert [iso(e["ts"]) for e in events] == [line.split()[0] for line in printed]

@@ -1,0 +1,115 @@
+"""``backtest users ...``: accounts from the command line (the API has no admin screens yet).
+
+* ``users create EMAIL [--admin] [--name NAME] [--password-stdin]``: a new account. The
+  password is read from the first line of stdin with ``--password-stdin`` (for scripts:
+  ``echo "$PW" | backtest users create ...``), else asked twice on the terminal.
+* ``users list [--json]``: every account.
+* ``users set-password EMAIL [--password-stdin]``: a new password (e.g. for a lost demo one).
+* ``users disable EMAIL`` / ``users enable EMAIL``: a disabled account cannot log in, refresh
+  its session or use its personal access tokens.
+* ``users ensure-demo``: the demo account of ``make run``; its random password is printed once,
+  when the account is created, and kept nowhere but as its hash.
+
+Each opens the database of ``DATABASE_URL`` like the ``db`` commands; a broken rule (bad email,
+short password, email taken) is one line on stderr and exit code 2 (``cli.main``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+
+from cli.db_commands import _table, _with_db
+from cli.errors import UsageError
+from store import users as store_users
+from store.models import Role
+from store.users import UserRecord
+
+
+def _password(args: argparse.Namespace) -> str:
+    if getattr(args, "password_stdin", False):
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UsageError("--password-stdin: stdin held no password (one line expected)")
+        return password
+    if not sys.stdin.isatty():
+        raise UsageError("no terminal to ask for the password: pipe it in with "
+                         "--password-stdin")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat the password: ") != password:
+        raise UsageError("the two passwords differ")
+    return password
+
+
+def _describe(user: UserRecord) -> str:
+    state = "" if user.is_active else ", disabled"
+    return f"user {user.id} {user.email} ({user.role}{state})"
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    """Create an account (``--admin`` for an admin)."""
+    role = Role.ADMIN if getattr(args, "admin", False) else Role.USER
+    name = getattr(args, "name", None) or ""
+    if problems := store_users.account_problems(args.email, None, name):
+        raise UsageError("; ".join(f"{field}: {message}" for field, message in problems))
+    password = _password(args)
+    user = _with_db(lambda: store_users.create_user(args.email, password, name, role))
+    print(f"created {_describe(user)}")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    """Print every account."""
+    users = _with_db(store_users.list_users)
+    if getattr(args, "json", False):
+        print(json.dumps([{"id": u.id, "email": u.email, "display_name": u.display_name,
+                           "role": str(u.role), "is_active": u.is_active,
+                           "created_at": u.created_at.isoformat()} for u in users], indent=2))
+        return 0
+    if not users:
+        print("no accounts yet: create one with `backtest users create EMAIL`")
+        return 0
+    rows = [[str(u.id), u.email, u.display_name, str(u.role), "yes" if u.is_active else "no",
+             u.created_at.strftime("%Y-%m-%d %H:%M")] for u in users]
+    print(_table(["id", "email", "name", "role", "active", "created (UTC)"], rows, {0}))
+    return 0
+
+
+def cmd_users_set_password(args: argparse.Namespace) -> int:
+    """Give an account a new password."""
+    password = _password(args)
+    user = _with_db(lambda: store_users.set_password(args.email, password))
+    if user is None:
+        raise UsageError(f"no account with email {store_users.normalize_email(args.email)}")
+    print(f"new password set for {_describe(user)}")
+    return 0
+
+
+def _set_active(args: argparse.Namespace, active: bool) -> int:
+    user = _with_db(lambda: store_users.set_active(args.email, active))
+    if user is None:
+        raise UsageError(f"no account with email {store_users.normalize_email(args.email)}")
+    print(f"{'enabled' if active else 'disabled'} {_describe(user)}")
+    return 0
+
+
+def cmd_users_disable(args: argparse.Namespace) -> int:
+    return _set_active(args, False)
+
+
+def cmd_users_enable(args: argparse.Namespace) -> int:
+    return _set_active(args, True)
+
+
+def cmd_users_ensure_demo(args: argparse.Namespace) -> int:
+    """Create the demo account when missing and print its password (that one time only)."""
+    user, password = _with_db(store_users.ensure_demo_user)
+    if password is None:
+        print(f"demo account: {user.email} (exists; its password was printed when it was "
+              f"created; set a new one with `backtest users set-password {user.email}`)")
+    else:
+        print(f"demo account created: {user.email}  password: {password}  "
+              "(shown this once; it is not stored)")
+    return 0

@@ -1,0 +1,194 @@
+"""``backtest serve`` (arguments, banner, and a real server in a subprocess) and
+``backtest users ...`` on both backends."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cli.main import main
+from store.settings import get_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "s" * 40
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytest.MonkeyPatch]:
+    """A clean environment for ``store.settings`` (read once, so its cache is cleared)."""
+    for name in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET", "GRAPHQL_IDE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+
+
+def test_serve_defaults_and_banner(env: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    env.setattr("uvicorn.run", lambda *a, **k: calls.append((a, k)))
+    code, out, err = run_cli(capsys, "serve")
+    assert code == 0, err
+    [(args, kwargs)] = calls
+    assert args == ("graph.app:create_app",)
+    assert kwargs["factory"] is True and kwargs["reload"] is False
+    assert (kwargs["host"], kwargs["port"]) == ("127.0.0.1", 8000)
+    for url in ("http://127.0.0.1:8000/", "http://127.0.0.1:8000/graphql",
+                "http://127.0.0.1:8000/healthz", "http://127.0.0.1:8000/readyz"):
+        assert url in out
+    assert "playground" in out
+
+
+def test_serve_options(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    calls: list[dict[str, Any]] = []
+    env.setattr("uvicorn.run", lambda *a, **k: calls.append(k))
+    env.setenv("GRAPHQL_IDE", "0")
+    code, out, _ = run_cli(capsys, "serve", "--host", "0.0.0.0", "--port", "9123", "--reload")
+    assert code == 0
+    assert (calls[0]["host"], calls[0]["port"], calls[0]["reload"]) == ("0.0.0.0", 9123, True)
+    assert "http://127.0.0.1:9123/graphql" in out and "GRAPHQL_IDE=0" in out
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "http"])
+def test_serve_rejects_bad_ports(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                 port: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--port", port])
+    assert exit_info.value.code == 2
+    assert "port number" in capsys.readouterr().err
+
+
+def test_serve_rejects_a_short_jwt_secret(env: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    env.setattr("uvicorn.run", lambda *a, **k: pytest.fail("must not start"))
+    env.setenv("JWT_SECRET", "short")
+    code, _, err = run_cli(capsys, "serve")
+    assert code == 2 and "JWT_SECRET must be at least 32 characters" in err
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_serve_runs_a_real_server(tmp_path: Path, sqlite_template: Path) -> None:
+    db = tmp_path / "serve.sqlite3"
+    shutil.copyfile(sqlite_template, db)
+    port = free_port()
+    environ = {**os.environ, "DATABASE_URL": f"sqlite://{db}", "DATA_DIR": str(tmp_path),
+               "JWT_SECRET": SECRET}
+    environ.pop("REDIS_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
+                            cwd=ROOT, env=environ, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, "the server exited early"
+            assert time.monotonic() < deadline, "the server did not start within 60 s"
+            time.sleep(0.1)
+        assert httpx.get(f"{base}/readyz", timeout=5).json()["status"] == "ok"
+        register = httpx.post(f"{base}/graphql", timeout=10, json={
+            "query": 'mutation { register(input: {email: "e2e@example.com", password: '
+                     '"long enough"}) { __typename } }'})
+        assert register.json() == {"data": {"register": {"__typename": "AuthPayload"}}}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            output, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert proc.returncode == 0, output
+    assert f"http://127.0.0.1:{port}/graphql" in output
+    assert "Traceback" not in output
+
+
+@pytest.fixture
+def use_db(env: pytest.MonkeyPatch, backend_url: str) -> pytest.MonkeyPatch:
+    env.setenv("DATABASE_URL", backend_url)
+    return env
+
+
+def with_stdin(env: pytest.MonkeyPatch, text: str) -> None:
+    env.setattr(sys, "stdin", io.StringIO(text))
+
+
+def test_users_commands(use_db: pytest.MonkeyPatch,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "users", "list")
+    assert code == 0 and "no accounts yet" in out
+
+    with_stdin(use_db, "a long password\n")
+    code, out, err = run_cli(capsys, "users", "create", "Root@Example.com", "--admin",
+                             "--name", "Root", "--password-stdin")
+    assert code == 0, err
+    assert "created user 1 root@example.com (admin)" in out
+    with_stdin(use_db, "another password\n")
+    assert run_cli(capsys, "users", "create", "u@example.com", "--password-stdin")[0] == 0
+
+    with_stdin(use_db, "whatever long\n")
+    code, _, err = run_cli(capsys, "users", "create", "root@example.com", "--password-stdin")
+    assert code == 2 and "exists already" in err
+    with_stdin(use_db, "short\n")
+    code, _, err = run_cli(capsys, "users", "create", "x@example.com", "--password-stdin")
+    assert code == 2 and "password: use at least 8 characters" in err
+    code, _, err = run_cli(capsys, "users", "create", "not-an-email", "--password-stdin")
+    assert code == 2 and err.startswith("error: email:")
+    with_stdin(use_db, "")
+    code, _, err = run_cli(capsys, "users", "create", "y@example.com")
+    assert code == 2 and "--password-stdin" in err  # no terminal to ask on
+
+    code, out, _ = run_cli(capsys, "users", "list", "--json")
+    listed = json.loads(out)
+    assert [(u["email"], u["role"], u["is_active"]) for u in listed] == [
+        ("root@example.com", "admin", True), ("u@example.com", "user", True)]
+    code, out, _ = run_cli(capsys, "users", "disable", "U@example.com")
+    assert code == 0 and "disabled user 2 u@example.com (user, disabled)" in out
+    code, out, _ = run_cli(capsys, "users", "list")
+    assert "u@example.com" in out and " no " in out
+    assert run_cli(capsys, "users", "enable", "u@example.com")[0] == 0
+    code, _, err = run_cli(capsys, "users", "disable", "ghost@example.com")
+    assert code == 2 and "no account with email ghost@example.com" in err
+
+    with_stdin(use_db, "brand new password\n")
+    code, out, _ = run_cli(capsys, "users", "set-password", "u@example.com", "--password-stdin")
+    assert code == 0 and "new password set" in out
+
+
+def test_users_ensure_demo_prints_the_password_once(
+        use_db: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "users", "ensure-demo")
+    assert code == 0 and "demo account created: demo@example.com  password: " in out
+    password = out.split("password: ")[1].split()[0]
+    assert len(password) >= 8
+    code, out, _ = run_cli(capsys, "users", "ensure-demo")
+    assert code == 0 and "exists" in out and password not in out

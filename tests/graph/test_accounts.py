@@ -1,0 +1,152 @@
+"""Accounts over the API: register, login, refresh, ``me``; validation problems as typed
+results; the same answer for a wrong password and an unknown email."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from store.models import Role
+from store.users import ensure_demo_user
+from tests.graph.conftest import Api, errors_of
+
+pytestmark = pytest.mark.asyncio
+
+AUTH_FIELDS = "accessToken refreshToken expiresIn user { id email displayName role isActive }"
+
+REGISTER = f"""
+mutation($input: RegisterInput!) {{
+  register(input: $input) {{
+    __typename
+    ... on AuthPayload {{ {AUTH_FIELDS} }}
+    ... on ValidationError {{ problems {{ path message }} }}
+    ... on EmailTaken {{ message }}
+  }}
+}}"""
+
+LOGIN = f"""
+mutation($input: LoginInput!) {{
+  login(input: $input) {{
+    __typename
+    ... on AuthPayload {{ {AUTH_FIELDS} }}
+    ... on InvalidCredentials {{ message }}
+  }}
+}}"""
+
+REFRESH = f"mutation($t: String!) {{ refreshToken(refreshToken: $t) {{ {AUTH_FIELDS} }} }}"
+ME = "{ me { id email displayName role isActive createdAt } }"
+
+
+async def register(api: Api, email: str, password: str = "correct horse",
+                   display_name: str = "") -> dict[str, Any]:
+    result = await api.gql(REGISTER, {"input": {"email": email, "password": password,
+                                                "displayName": display_name}})
+    assert "errors" not in result, result
+    payload: dict[str, Any] = result["data"]["register"]
+    return payload
+
+
+async def login(api: Api, email: str, password: str) -> dict[str, Any]:
+    result = await api.gql(LOGIN, {"input": {"email": email, "password": password}})
+    assert "errors" not in result, result
+    payload: dict[str, Any] = result["data"]["login"]
+    return payload
+
+
+async def test_register_login_refresh_me(api: Api) -> None:
+    reg = await register(api, "  Ada@Example.COM ", display_name=" Ada ")
+    assert reg["__typename"] == "AuthPayload"
+    assert reg["user"]["email"] == "ada@example.com"
+    assert reg["user"]["displayName"] == "Ada"
+    assert reg["user"]["role"] == "USER" and reg["user"]["isActive"] is True
+    assert reg["expiresIn"] == api.services.tokens.access_ttl_s
+
+    me = await api.gql(ME, token=reg["accessToken"])
+    assert me["data"]["me"]["id"] == reg["user"]["id"]
+    assert me["data"]["me"]["email"] == "ada@example.com"
+    assert me["data"]["me"]["createdAt"]
+
+    logged = await login(api, "ADA@example.com", "correct horse")
+    assert logged["__typename"] == "AuthPayload"
+    assert logged["user"]["id"] == reg["user"]["id"]
+    me = await api.gql(ME, token=logged["accessToken"])
+    assert me["data"]["me"]["id"] == reg["user"]["id"]
+
+    refreshed = await api.gql(REFRESH, {"t": logged["refreshToken"]})
+    pair = refreshed["data"]["refreshToken"]
+    assert pair["user"]["id"] == reg["user"]["id"]
+    assert pair["refreshToken"] != logged["refreshToken"]  # a new token id each time
+    me = await api.gql(ME, token=pair["accessToken"])
+    assert me["data"]["me"]["email"] == "ada@example.com"
+
+
+async def test_wrong_password_and_unknown_email_get_the_same_answer(api: Api) -> None:
+    await register(api, "bob@example.com", "right password")
+    wrong = await login(api, "bob@example.com", "wrong password")
+    unknown = await login(api, "nobody@example.com", "right password")
+    assert wrong == unknown == {"__typename": "InvalidCredentials",
+                                "message": "wrong email or password"}
+
+
+async def test_passwordless_account_cannot_log_in(api: Api) -> None:
+    user = await api.user("nopass@example.com")  # created without a password
+    result = await login(api, user.email, "anything at all")
+    assert result["__typename"] == "InvalidCredentials"
+
+
+async def test_register_validation_problems(api: Api) -> None:
+    result = await register(api, "not-an-email", "short", "x" * 101)
+    assert result["__typename"] == "ValidationError"
+    problems = {p["path"]: p["message"] for p in result["problems"]}
+    assert set(problems) == {"input.email", "input.password", "input.displayName"}
+    assert "at least 8 characters" in problems["input.password"]
+    assert "name@example.com" in problems["input.email"]
+
+    no_dot = await register(api, "a@localhost")
+    assert [p["path"] for p in no_dot["problems"]] == ["input.email"]
+    assert "dot" in no_dot["problems"][0]["message"]
+    two_ats = await register(api, "a@b@example.com")
+    assert [p["path"] for p in two_ats["problems"]] == ["input.email"]
+
+
+async def test_register_email_taken(api: Api) -> None:
+    await register(api, "carol@example.com")
+    again = await register(api, "CAROL@example.com ")
+    assert again["__typename"] == "EmailTaken"
+    assert "carol@example.com" in again["message"]
+    assert "sign in" in again["message"]
+
+
+async def test_me_without_token_is_unauthenticated(api: Api) -> None:
+    result = await api.gql(ME)
+    assert result["data"] is None
+    [(code, message)] = errors_of(result)
+    assert code == "UNAUTHENTICATED"
+    assert "Authorization: Bearer" in message
+
+
+async def test_refresh_rejects_garbage_and_access_tokens(api: Api) -> None:
+    reg = await register(api, "dan@example.com")
+    for bad in ("garbage", reg["accessToken"]):
+        result = await api.gql(REFRESH, {"t": bad})
+        assert result["data"] is None
+        [(code, _)] = errors_of(result)
+        assert code == "UNAUTHENTICATED"
+    result = await api.gql(REFRESH, {"t": reg["accessToken"]})
+    assert "an access token cannot be used here: send a refresh token" in errors_of(result)[0][1]
+
+
+async def test_admin_role_travels_in_the_payload(api: Api) -> None:
+    admin = await api.user("root@example.com", role=Role.ADMIN)
+    me = await api.gql(ME, token=admin.token)
+    assert me["data"]["me"]["role"] == "ADMIN"
+
+
+async def test_demo_user_is_created_once_with_a_working_password(api: Api) -> None:
+    user, password = await ensure_demo_user()
+    assert password is not None and len(password) >= 8
+    again, none = await ensure_demo_user()
+    assert again.id == user.id and none is None
+    logged = await login(api, user.email, password)
+    assert logged["__typename"] == "AuthPayload"
