@@ -46,6 +46,7 @@ test: lint typecheck unit
 bench: install services
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/storage.py
+	$(BIN)/python bench/api.py
 
 ## The generated schemas: the strategy document's JSON Schema and the API's schema.graphql
 ## (a test fails when either differs from the code).

@@ -10,9 +10,9 @@ from pathlib import Path
 from cli.errors import UsageError
 from domain.candles import Candles
 from domain.csv import read_candles_csv
-from domain.errors import DomainError
+from domain.errors import DomainError, StrategyError
 from domain.strategy import Strategy, parse_strategy
-from domain.strategy.model import range_count, range_values
+from domain.strategy.grid import grid_axis
 
 
 def read_bytes(path: str) -> bytes:
@@ -99,21 +99,19 @@ def parse_number(text: str, where: str) -> float:
 
 
 def parse_grid_spec(name: str, spec: str) -> list[float]:
-    """``start:stop:step`` (inclusive of stop) or ``v1,v2,...``."""
+    """``start:stop:step`` (inclusive of stop) or ``v1,v2,...``; the values are checked by
+    ``domain.strategy.grid.grid_axis``, as the API's grids are."""
     where = f"--grid {name}"
+    parsed: object
     if ":" in spec:
         parts = spec.split(":")
         if len(parts) != 3:
             raise UsageError(f"{where}: expected start:stop:step, got {spec!r}")
         start, stop, step = (parse_number(p, where) for p in parts)
-        if step <= 0:
-            raise UsageError(f"{where}: step must be > 0, got {step:g}")
-        if start > stop:
-            raise UsageError(f"{where}: start must be <= stop, got {start:g} > {stop:g}")
-        if range_count(start, stop, step) > 1_000_000:
-            raise UsageError(f"{where}: more than 1,000,000 values")
-        return [float(v) for v in range_values(start, stop, step)]
-    values = [parse_number(v, where) for v in spec.split(",") if v.strip()]
-    if not values:
-        raise UsageError(f"{where}: no values")
-    return values
+        parsed = {"start": start, "stop": stop, "step": step}
+    else:
+        parsed = [parse_number(v, where) for v in spec.split(",") if v.strip()]
+    try:
+        return grid_axis(parsed, where)
+    except StrategyError as err:
+        raise UsageError(str(err.problems[0])) from None

@@ -65,9 +65,10 @@ class BacktestGraphQL(GraphQL[Context, None]):
         self.services = services
         super().__init__(**kwargs)
 
-    def encode_json(self, data: object) -> bytes:
-        """Responses encoded by orjson (several times faster than json on chart series)."""
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        """Responses encoded by orjson (several times faster than json on chart series), as
+        text: websocket messages must go out as text frames, which GraphQL clients expect."""
+        return orjson.dumps(data).decode()
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(self.services, request, response)

@@ -1,20 +1,254 @@
-"""PLACEHOLDER: filled by its owner."""
+"""Backtests: ``runBacktest``, ``cancelBacktest``, ``backtest``, ``backtests`` and the
+``backtestProgress`` subscription (types in ``graph.backtest_types``).
+
+``runBacktest`` checks the input, creates a queued backtest and hands it to the executor
+(``tasks.submit``), returning at once; problems come back as ``ValidationError`` (paths such as
+``input.params.fast``), a strategy that is not the caller's as ``NotFound``. ``backtests`` is a
+Relay connection with filters, sorting by creation or by a metric (runs without it last), keyset
+cursors and a page cap (``store.backtest_list``). ``backtestProgress`` sends the current state
+first, then each event until the run ends (``tasks.progress.follow``). A backtest of another
+user is NOT_FOUND everywhere; an admin sees all.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
 import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from graph.backtest_types import Backtest, PerformanceSummary, RunStatus, Series
+from graph.context import Context
+from graph.errors import BadUserInput, NotFound
+from graph.sweeps import SweepSubscriptions, market_of
+from graph.types_common import (
+    NotFoundError,
+    PageInfo,
+    ValidationError,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+    parse_id,
+)
+from store import backtests as store
+from store.backtest_list import BacktestFilter as StoreFilter
+from store.backtest_list import SortKey, list_backtests
+from store.models import RunStatus as StoreRunStatus
+from tasks.jobs import stored_backtest_state
+from tasks.progress import channel, follow
+from tasks.submit import (
+    BacktestRequest,
+    InvalidRequest,
+    UnknownStrategy,
+    cancel_run,
+    queue_backtest,
+)
+
+
+@strawberry.input
+class RunBacktestInput:
+    strategy_id: strawberry.ID = strawberry.field(description="A version of your strategy.")
+    symbol: str
+    timeframe: str
+    from_: datetime = strawberry.field(name="from", description="First bar (inclusive).")
+    to: datetime = strawberry.field(description="End of the range (exclusive).")
+    exchange: str = "binance"
+    params: JSON | None = strawberry.field(
+        default=None, description='Parameter values, e.g. {"fast": 10}; the others keep '
+                                  "their value.")
+    initial_capital: float | None = strawberry.field(
+        default=None, description="Starting equity (default: the strategy's).")
+    risk_free_rate: float | None = strawberry.field(
+        default=None, description="Annual, for Sharpe and Sortino (0.04 = 4 %; default 0).")
+
+
+@strawberry.enum
+class BacktestSortField(Enum):
+    CREATED = "created"
+    TOTAL_RETURN = "total_return"
+    SHARPE = "sharpe"
+    MAX_DRAWDOWN = "max_drawdown"
+
+
+@strawberry.enum
+class SortDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.input(description="Conditions on listed backtests (all must hold).")
+class BacktestFilter:
+    status: list[RunStatus] | None = None
+    exchange: str | None = None
+    symbol: str | None = None
+    strategy_id: strawberry.ID | None = None
+    created_from: datetime | None = strawberry.field(default=None, description="Inclusive.")
+    created_to: datetime | None = strawberry.field(default=None, description="Exclusive.")
+
+    def to_store(self) -> StoreFilter:
+        return StoreFilter(
+            statuses=tuple(StoreRunStatus(s.value) for s in self.status or ()),
+            exchange=None if self.exchange is None else self.exchange.strip().lower(),
+            symbol=self.symbol, created_from=self.created_from, created_to=self.created_to,
+            strategy_id=None if self.strategy_id is None else parse_id(self.strategy_id,
+                                                                       "strategy"))
+
+
+@strawberry.input(description="Order of a list: runs without the metric come last either way.")
+class BacktestSort:
+    field: BacktestSortField = BacktestSortField.CREATED
+    direction: SortDirection = SortDirection.DESC
+
+
+@strawberry.type
+class BacktestEdge:
+    cursor: str
+    node: Backtest
+
+
+@strawberry.type
+class BacktestConnection:
+    edges: list[BacktestEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="One event of a backtest: the first is its current state, the last "
+                             "is terminal (kind done, error or cancelled).")
+class BacktestEvent:
+    backtest_id: strawberry.ID
+    seq: int
+    kind: str = strawberry.field(description="status, progress, done, error or cancelled.")
+    status: RunStatus
+    progress: float
+    at: float = strawberry.field(description="When it happened (progress: when the engine "
+                                             "reported it), UTC milliseconds.")
+    equity: Series | None = strawberry.field(description="progress and done: the equity curve "
+                                                         "so far, downsampled.")
+    summary: PerformanceSummary | None = strawberry.field(description="done: the results.")
+    error: str | None
+
+    @classmethod
+    def from_event(cls, backtest_id: int, e: dict[str, Any]) -> BacktestEvent:
+        equity, summary = e.get("equity"), e.get("summary")
+        return cls(backtest_id=strawberry.ID(str(backtest_id)), seq=int(e.get("seq", 0)),
+                   kind=str(e.get("kind", "status")), status=RunStatus(e["status"]),
+                   progress=float(e.get("progress", 0.0)), at=float(e.get("at", 0.0)) * 1000,
+                   equity=None if equity is None else Series.from_payload(equity),
+                   summary=None if summary is None else PerformanceSummary.from_payload(summary),
+                   error=e.get("error"))
+
+
+RunBacktestResult = Annotated[Backtest | ValidationError | NotFoundError,
+                              strawberry.union("RunBacktestResult")]
+CancelBacktestResult = Annotated[Backtest | NotFoundError, strawberry.union("CancelBacktestResult")]
+
+
+async def run_backtest(info: Info[Context, None], input: RunBacktestInput) -> RunBacktestResult:
+    ctx = info.context
+    viewer = ctx.require_write()
+    try:
+        strategy_id = parse_id(input.strategy_id, "strategy")
+        request = BacktestRequest(strategy_id, market_of(input), input.params,
+                                  input.initial_capital, input.risk_free_rate)
+        record = await queue_backtest(viewer.user_id, ctx.owner_scope(), request,
+                                      ctx.services.executor, ctx.services.broadcaster)
+    except (NotFound, UnknownStrategy):
+        return NotFoundError(message=f"strategy {input.strategy_id} not found")
+    except InvalidRequest as err:
+        return ValidationError.of((f"input.{path}", message) for path, message in err.problems)
+    return Backtest.from_record(record)
+
+
+async def cancel_backtest(info: Info[Context, None], id: strawberry.ID) -> CancelBacktestResult:
+    ctx = info.context
+    ctx.require_write()
+    try:
+        key = parse_id(id, "backtest")
+    except NotFound:
+        return NotFoundError(message=f"backtest {id} not found")
+    done = await cancel_run("backtest", key, ctx.owner_scope(), ctx.services.executor,
+                            ctx.services.broadcaster)
+    record = None if done is None else await store.get_backtest(key)
+    if record is None:
+        return NotFoundError(message=f"backtest {id} not found")
+    return Backtest.from_record(record)
+
+
+async def backtest(info: Info[Context, None], id: strawberry.ID) -> Backtest:
+    found = await store.get_backtest(parse_id(id, "backtest"), info.context.owner_scope())
+    if found is None:
+        raise NotFound("backtest", id)
+    return Backtest.from_record(found)
+
+
+def _after(cursor: str | None, sort: SortKey, descending: bool) -> tuple[float | None, int] | None:
+    if cursor is None:
+        return None
+    key, desc, value, last_id = decode_cursor(cursor, 4)
+    if key != sort.value or desc != descending:
+        raise BadUserInput("this cursor belongs to another sort order: keep the same 'sort' "
+                           "while paging, or omit 'after'")
+    if not isinstance(last_id, int) or not (value is None or isinstance(value, (int, float))):
+        raise BadUserInput("invalid cursor: pass an endCursor returned by backtests")
+    return value, last_id
+
+
+async def backtests(info: Info[Context, None], filter: BacktestFilter | None = None,
+                    sort: BacktestSort | None = None, first: int | None = None,
+                    after: str | None = None) -> BacktestConnection:
+    owner = info.context.owner_scope()
+    size = page_size(first)
+    sort = sort or BacktestSort()
+    key, descending = SortKey(sort.field.value), sort.direction == SortDirection.DESC
+    page = await list_backtests(owner, (filter or BacktestFilter()).to_store(), sort=key,
+                                descending=descending, after=_after(after, key, descending),
+                                limit=size)
+    edges = [BacktestEdge(cursor=encode_cursor((key.value, descending, value, row_id)),
+                          node=Backtest.from_record(record))
+             for record, (value, row_id) in zip(page.rows, page.keys, strict=True)]
+    return BacktestConnection(edges=edges, page_info=PageInfo(
+        has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None))
+
+
+async def backtest_progress(info: Info[Context, None], id: strawberry.ID
+                            ) -> AsyncGenerator[BacktestEvent, None]:
+    key = parse_id(id, "backtest")
+    if await store.get_backtest(key, info.context.owner_scope()) is None:
+        raise NotFound("backtest", id)
+    events = follow(info.context.services.broadcaster, channel("backtest", key),
+                    lambda: stored_backtest_state(key))
+    async for event in events:
+        yield BacktestEvent.from_event(key, event)
 
 
 @strawberry.type
 class BacktestQueries:
-    pass
+    backtest: Backtest = strawberry.field(
+        resolver=backtest, description="One backtest (NOT_FOUND if it is not yours).")
+    backtests: BacktestConnection = strawberry.field(
+        resolver=backtests, description="Your backtests: filtered, sorted, a page at a time "
+                                        "(Relay connection; default newest first).")
 
 
 @strawberry.type
 class BacktestMutations:
-    pass
+    run_backtest: RunBacktestResult = strawberry.mutation(
+        resolver=run_backtest, description="Queue a backtest; returns it at once (follow it "
+                                           "with backtestProgress).")
+    cancel_backtest: CancelBacktestResult = strawberry.mutation(
+        resolver=cancel_backtest,
+        description="Cancel a backtest: a queued one at once, a running one at the engine's "
+                    "next chunk (its status turns cancelled then). A finished one is returned "
+                    "unchanged.")
 
 
 @strawberry.type
-class BacktestSubscriptions:
-    pass
+class BacktestSubscriptions(SweepSubscriptions):
+    backtest_progress: AsyncGenerator[BacktestEvent, None] = strawberry.subscription(
+        resolver=backtest_progress,
+        description="A backtest's events: its current state first, then each change; ends "
+                    "when it ends.")

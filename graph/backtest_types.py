@@ -1,0 +1,233 @@
+"""GraphQL types of backtests and sweeps: runs, their summaries, trades and curves, events.
+
+Thin over ``store.backtests`` / ``store.sweeps`` records. A backtest's summary is loaded with
+the request's DataLoader (``backtest.summary``: one query for every backtest of a response),
+its trades page by page, its curves from the stored equity blob, downsampled on request
+(``domain.series``: per bucket the lowest and the highest point, plus the first and the last,
+so peaks, troughs and the final value survive). Times of bars are DateTime in lists of objects
+and UTC milliseconds in series (parallel float arrays, see ``graph.series``). Metrics that are
+undefined or infinite (a profit factor without losing trades) are null.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from enum import Enum
+from typing import Any, cast
+
+import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from domain.engine.rules import EXIT_REASONS
+from domain.series import downsample_minmax, drawdown
+from graph.context import Context
+from graph.errors import BadUserInput
+from graph.series import float_column
+from graph.sync_jobs import from_ms
+from graph.types_common import PageInfo, decode_cursor, encode_cursor, page_size
+from store import backtest_results as results
+from store.backtest_results import Summary, TradeRow
+from store.backtests import BacktestRecord
+from store.models import RunStatus as StoreRunStatus
+
+DEFAULT_POINTS = 1_000
+MAX_POINTS = 100_000
+
+
+@strawberry.enum(description="Life cycle of a backtest or a sweep.")
+class RunStatus(Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+@strawberry.type(description="Performance of a run: its final equity and every metric (null "
+                             "when undefined or infinite). Fractions: 0.25 is 25 %.")
+class PerformanceSummary:
+    final_equity: float | None
+    total_return: float | None
+    cagr: float | None
+    net_pnl: float | None
+    n_trades: float | None
+    win_rate: float | None
+    avg_win: float | None
+    avg_loss: float | None
+    profit_factor: float | None
+    expectancy: float | None
+    max_drawdown: float | None
+    max_drawdown_duration: float | None = strawberry.field(description="In days.")
+    sharpe: float | None
+    sortino: float | None
+    calmar: float | None
+    exposure: float | None
+    best_trade: float | None
+    worst_trade: float | None
+    sqn: float | None
+    buy_and_hold_return: float | None
+
+    @classmethod
+    def of(cls, final_equity: float | None, metrics: dict[str, Any]) -> PerformanceSummary:
+        """From a final equity and ``METRIC_NAMES`` values (floats, NaN or None)."""
+        return cls(final_equity=_num(final_equity), **{k: _num(v) for k, v in metrics.items()})
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> PerformanceSummary:
+        rest = {k: v for k, v in payload.items() if k != "final_equity"}
+        return cls.of(payload.get("final_equity"), rest)
+
+
+@strawberry.type(description="A chart series as parallel arrays: times in UTC milliseconds.")
+class Series:
+    times: list[float]
+    values: list[float]
+
+    @classmethod
+    def of(cls, times: Any, values: Any) -> Series:
+        # a FloatColumn of finite floats (nullable=False refuses others) is a list[float]
+        return cls(times=cast(list[float], float_column(times, nullable=False)),
+                   values=cast(list[float], float_column(values, nullable=False)))
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, list[float]]) -> Series:
+        return cls.of(payload["times"], payload["values"])
+
+
+@strawberry.type(description="A closed trade (the last one may be a position closed at the end "
+                             "of the data: exitReason end_of_data).")
+class Trade:
+    seq: int = strawberry.field(description="0-based position in the run's trade list.")
+    entry_time: datetime = strawberry.field(description="Open time of the entry bar.")
+    exit_time: datetime
+    entry_price: float
+    exit_price: float
+    quantity: float
+    direction: int = strawberry.field(description="+1 long, -1 short.")
+    gross_pnl: float
+    fees: float
+    pnl: float = strawberry.field(description="Net of fees.")
+    trade_return: float = strawberry.field(name="return",
+                                           description="pnl / (quantity * entry price).")
+    exit_reason: str = strawberry.field(description=", ".join(EXIT_REASONS))
+
+    @classmethod
+    def from_row(cls, r: TradeRow) -> Trade:
+        return cls(seq=r.seq, entry_time=from_ms(r.entry_time), exit_time=from_ms(r.exit_time),
+                   entry_price=r.entry_price, exit_price=r.exit_price, quantity=r.quantity,
+                   direction=r.direction, gross_pnl=r.gross_pnl, fees=r.fees, pnl=r.pnl,
+                   trade_return=r.trade_return, exit_reason=EXIT_REASONS[r.exit_reason])
+
+
+@strawberry.type
+class TradeEdge:
+    cursor: str
+    node: Trade
+
+
+@strawberry.type(description="A page of a run's trades, in trade order.")
+class TradeConnection:
+    edges: list[TradeEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+def check_points(value: int) -> int:
+    if not 2 <= value <= MAX_POINTS:
+        raise BadUserInput(f"'maxPoints' must be between 2 and {MAX_POINTS:,} (got {value})")
+    return value
+
+
+def summary_loader(info: Info[Context, None]) -> DataLoader[int, Summary | None]:
+    return info.context.loader("backtest.summary",
+                               lambda: DataLoader(load_fn=results.summaries_for))
+
+
+@strawberry.type(description="One run of a strategy on a range of market data.")
+class Backtest:
+    id: strawberry.ID
+    status: RunStatus
+    progress: float = strawberry.field(description="Fraction done, 0 to 1.")
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    strategy_id: strawberry.ID | None = strawberry.field(
+        description="The strategy version run (null once deleted; the snapshot stays).")
+    strategy_name: str
+    strategy_snapshot: JSON = strawberry.field(description="The document exactly as run.")
+    params: JSON = strawberry.field(description="Every parameter's value as run.")
+    exchange: str
+    symbol: str
+    timeframe: str
+    from_: datetime = strawberry.field(name="from", description="First bar (inclusive).")
+    to: datetime = strawberry.field(description="End of the range (exclusive).")
+    initial_capital: float
+    risk_free_rate: float
+    record: strawberry.Private[BacktestRecord]
+
+    @classmethod
+    def from_record(cls, r: BacktestRecord) -> Backtest:
+        return cls(
+            id=strawberry.ID(str(r.id)), status=RunStatus(r.status.value), progress=r.progress,
+            error=r.error, created_at=r.created_at, started_at=r.started_at,
+            finished_at=r.finished_at,
+            strategy_id=None if r.strategy_id is None else strawberry.ID(str(r.strategy_id)),
+            strategy_name=str(r.strategy_snapshot.get("name", "")),
+            strategy_snapshot=JSON(r.strategy_snapshot), params=JSON(r.parameters),
+            exchange=r.exchange, symbol=r.symbol, timeframe=r.timeframe,
+            from_=from_ms(r.start_ms), to=from_ms(r.end_ms), initial_capital=r.initial_capital,
+            risk_free_rate=r.risk_free_rate, record=r)
+
+    @strawberry.field(description="Its performance (null until it has succeeded).")
+    async def summary(self, info: Info[Context, None]) -> PerformanceSummary | None:
+        if self.record.status != StoreRunStatus.SUCCEEDED:
+            return None
+        found = await summary_loader(info).load(self.record.id)
+        return None if found is None else PerformanceSummary.of(found.final_equity,
+                                                                found.metrics)
+
+    @strawberry.field(description="Its trades, a page at a time (Relay connection).")
+    async def trades(self, first: int | None = None, after: str | None = None
+                     ) -> TradeConnection:
+        size = page_size(first)
+        after_seq = None
+        if after is not None:
+            (seq,) = decode_cursor(after, 1)
+            if not isinstance(seq, int):
+                raise BadUserInput("invalid cursor: pass an endCursor of this list")
+            after_seq = seq
+        rows = await results.trades_page(self.record.id, after_seq, size + 1)
+        total = await results.count_trades(self.record.id)
+        edges = [TradeEdge(cursor=encode_cursor((r.seq,)), node=Trade.from_row(r))
+                 for r in rows[:size]]
+        return TradeConnection(edges=edges, total_count=total, page_info=PageInfo(
+            has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None))
+
+    @strawberry.field(description="Equity at each bar's close, at most maxPoints points (null "
+                                  "until it has succeeded).")
+    async def equity_curve(self, max_points: int = DEFAULT_POINTS) -> Series | None:
+        n = check_points(max_points)
+        curve = await results.equity_curve(self.record.id)
+        if curve is None:
+            return None
+        return Series.of(*downsample_minmax(curve[0], curve[1], n))
+
+    @strawberry.field(description="Drawdown from the running peak at each bar, as a positive "
+                                  "fraction (its maximum is maxDrawdown), at most maxPoints "
+                                  "points.")
+    async def drawdown_curve(self, max_points: int = DEFAULT_POINTS) -> Series | None:
+        n = check_points(max_points)
+        curve = await results.equity_curve(self.record.id)
+        if curve is None:
+            return None
+        times, equity = curve
+        return Series.of(*downsample_minmax(times, drawdown(equity, self.record.initial_capital),
+                                           n))

@@ -1,0 +1,130 @@
+"""Lists of backtests: filters, sorting by creation or by a metric, keyset pagination.
+
+One query selects a page of ids with their sort values (joining ``performance_summaries`` when
+sorting by a metric), a second loads those rows (:func:`store.backtests.get_backtests`): two
+queries per page whatever its size. Summaries are loaded by the caller, in one more query for
+the whole page (:func:`store.backtests.summaries_for`).
+
+Order and keys
+    ``created`` sorts by id: ids are handed out in creation order, so this is the
+    ``(created_at, id)`` order without comparing timestamps in SQL. A metric sorts by
+    ``(value, id)``, both ascending or both descending, runs without the metric (not finished,
+    or undefined) LAST in either direction. A page's key is ``(value, id)`` of its last row
+    (``value`` None for ``created`` and for rows without the metric); the next page starts
+    strictly after it, so rows inserted meanwhile never shift the pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from store.backtest_results import numbered
+from store.backtests import BacktestRecord, get_backtests
+from store.db import connection, is_postgres
+from store.models import RunStatus
+
+
+class SortKey(StrEnum):
+    CREATED = "created"
+    TOTAL_RETURN = "total_return"
+    SHARPE = "sharpe"
+    MAX_DRAWDOWN = "max_drawdown"
+
+
+Key = tuple[float | None, int]
+
+
+@dataclass(frozen=True)
+class BacktestFilter:
+    """Conditions a listed backtest meets (each None or empty: no condition).
+    ``created_from`` is inclusive, ``created_to`` exclusive."""
+
+    statuses: tuple[RunStatus, ...] = ()
+    exchange: str | None = None
+    symbol: str | None = None
+    strategy_id: int | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BacktestPage:
+    rows: list[BacktestRecord]
+    keys: list[Key]  # the sort key of each row, for cursors
+    has_next: bool
+
+
+def _when(value: datetime, postgres: bool) -> Any:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    return value if postgres else str(value)  # how Tortoise stores datetimes in SQLite
+
+
+def _conditions(owner_id: int | None, flt: BacktestFilter, postgres: bool,
+                ) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    for sql, value in (("b.owner_id = ?", owner_id), ("b.exchange = ?", flt.exchange),
+                       ("b.symbol = ?", flt.symbol), ("b.strategy_id = ?", flt.strategy_id)):
+        if value is not None:
+            where.append(sql)
+            args.append(value)
+    if flt.statuses:
+        where.append(f"b.status IN ({', '.join('?' * len(flt.statuses))})")
+        args.extend(s.value for s in flt.statuses)
+    if flt.created_from is not None:
+        where.append("b.created_at >= ?")
+        args.append(_when(flt.created_from, postgres))
+    if flt.created_to is not None:
+        where.append("b.created_at < ?")
+        args.append(_when(flt.created_to, postgres))
+    return where, args
+
+
+def _after(sort: SortKey, descending: bool, key: Key) -> tuple[str, list[Any]]:
+    """The condition for rows strictly after ``key`` in the page order."""
+    value, last_id = key
+    beyond = "<" if descending else ">"
+    if sort is SortKey.CREATED:
+        return f"b.id {beyond} ?", [last_id]
+    if value is None:  # among the trailing rows without a value: by id only
+        return f"(s.{sort.value} IS NULL AND b.id {beyond} ?)", [last_id]
+    col = f"s.{sort.value}"
+    return (f"({col} IS NULL OR {col} {beyond} ? OR ({col} = ? AND b.id {beyond} ?))",
+            [value, value, last_id])
+
+
+async def list_backtests(owner_id: int | None, flt: BacktestFilter, *,
+                         sort: SortKey = SortKey.CREATED, descending: bool = True,
+                         after: Key | None = None, limit: int = 20) -> BacktestPage:
+    """A page of at most ``limit`` backtests of ``owner_id`` (None: everyone's) matching
+    ``flt``, in ``sort`` order, starting after the key ``after``."""
+    client = connection()
+    postgres = is_postgres(client)
+    where, args = _conditions(owner_id, flt, postgres)
+    if after is not None:
+        cond, more = _after(sort, descending, after)
+        where.append(cond)
+        args.extend(more)
+    direction = "DESC" if descending else "ASC"
+    if sort is SortKey.CREATED:
+        select = "SELECT b.id AS id, NULL AS v FROM backtests b"
+        order = f"b.id {direction}"
+    else:
+        select = (f"SELECT b.id AS id, s.{sort.value} AS v FROM backtests b "
+                  "LEFT JOIN performance_summaries s ON s.backtest_id = b.id")
+        order = f"(s.{sort.value} IS NULL), s.{sort.value} {direction}, b.id {direction}"
+    sql = (select + (" WHERE " + " AND ".join(where) if where else "")
+           + f" ORDER BY {order} LIMIT ?")
+    args.append(limit + 1)
+    found = await client.execute_query_dict(numbered(postgres, sql), args)
+    has_next = len(found) > limit
+    found = found[:limit]
+    ids = [int(r["id"]) for r in found]
+    records = await get_backtests(ids)
+    keys: list[Key] = [(None if r["v"] is None else float(r["v"]), int(r["id"])) for r in found]
+    return BacktestPage(records, keys, has_next)

@@ -1,0 +1,216 @@
+"""A backtest's results: saved in one transaction, read back page by page.
+
+:func:`save_results` writes everything in ONE transaction on the driver's own connection:
+the status flip to ``succeeded``, the equity curve blob, the trades and the summary row, the
+trades in bulk (``COPY`` on PostgreSQL, one ``executemany`` on SQLite). It first deletes rows a
+previous attempt of the same run may have left (a redelivered job replaces, never duplicates),
+and a failure anywhere rolls it all back: a failed run has no trades and no summary. It only
+applies to a ``running`` backtest (``store.backtests`` has the rest of the life cycle).
+
+The equity curve blob is ``zlib(int64 bar times || float64 equity)``, little-endian
+(:func:`encode_curve`). Metrics that are undefined (NaN) are stored as NULL; infinities (a
+profit factor without losing trades) are stored as they are.
+
+Reads take a backtest id the caller has already been allowed to see (``store.backtests``
+checks the owner).
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from domain.engine.records import TRADE_DTYPE
+from domain.metrics import METRIC_NAMES
+from store.db import connection, is_postgres
+from store.models import Backtest, PerformanceSummary, RunStatus, Trade
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+_TRADE_COLUMNS = ("backtest_id", "seq", "entry_idx", "exit_idx", "entry_time", "exit_time",
+                  "entry_price", "exit_price", "quantity", "direction", "gross_pnl", "fees", "pnl",
+                  "trade_return", "exit_reason")
+_SUMMARY_COLUMNS = ("backtest_id", "final_equity", *METRIC_NAMES, "created_at")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A run's metrics: every ``METRIC_NAMES`` entry (NaN where undefined) and its final equity."""
+
+    backtest_id: int
+    final_equity: float
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Results:
+    """What a finished run produced, as :func:`save_results` stores it."""
+
+    trades: npt.NDArray[np.void]  # TRADE_DTYPE
+    times: I64  # bar open times (UTC ms)
+    equity: F64  # equity at each bar's close
+    metrics: dict[str, float]
+    final_equity: float
+    data_fingerprint: str | None = None
+    engine_version: str = ""
+
+
+@dataclass(frozen=True)
+class TradeRow:
+    seq: int
+    entry_idx: int
+    exit_idx: int
+    entry_time: int
+    exit_time: int
+    entry_price: float
+    exit_price: float
+    quantity: float
+    direction: int
+    gross_pnl: float
+    fees: float
+    pnl: float
+    trade_return: float
+    exit_reason: int
+
+
+def encode_curve(times: I64, equity: F64) -> bytes:
+    """The equity curve blob: zlib of little-endian int64 times then float64 equity."""
+    if times.shape != equity.shape:
+        raise ValueError("times and equity must have the same length")
+    raw = times.astype("<i8").tobytes() + equity.astype("<f8").tobytes()
+    return zlib.compress(raw, 6)
+
+
+def decode_curve(blob: bytes) -> tuple[I64, F64]:
+    raw = zlib.decompress(blob)
+    n = len(raw) // 16
+    times = np.frombuffer(raw, dtype="<i8", count=n).astype(np.int64)
+    equity = np.frombuffer(raw, dtype="<f8", count=n, offset=8 * n).astype(np.float64)
+    return times, equity
+
+
+def _db_number(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def _trade_rows(backtest_id: int, trades: npt.NDArray[np.void]) -> list[tuple[Any, ...]]:
+    if trades.dtype != TRADE_DTYPE:
+        raise ValueError("trades must be records of domain.engine.records.TRADE_DTYPE")
+    n = int(trades.shape[0])
+    cols: list[list[Any]] = [[backtest_id] * n, list(range(n))]
+    for name in ("entry_idx", "exit_idx", "entry_time", "exit_time", "entry_price",
+                 "exit_price", "quantity", "direction", "gross_pnl", "fees", "pnl", "return",
+                 "exit_reason"):
+        cols.append(trades[name].tolist())
+    return list(zip(*cols, strict=True))
+
+
+def numbered(postgres: bool, sql: str) -> str:
+    """``sql`` written with ``?`` placeholders, numbered ``$n`` for PostgreSQL."""
+    if not postgres:
+        return sql
+    parts = sql.split("?")
+    return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
+
+
+async def save_results(backtest_id: int, results: Results) -> bool:
+    """Store a run's results and mark it ``succeeded``, in one transaction (see the module
+    docstring); False (and nothing written) when the run is no longer ``running``."""
+    trades = _trade_rows(backtest_id, results.trades)
+    update = ("UPDATE backtests SET status = ?, progress = 1.0, error = NULL, finished_at = ?, "
+              "equity_curve = ?, data_fingerprint = ?, engine_version = ? "
+              "WHERE id = ? AND status = ?")
+    blob = encode_curve(results.times, results.equity)
+    client = connection()
+    postgres = is_postgres(client)
+    now = datetime.now(UTC)
+    when: Any = now if postgres else str(now)  # Tortoise keeps SQLite datetimes as str(dt)
+    summary = (backtest_id, float(results.final_equity),
+               *(_db_number(results.metrics[m]) for m in METRIC_NAMES), when)
+    args = [RunStatus.SUCCEEDED.value, when, blob, results.data_fingerprint,
+            results.engine_version, backtest_id, RunStatus.RUNNING.value]
+    insert_summary = (f"INSERT INTO performance_summaries ({', '.join(_SUMMARY_COLUMNS)}) "
+                      f"VALUES ({', '.join('?' * len(_SUMMARY_COLUMNS))})")
+    insert_trade = (f"INSERT INTO trades ({', '.join(_TRADE_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(_TRADE_COLUMNS))})")
+    clear = ("DELETE FROM trades WHERE backtest_id = ?",
+             "DELETE FROM performance_summaries WHERE backtest_id = ?")
+    async with client.acquire_connection() as conn:
+        if postgres:
+            async with conn.transaction():
+                status: str = await conn.execute(numbered(True, update), *args)
+                if status.endswith(" 0"):
+                    return False
+                for sql in clear:
+                    await conn.execute(numbered(True, sql), backtest_id)
+                if trades:
+                    await conn.copy_records_to_table("trades", records=trades,
+                                                     columns=list(_TRADE_COLUMNS))
+                await _insert_summary(conn, True, numbered(True, insert_summary), summary)
+            return True
+        await conn.execute("BEGIN")
+        try:
+            cursor = await conn.execute(update, args)
+            if cursor.rowcount == 0:
+                await conn.rollback()
+                return False
+            for sql in clear:
+                await conn.execute(sql, (backtest_id,))
+            await conn.executemany(insert_trade, trades)
+            await _insert_summary(conn, False, insert_summary, summary)
+        except BaseException:
+            await conn.rollback()
+            raise
+        await conn.commit()
+    return True
+
+
+async def _insert_summary(conn: Any, postgres: bool, sql: str, row: tuple[Any, ...]) -> None:
+    if postgres:
+        await conn.execute(sql, *row)
+    else:
+        await conn.execute(sql, row)
+
+
+def _summary(row: dict[str, Any]) -> Summary:
+    metrics = {m: math.nan if row[m] is None else float(row[m]) for m in METRIC_NAMES}
+    return Summary(int(row["backtest_id"]), float(row["final_equity"]), metrics)
+
+
+async def summaries_for(backtest_ids: Sequence[int]) -> list[Summary | None]:
+    """The summary of each backtest (None when it has none yet), in one query: the batch
+    function of the API's summary DataLoader."""
+    rows = await PerformanceSummary.filter(backtest_id__in=list(backtest_ids)).values(
+        "backtest_id", "final_equity", *METRIC_NAMES)
+    by_id = {int(r["backtest_id"]): _summary(r) for r in rows}
+    return [by_id.get(i) for i in backtest_ids]
+
+
+async def trades_page(backtest_id: int, after_seq: int | None, limit: int) -> list[TradeRow]:
+    """Up to ``limit`` trades of a backtest with ``seq > after_seq``, in trade order."""
+    query = Trade.filter(backtest_id=backtest_id)
+    if after_seq is not None:
+        query = query.filter(seq__gt=after_seq)
+    fields = [f for f in TradeRow.__dataclass_fields__]
+    rows = await query.order_by("seq").limit(limit).values_list(*fields)
+    return [TradeRow(*r) for r in rows]
+
+
+async def count_trades(backtest_id: int) -> int:
+    return await Trade.filter(backtest_id=backtest_id).count()
+
+
+async def equity_curve(backtest_id: int) -> tuple[I64, F64] | None:
+    """``(times, equity)`` of a finished run, at full resolution (None before it finishes)."""
+    blobs = await Backtest.filter(id=backtest_id).values_list("equity_curve", flat=True)
+    if not blobs or blobs[0] is None:
+        return None
+    return decode_curve(bytes(blobs[0]))

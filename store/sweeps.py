@@ -1,0 +1,149 @@
+"""Parameter sweeps: one job per sweep, its result a ranked table kept as JSON.
+
+Life cycle as for backtests (``store.backtests``): ``queued`` -> ``running`` -> ``succeeded`` /
+``failed`` / ``cancelled``, every transition conditional on the current status. The ranked
+table (``[{"rank", "params", "metrics"}, ...]``, best first; metrics that are not finite are
+null) is written with the status flip in one statement, so a failed sweep has no table.
+
+Reads take ``owner_id`` (None: any owner, for admins); another owner's sweep is reported
+missing, as an unknown id is. Records leave the table out; :func:`sweep_table` reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from store.models import RunStatus, SweepRun
+
+ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
+# plain columns (db_fields leaves out the foreign keys), without the result blob
+_COLUMNS = ("owner_id", "strategy_id",
+            *sorted(f for f in SweepRun._meta.db_fields if f != "result"))
+
+
+@dataclass(frozen=True)
+class NewSweep:
+    owner_id: int
+    strategy_id: int | None
+    document: dict[str, Any]
+    grid: dict[str, list[float]]  # parameter -> its values
+    rank_by: str
+    exchange: str
+    symbol: str
+    timeframe: str
+    start_ms: int
+    end_ms: int
+    n_combinations: int
+
+
+@dataclass(frozen=True)
+class SweepRecord:
+    id: int
+    owner_id: int
+    strategy_id: int | None
+    strategy_snapshot: dict[str, Any]
+    grid: dict[str, Any]
+    rank_by: str
+    exchange: str
+    symbol: str
+    timeframe: str
+    start_ms: int
+    end_ms: int
+    n_combinations: int
+    status: RunStatus
+    progress: float
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status not in ACTIVE
+
+
+def _record(r: dict[str, Any]) -> SweepRecord:
+    return SweepRecord(
+        r["id"], r["owner_id"], r["strategy_id"], r["strategy_snapshot"], r["grid"], r["rank_by"],
+        r["exchange"], r["symbol"], r["timeframe"], int(r["range_start_ms"]),
+        int(r["range_end_ms"]), int(r["n_combinations"]), RunStatus(r["status"]),
+        float(r["progress"]), r["error"], r["created_at"], r["started_at"], r["finished_at"])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def create_sweep(new: NewSweep) -> SweepRecord:
+    """A ``queued`` sweep of ``new``."""
+    row = await SweepRun.create(
+        owner_id=new.owner_id, strategy_id=new.strategy_id, strategy_snapshot=new.document,
+        grid=new.grid, rank_by=new.rank_by, exchange=new.exchange, symbol=new.symbol,
+        timeframe=new.timeframe, range_start_ms=new.start_ms, range_end_ms=new.end_ms,
+        n_combinations=new.n_combinations)
+    found = await get_sweep(row.id)
+    assert found is not None
+    return found
+
+
+async def get_sweep(sweep_id: int, owner_id: int | None = None) -> SweepRecord | None:
+    query = SweepRun.filter(id=sweep_id)
+    if owner_id is not None:
+        query = query.filter(owner_id=owner_id)
+    rows = await query.values(*_COLUMNS)
+    return _record(rows[0]) if rows else None
+
+
+async def list_sweeps(owner_id: int | None, *, after_id: int | None = None,
+                      limit: int = 20) -> tuple[list[SweepRecord], bool]:
+    """Newest first (by id, i.e. creation order), those with ``id < after_id``: at most
+    ``limit`` records and whether more follow."""
+    query = SweepRun.all()
+    if owner_id is not None:
+        query = query.filter(owner_id=owner_id)
+    if after_id is not None:
+        query = query.filter(id__lt=after_id)
+    rows = await query.order_by("-id").limit(limit + 1).values(*_COLUMNS)
+    return [_record(r) for r in rows[:limit]], len(rows) > limit
+
+
+async def sweep_table(sweep_id: int) -> list[dict[str, Any]] | None:
+    """The ranked table of a succeeded sweep (None before)."""
+    rows = await SweepRun.filter(id=sweep_id).values_list("result", flat=True)
+    return list(rows[0]) if rows and rows[0] is not None else None
+
+
+async def mark_running(sweep_id: int) -> SweepRecord | None:
+    """``queued`` -> ``running``; the record, or None when it was not queued."""
+    changed = await SweepRun.filter(id=sweep_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, started_at=_now(), progress=0.0)
+    return await get_sweep(sweep_id) if changed else None
+
+
+async def set_progress(sweep_id: int, fraction: float) -> None:
+    await SweepRun.filter(id=sweep_id, status=RunStatus.RUNNING).update(
+        progress=min(1.0, max(0.0, float(fraction))))
+
+
+async def save_table(sweep_id: int, rows: list[dict[str, Any]]) -> bool:
+    """Store the ranked table and mark the sweep ``succeeded``; False when it was no longer
+    running (nothing written)."""
+    changed = await SweepRun.filter(id=sweep_id, status=RunStatus.RUNNING).update(
+        status=RunStatus.SUCCEEDED, result=rows, progress=1.0, error=None, finished_at=_now())
+    return bool(changed)
+
+
+async def mark_failed(sweep_id: int, error: str) -> bool:
+    return await _finish(sweep_id, RunStatus.FAILED, error)
+
+
+async def mark_cancelled(sweep_id: int) -> bool:
+    return await _finish(sweep_id, RunStatus.CANCELLED, None)
+
+
+async def _finish(sweep_id: int, status: RunStatus, error: str | None) -> bool:
+    changed = await SweepRun.filter(id=sweep_id, status__in=ACTIVE).update(
+        status=status, error=error, result=None, finished_at=_now())
+    return bool(changed)

@@ -1,0 +1,192 @@
+"""Where jobs run: the :class:`Executor` interface and its in-process implementation.
+
+The API creates the row of a job, publishes its ``queued`` event (``tasks.submit``), then
+calls ``submit_backtest`` / ``submit_sweep`` / ``submit_sync`` with its id; ``cancel(kind, id)``
+asks a job to stop. A Celery executor (next issue) implements the same five methods by sending
+the ids to workers, whose tasks call the same job bodies (``tasks.jobs.run_backtest_job``...).
+
+:class:`InProcessExecutor` (the default) runs each job body as an asyncio task of the API
+process, at most ``settings.job_slots`` backtests and sweeps at once, the others waiting in
+submission order. The body loads and saves on the event loop (asyncio database drivers) and
+computes in a :class:`~tasks.pool.ComputePool` of as many processes, so the loop never blocks
+on the engine; progress comes back through the pool to the body, which publishes it. Market
+syncs (network-bound) run as plain asyncio tasks, not counted against the slots.
+
+Cancelling a queued job removes it and marks it cancelled at once; a running one gets its
+:class:`~tasks.compute.CancelToken` set (the engine stops at its next chunk; the body marks it
+cancelled); a sync job's task is cancelled. :meth:`InProcessExecutor.stop` fails the queued
+jobs and stops the running ones with the reason "interrupted" (``tasks.jobs.INTERRUPTED``),
+waits for their bodies to record that, then joins the pool's processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from store.settings import Settings
+from tasks.broadcast import Broadcaster
+from tasks.compute import CancelToken
+from tasks.jobs import INTERRUPTED, finish_cancelled, run_backtest_job, run_sweep_job
+from tasks.pool import ComputePool
+
+log = logging.getLogger("tasks.executor")
+
+STOP_TIMEOUT_S = 20.0
+
+
+class Executor(Protocol):
+    async def start(self) -> None:
+        """Get ready to run jobs (called once, by the app's lifespan)."""
+
+    async def stop(self) -> None:
+        """Stop: no job may be left running; their rows must say how they ended."""
+
+    async def submit_backtest(self, backtest_id: int) -> None:
+        """Run the queued backtest ``backtest_id``."""
+
+    async def submit_sweep(self, sweep_id: int) -> None:
+        """Run the queued sweep ``sweep_id``."""
+
+    async def submit_sync(self, job_id: int) -> None:
+        """Run the queued market data sync job ``job_id``."""
+
+    async def cancel(self, kind: str, job_id: int) -> bool:
+        """Stop the ``kind`` (backtest, sweep, sync) job ``job_id``: True when this executor
+        knows it and has cancelled it (queued) or asked it to stop (running)."""
+
+
+@dataclass
+class _Job:
+    kind: str
+    job_id: int
+    body: Callable[[CancelToken], Awaitable[None]]
+    token: CancelToken = field(default_factory=CancelToken)
+    task: asyncio.Task[None] | None = None
+
+
+class InProcessExecutor:
+    """Jobs in this process, the engine in a process pool (see the module docstring).
+
+    ``pool`` shares an existing pool (tests, benchmarks); by default the executor makes its own
+    of ``settings.job_slots`` processes and closes it on :meth:`stop`. ``warm=True`` starts
+    the processes and loads the engine in them at :meth:`start`, in the background.
+    """
+
+    def __init__(self, settings: Settings, broadcaster: Broadcaster, *,
+                 pool: ComputePool | None = None, warm: bool = False) -> None:
+        self.slots = settings.job_slots
+        self.broadcaster = broadcaster
+        self._own_pool = pool is None
+        self.pool = pool or ComputePool(self.slots)
+        self._warm = warm
+        self._queued: deque[_Job] = deque()
+        self._running: dict[tuple[str, int], _Job] = {}
+        self._syncs: dict[int, asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[object]] = set()
+        self._stopping = False
+
+    async def start(self) -> None:
+        self.pool.start()
+        if self._warm:
+            self._spawn(self.pool.warm())
+
+    def _spawn(self, coro: Awaitable[object]) -> None:
+        task: asyncio.Task[object] = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @property
+    def queued(self) -> list[tuple[str, int]]:
+        """``(kind, id)`` of the jobs waiting for a slot, next first."""
+        return [(j.kind, j.job_id) for j in self._queued]
+
+    @property
+    def running(self) -> list[tuple[str, int]]:
+        return list(self._running)
+
+    async def submit_backtest(self, backtest_id: int) -> None:
+        self._enqueue(_Job("backtest", backtest_id, lambda token: run_backtest_job(
+            backtest_id, self.broadcaster, runner=self.pool.run, cancel=token)))
+
+    async def submit_sweep(self, sweep_id: int) -> None:
+        self._enqueue(_Job("sweep", sweep_id, lambda token: run_sweep_job(
+            sweep_id, self.broadcaster, runner=self.pool.run, cancel=token)))
+
+    async def submit_sync(self, job_id: int) -> None:
+        if self._stopping:
+            raise RuntimeError("the executor is stopping")
+        from tasks.sync_jobs import run_sync_job  # its own module, loaded on first use
+
+        task = asyncio.create_task(run_sync_job(job_id, self.broadcaster))
+        self._syncs[job_id] = task
+        task.add_done_callback(lambda _: self._syncs.pop(job_id, None))
+
+    def _enqueue(self, job: _Job) -> None:
+        if self._stopping:
+            raise RuntimeError("the executor is stopping")
+        self._queued.append(job)
+        self._pump()
+
+    def _pump(self) -> None:
+        while self._queued and len(self._running) < self.slots and not self._stopping:
+            job = self._queued.popleft()
+            self._running[(job.kind, job.job_id)] = job
+            job.task = asyncio.create_task(self._execute(job))
+
+    async def _execute(self, job: _Job) -> None:
+        try:
+            await job.body(job.token)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the body records failures itself; this is a bug in it
+            log.exception("%s %s: the job body raised", job.kind, job.job_id)
+        finally:
+            self._running.pop((job.kind, job.job_id), None)
+            self._pump()
+
+    async def cancel(self, kind: str, job_id: int) -> bool:
+        if kind == "sync":
+            task = self._syncs.get(job_id)
+            if task is None:
+                return False
+            task.cancel()
+            return True
+        for job in self._queued:
+            if (job.kind, job.job_id) == (kind, job_id):
+                self._queued.remove(job)
+                await finish_cancelled(kind, job_id, self.broadcaster)
+                return True
+        running = self._running.get((kind, job_id))
+        if running is None:
+            return False
+        running.token.cancel()
+        return True
+
+    async def stop(self) -> None:
+        self._stopping = True
+        queued, self._queued = list(self._queued), deque()
+        for job in queued:
+            with contextlib.suppress(Exception):
+                await finish_cancelled(job.kind, job.job_id, self.broadcaster, INTERRUPTED)
+        tasks: list[asyncio.Task[object]] = []
+        for job in list(self._running.values()):
+            job.token.cancel(INTERRUPTED)
+            if job.task is not None:
+                tasks.append(job.task)
+        for sync in list(self._syncs.values()):
+            sync.cancel()
+            tasks.append(sync)
+        tasks.extend(self._background)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+            for task in late:  # a body stuck outside the engine: interrupt it
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._own_pool:
+            await self.pool.close()
