@@ -18,11 +18,13 @@ from collections.abc import Callable
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.types import ExecutionContext
 
@@ -37,6 +39,7 @@ from graph.sweeps import SweepMutations, SweepQueries
 MAX_DEPTH = 10
 MAX_TOKENS = 2_000
 MAX_ALIASES = 15
+CACHED_DOCUMENTS = 256  # parsed and validated query texts kept (LRU, process-wide)
 
 
 @strawberry.type
@@ -65,14 +68,21 @@ class BacktestSchema(strawberry.Schema):
         return None
 
 
+# The depth and alias limits' validation rules, built once: the limiters make new rule classes
+# on each construction, which would make every request miss the validation cache (its key
+# includes the rules).
+_LIMIT_RULES = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+                *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules]
+
+
 def extensions(*, introspection: bool = True
                ) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
     """What every operation goes through: the depth, token and alias limits, then the error
     codes (``graph.errors``); with ``introspection=False`` introspection queries are refused."""
     found: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
+        lambda: AddValidationRules(_LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         ErrorCodes,
     ]
     if not introspection:
