@@ -6,7 +6,7 @@ latest version of each strategy, most recently saved first; ``strategy(id)`` ret
 version. Another user's strategy is ``NOT_FOUND`` (never ``FORBIDDEN``, so ids do not leak);
 an admin sees and changes everyone's.
 
-Invalid documents come back as a ``ValidationError`` whose problems carry the path of the value
+Invalid documents come back as a ``StrategyValidationError`` whose problems carry the path
 at fault under ``input.document`` (``input.document.entry.all[1].left.period``).
 """
 
@@ -28,7 +28,7 @@ from graph.errors import BadUserInput, NotFound
 from graph.types_common import (
     NotFoundError,
     PageInfo,
-    ValidationError,
+    StrategyValidationError,
     decode_cursor,
     encode_cursor,
     page_size,
@@ -160,36 +160,36 @@ class UpdateStrategyInput:
     document: JSON | None = strawberry.field(default=None, description="The new document.")
 
 
-CreateStrategyResult = Annotated[StrategyType | ValidationError,
+CreateStrategyResult = Annotated[StrategyType | StrategyValidationError,
                                  strawberry.union("CreateStrategyResult")]
-UpdateStrategyResult = Annotated[StrategyType | ValidationError | NotFoundError,
+UpdateStrategyResult = Annotated[StrategyType | StrategyValidationError | NotFoundError,
                                  strawberry.union("UpdateStrategyResult")]
 DeleteStrategyResult = Annotated[DeletedStrategy | NotFoundError,
                                  strawberry.union("DeleteStrategyResult")]
 
 
-def _check_name(name: str) -> tuple[str, ValidationError | None]:
+def _check_name(name: str) -> tuple[str, StrategyValidationError | None]:
     clean = name.strip()
     if not 1 <= len(clean) <= NAME_MAX_LEN:
-        return clean, ValidationError.single(
+        return clean, StrategyValidationError.single(
             "input.name", f"give a name of 1 to {NAME_MAX_LEN} characters")
     return clean, None
 
 
-def _check_document(document: object, name: str | None) -> tuple[Any, ValidationError | None]:
+def _check_document(document: object, name: str | None) -> tuple[Any, StrategyValidationError | None]:
     """The document to store (with ``name`` written in) and its problems, if any."""
     if isinstance(document, dict) and name is not None:
         document = {**document, "name": name}
     try:
         size = len(orjson.dumps(document))
     except orjson.JSONEncodeError as err:  # integers beyond 64 bits, nesting beyond 255 levels
-        return document, ValidationError.single("input.document", f"cannot be stored: {err}")
+        return document, StrategyValidationError.single("input.document", f"cannot be stored: {err}")
     if size > MAX_DOCUMENT_BYTES:
-        return document, ValidationError.single(
+        return document, StrategyValidationError.single(
             "input.document", f"the document is larger than {MAX_DOCUMENT_BYTES // 1024} KB")
     problems = validate_strategy(document)
     if problems:
-        return document, ValidationError.of(
+        return document, StrategyValidationError.of(
             (f"input.document.{p.path}" if p.path else "input.document", p.message)
             for p in problems)
     return document, None
@@ -255,7 +255,7 @@ async def create_strategy(info: Info[Context, None],
     try:
         record = await store.create_strategy(viewer.user_id, document["name"], document)
     except StrategyNameTaken as err:
-        return ValidationError.single("input.name", str(err))
+        return StrategyValidationError.single("input.name", str(err))
     return StrategyType.from_record(record)
 
 
@@ -268,7 +268,7 @@ async def update_strategy(info: Info[Context, None], id: strawberry.ID,
     if latest is None:
         return NotFoundError(message=f"strategy {id} not found")
     if input.name is None and input.document is None:
-        return ValidationError.single("input", "give a new name, a new document, or both")
+        return StrategyValidationError.single("input", "give a new name, a new document, or both")
     name = latest.name
     if input.name is not None:
         name, problem = _check_name(input.name)
@@ -281,7 +281,7 @@ async def update_strategy(info: Info[Context, None], id: strawberry.ID,
     try:
         record = await store.save_version(owner, latest.id, name=name, document=document)
     except StrategyNameTaken as err:
-        return ValidationError.single("input.name", str(err))
+        return StrategyValidationError.single("input.name", str(err))
     if record is None:  # deleted meanwhile
         return NotFoundError(message=f"strategy {id} not found")
     return StrategyType.from_record(record)

@@ -26,7 +26,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Self
 
 import strawberry
 
@@ -48,13 +48,19 @@ class ValidationError:
     problems: list[FieldProblem]
 
     @classmethod
-    def of(cls, problems: Iterable[tuple[str, str]]) -> ValidationError:
+    def of(cls, problems: Iterable[tuple[str, str]]) -> Self:
         """A ValidationError from ``(path, message)`` pairs."""
         return cls(problems=[FieldProblem(path=p, message=m) for p, m in problems])
 
     @classmethod
-    def single(cls, path: str, message: str) -> ValidationError:
+    def single(cls, path: str, message: str) -> Self:
         return cls(problems=[FieldProblem(path=path, message=message)])
+
+
+@strawberry.type(description="The strategy document or its name was rejected; `problems` lists "
+                             "every reason found, each with the path of the value at fault.")
+class StrategyValidationError(ValidationError):
+    pass
 
 
 @strawberry.type(description="The object does not exist, or is not yours.")

@@ -32,7 +32,7 @@ mutation($input: CreateStrategyInput!) {{
   createStrategy(input: $input) {{
     __typename
     ... on Strategy {{ {FIELDS} }}
-    ... on ValidationError {{ problems {{ path message }} }}
+    ... on StrategyValidationError {{ problems {{ path message }} }}
   }}
 }}"""
 UPDATE = f"""
@@ -40,7 +40,7 @@ mutation($id: ID!, $input: UpdateStrategyInput!) {{
   updateStrategy(id: $id, input: $input) {{
     __typename
     ... on Strategy {{ {FIELDS} }}
-    ... on ValidationError {{ problems {{ path message }} }}
+    ... on StrategyValidationError {{ problems {{ path message }} }}
     ... on NotFoundError {{ message }}
   }}
 }}"""
@@ -109,7 +109,7 @@ async def test_validation_problems_carry_their_paths(api: Api) -> None:
     bad["costs"]["fee_bps"] = "ten"
     result = await api.gql(CREATE, {"input": {"document": bad}}, token=a.token)
     payload = result["data"]["createStrategy"]
-    assert payload["__typename"] == "ValidationError"
+    assert payload["__typename"] == "StrategyValidationError"
     paths = {p["path"]: p["message"] for p in payload["problems"]}
     assert "input.document.entry.all[1].left.period" in paths
     assert "-3" in paths["input.document.entry.all[1].left.period"]
