@@ -1,4 +1,4 @@
-"""``backtest serve``: the API (``graph.app.create_app``) under uvicorn.
+"""``backtest serve``: the API (``graph.app.create_served_app``) under uvicorn.
 
 ``backtest serve [--host 127.0.0.1] [--port 8000] [--reload]`` checks the settings (a
 ``JWT_SECRET`` that is too short is refused here, not at the first request), prints the URLs
@@ -16,7 +16,7 @@ import argparse
 
 from cli.errors import UsageError
 
-APP_FACTORY = "graph.app:create_app"
+APP_FACTORY = "graph.app:create_served_app"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 

@@ -127,9 +127,11 @@ async def _check(probe: Awaitable[Any]) -> str:
     return "ok"
 
 
-def create_app(settings: Settings | None = None, *, executor: Any = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, executor: Any = None,
+               warm: bool = False) -> Starlette:
     """The ASGI app for ``settings`` (default: from the environment). ``executor`` overrides
-    the in-process executor (tests)."""
+    the in-process executor (tests); ``warm=True`` starts its engine processes (and loads the
+    engine in them) at start-up, in the background, so the first backtest does not wait."""
     settings = settings or get_settings()
     services = Services(settings=settings, tokens=Tokens(load_secret(settings)),
                         broadcaster=make_broadcaster(settings.redis_url), executor=executor)
@@ -157,7 +159,7 @@ def create_app(settings: Settings | None = None, *, executor: Any = None) -> Sta
             if services.executor is None:
                 from tasks.executor import InProcessExecutor
 
-                services.executor = InProcessExecutor(settings, services.broadcaster)
+                services.executor = InProcessExecutor(settings, services.broadcaster, warm=warm)
             await services.executor.start()
             try:
                 yield
@@ -183,3 +185,8 @@ def create_app(settings: Settings | None = None, *, executor: Any = None) -> Sta
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.services = services
     return app
+
+
+def create_served_app() -> Starlette:
+    """The app ``backtest serve`` runs: settings from the environment, engine pool warmed."""
+    return create_app(warm=True)

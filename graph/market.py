@@ -27,9 +27,11 @@ from graph.context import Context
 from graph.live_candles import CandleUpdate, candle_updates
 from graph.series import FloatColumn, float_column
 from graph.sync_jobs import (
+    CancelSyncJobResult,
     SyncJob,
     SyncJobEvent,
     SyncMarketDataResult,
+    cancel_sync_job_resolver,
     from_ms,
     market_data_sync_progress,
     sync_job,
@@ -193,6 +195,9 @@ class MarketMutations:
         resolver=sync_market_data,
         description="Start fetching an exchange's candles into the store; returns the queued "
                     "job (follow it with marketDataSyncProgress).")
+    cancel_sync_job: CancelSyncJobResult = strawberry.mutation(
+        resolver=cancel_sync_job_resolver,
+        description="Stop a sync job (the candles written so far are kept); returns the job.")
 
 
 @strawberry.type

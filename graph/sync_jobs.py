@@ -8,6 +8,7 @@ store (``tasks.sync_jobs``). It belongs to the user who started it: another user
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from enum import Enum
@@ -18,12 +19,12 @@ from strawberry.types import Info
 
 from graph.context import Context
 from graph.errors import NotFound
-from graph.types_common import ValidationError, parse_id
+from graph.types_common import NotFoundError, ValidationError, parse_id
 from store import sync_jobs as store
 from store.models import RunStatus
 from store.sync_jobs import SyncJobRecord
 from tasks.progress import channel, follow
-from tasks.sync_jobs import JOB_KIND, check_sync_request, state_event
+from tasks.sync_jobs import JOB_KIND, cancel_sync_job, check_sync_request, state_event
 
 
 @strawberry.enum(name="SyncJobStatus")
@@ -118,6 +119,31 @@ async def sync_market_data(info: Info[Context, None],
     job = await store.create_sync_job(viewer.user_id, exchange, symbol, input.timeframe.strip(),
                                       since, until)
     await info.context.services.executor.submit_sync(job.id)
+    return SyncJob.from_record(job)
+
+
+CANCEL_WAIT_STEPS = 40  # x 50 ms: how long cancelSyncJob waits for the job to record its end
+CancelSyncJobResult = Annotated[SyncJob | NotFoundError, strawberry.union("CancelSyncJobResult")]
+
+
+async def cancel_sync_job_resolver(info: Info[Context, None],
+                                   id: strawberry.ID) -> CancelSyncJobResult:
+    ctx = info.context
+    ctx.require_write()
+    try:
+        key = parse_id(id, "sync job")
+    except NotFound:
+        return NotFoundError(message=f"sync job {id} not found")
+    job = await store.get_sync_job(ctx.owner_scope(), key)
+    if job is None:
+        return NotFoundError(message=f"sync job {id} not found")
+    if await cancel_sync_job(job, ctx.services.executor, ctx.services.broadcaster):
+        # the cancelled task records its end within moments: answer with the ended job
+        for _ in range(CANCEL_WAIT_STEPS):
+            job = await store.load_sync_job(key) or job
+            if job.finished:
+                break
+            await asyncio.sleep(0.05)
     return SyncJob.from_record(job)
 
 

@@ -28,7 +28,7 @@ from store.settings import Settings
 from store.sync_jobs import SyncJobRecord
 from tasks.broadcast import Broadcaster, Event
 from tasks.market import StoreSink, exchange_from_settings
-from tasks.progress import JobEvents
+from tasks.progress import JobEvents, channel
 from tasks.sync import SyncProgress, sync
 
 log = logging.getLogger("tasks.sync_jobs")
@@ -100,8 +100,7 @@ async def run_sync_job(job_id: int, broadcaster: Broadcaster, *,
                             sink=StoreSink(), progress=on_progress)
     except asyncio.CancelledError:
         await _end(events, job_id, RunStatus.CANCELLED, "cancelled", stored,
-                   error="cancelled before it finished (the candles written so far are kept); "
-                         "start it again to fetch the rest")
+                   error=CANCELLED_ERROR)
         raise
     except DomainError as err:
         await _end(events, job_id, RunStatus.FAILED, "error", stored, error=str(err))
@@ -123,3 +122,22 @@ async def _end(events: JobEvents, job_id: int, status: RunStatus, kind: str, sto
     job = await sync_jobs.finish(job_id, status, stored=stored, error=error)
     progress = job.progress if job is not None else 0.0
     await events.emit(kind, status.value, progress, job_id=job_id, stored=stored, **fields)
+
+
+CANCELLED_ERROR = ("cancelled before it finished (the candles written so far are kept); start "
+                   "it again to fetch the rest")
+
+
+async def cancel_sync_job(job: SyncJobRecord, executor: Any, broadcaster: Broadcaster) -> bool:
+    """Stop a sync job: False when it had finished already. A job this process runs is
+    cancelled (it records ``cancelled`` and publishes the end itself, at once); a job no
+    executor here knows (its server stopped) is marked cancelled and its end published here."""
+    if job.finished:
+        return False
+    if await executor.cancel(JOB_KIND, job.id):
+        return True
+    latest = await broadcaster.latest(channel(JOB_KIND, job.id))
+    events = JobEvents(broadcaster, JOB_KIND, job.id, int((latest or {}).get("seq", 0)))
+    await _end(events, job.id, RunStatus.CANCELLED, "cancelled", job.stored,
+               error=CANCELLED_ERROR)
+    return True

@@ -50,7 +50,7 @@ def test_serve_defaults_and_banner(env: pytest.MonkeyPatch,
     code, out, err = run_cli(capsys, "serve")
     assert code == 0, err
     [(args, kwargs)] = calls
-    assert args == ("graph.app:create_app",)
+    assert args == ("graph.app:create_served_app",)
     assert kwargs["factory"] is True and kwargs["reload"] is False
     assert (kwargs["host"], kwargs["port"]) == ("127.0.0.1", 8000)
     for url in ("http://127.0.0.1:8000/", "http://127.0.0.1:8000/graphql",

@@ -154,6 +154,38 @@ async def test_progress_subscription_follows_a_running_job(api: Api, fake: FakeB
     assert events[-1]["status"] == "SUCCEEDED" and events[-1]["stored"] == 2_500
 
 
+CANCEL = """mutation($id: ID!) { cancelSyncJob(id: $id) {
+  __typename ... on SyncJob { id status error stored } ... on NotFoundError { message } } }"""
+
+
+@pytest.mark.asyncio
+async def test_cancel_a_running_job_and_an_orphaned_one(api: Api, fake: FakeBinance) -> None:
+    from store.sync_jobs import create_sync_job
+
+    a, b = await api.user("a@example.com"), await api.user("b@example.com")
+    fake.delay_next(3.0)  # the first page hangs: the job is running when cancelled
+    job = await start_sync(api, a, bars=2_500)
+    await asyncio.sleep(0.3)
+    refused = (await api.gql(CANCEL, {"id": job["id"]}, token=b.token))["data"]["cancelSyncJob"]
+    assert refused == {"__typename": "NotFoundError", "message": f"sync job {job['id']} not found"}
+    done = (await api.gql(CANCEL, {"id": job["id"]}, token=a.token))["data"]["cancelSyncJob"]
+    assert (done["__typename"], done["status"]) == ("SyncJob", "CANCELLED")
+    assert done["error"].startswith("cancelled before it finished")
+    again = (await api.gql(CANCEL, {"id": job["id"]}, token=a.token))["data"]["cancelSyncJob"]
+    assert again["status"] == "CANCELLED"  # already ended: nothing changes
+    [last] = await follow_job(api, context_of(api, a), job["id"])
+    event = last.data["marketDataSyncProgress"]
+    assert (event["kind"], event["status"]) == ("cancelled", "CANCELLED")
+    # a job no executor runs (its server stopped) is ended by the cancel itself
+    orphan = await create_sync_job(a.id, "binance", "BTC/USDT", "1m", START_MS, None)
+    ended = (await api.gql(CANCEL, {"id": str(orphan.id)}, token=a.token))["data"]["cancelSyncJob"]
+    assert ended["status"] == "CANCELLED"
+    [final] = await follow_job(api, context_of(api, a), str(orphan.id))
+    assert final.data["marketDataSyncProgress"]["kind"] == "cancelled"
+    missing = (await api.gql(CANCEL, {"id": "nope"}, token=a.token))["data"]["cancelSyncJob"]
+    assert missing["__typename"] == "NotFoundError"
+
+
 @pytest.mark.asyncio
 async def test_bad_requests_and_unknown_symbols(api: Api) -> None:
     a = await api.user("a@example.com")
