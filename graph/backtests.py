@@ -24,7 +24,7 @@ from strawberry.types import Info
 from graph.backtest_types import Backtest, PerformanceSummary, RunStatus, Series
 from graph.context import Context
 from graph.errors import BadUserInput, NotFound
-from graph.sweeps import SweepSubscriptions, market_of
+from graph.sweeps import SweepSubscriptions, cancel_job, market_of
 from graph.types_common import (
     NotFoundError,
     PageInfo,
@@ -44,7 +44,6 @@ from tasks.submit import (
     BacktestRequest,
     InvalidRequest,
     UnknownStrategy,
-    cancel_run,
     queue_backtest,
 )
 
@@ -164,15 +163,7 @@ async def run_backtest(info: Info[Context, None], input: RunBacktestInput) -> Ru
 
 
 async def cancel_backtest(info: Info[Context, None], id: strawberry.ID) -> CancelBacktestResult:
-    ctx = info.context
-    ctx.require_write()
-    try:
-        key = parse_id(id, "backtest")
-    except NotFound:
-        return NotFoundError(message=f"backtest {id} not found")
-    done = await cancel_run("backtest", key, ctx.owner_scope(), ctx.services.executor,
-                            ctx.services.broadcaster)
-    record = None if done is None else await store.get_backtest(key)
+    record = await cancel_job(info.context, "backtest", id, store.get_backtest)
     if record is None:
         return NotFoundError(message=f"backtest {id} not found")
     return Backtest.from_record(record)

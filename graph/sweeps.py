@@ -12,10 +12,10 @@ values. A sweep of another user is NOT_FOUND everywhere; an admin sees all.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -61,6 +61,23 @@ def market_of(input: _MarketInput) -> Market:
     """The market range of a run's input (times to UTC ms; no zone means UTC)."""
     return Market(input.exchange, input.symbol, input.timeframe, to_ms(input.from_),
                   to_ms(input.to))
+
+
+R = TypeVar("R")
+
+
+async def cancel_job(ctx: Context, kind: str, ident: strawberry.ID,
+                     load: Callable[[int], Awaitable[R | None]]) -> R | None:
+    """Cancel the caller's ``kind`` run (backtest or sweep) ``ident`` and return it as it is
+    then, reloaded with ``load``; None when it does not exist or is not the caller's."""
+    ctx.require_write()
+    try:
+        key = parse_id(ident, kind)
+    except NotFound:
+        return None
+    done = await cancel_run(kind, key, ctx.owner_scope(), ctx.services.executor,
+                            ctx.services.broadcaster)
+    return None if done is None else await load(key)
 
 
 @strawberry.enum(description="A metric of domain.metrics, to rank sweeps by.")
@@ -206,15 +223,7 @@ async def run_sweep(info: Info[Context, None], input: RunSweepInput) -> RunSweep
 
 
 async def cancel_sweep(info: Info[Context, None], id: strawberry.ID) -> CancelSweepResult:
-    ctx = info.context
-    ctx.require_write()
-    try:
-        key = parse_id(id, "sweep")
-    except NotFound:
-        return NotFoundError(message=f"sweep {id} not found")
-    done = await cancel_run("sweep", key, ctx.owner_scope(), ctx.services.executor,
-                            ctx.services.broadcaster)
-    record = None if done is None else await store.get_sweep(key)
+    record = await cancel_job(info.context, "sweep", id, store.get_sweep)
     if record is None:
         return NotFoundError(message=f"sweep {id} not found")
     return Sweep.from_record(record)
