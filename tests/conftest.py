@@ -15,7 +15,7 @@ from hypothesis import settings
 
 import cli  # noqa: F401  (keys numba's cache by the engine's sources, before numba loads)
 
-pytest_plugins = ["tests.dbfixtures"]
+pytest_plugins = ["tests.dbfixtures", "tests.redisfixtures"]
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI", "").lower() in ("1", "true", "yes"):

@@ -18,7 +18,6 @@ from tests.graph.conftest import Api, api_settings
 
 pytestmark = pytest.mark.asyncio
 
-LOCAL_REDIS = "redis://127.0.0.1:6379/13"  # a database number no other suite uses
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
@@ -53,8 +52,8 @@ async def test_readyz_database_only(api: Api) -> None:
     assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
 
 
-async def test_readyz_with_redis(backend_url: str, tmp_path: Path) -> None:
-    async with client_for(backend_url, tmp_path, LOCAL_REDIS) as (_, client):
+async def test_readyz_with_redis(backend_url: str, tmp_path: Path, redis_url: str) -> None:
+    async with client_for(backend_url, tmp_path, redis_url) as (_, client):
         response = await client.get("/readyz")
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
@@ -74,9 +73,10 @@ async def test_readyz_with_unreachable_redis(backend_url: str, tmp_path: Path) -
 
 
 async def test_readyz_times_out_on_a_silent_dependency(
-        backend_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        backend_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        redis_url: str) -> None:
     monkeypatch.setattr(app_module, "READY_TIMEOUT_S", 0.05)
-    async with client_for(backend_url, tmp_path, LOCAL_REDIS) as (app, client):
+    async with client_for(backend_url, tmp_path, redis_url) as (app, client):
         real = app.state.services.broadcaster
         app.state.services.broadcaster = SilentRedis()
         try:

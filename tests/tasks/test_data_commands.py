@@ -110,7 +110,7 @@ def test_the_store_sink_syncs_into_sqlite(fake: FakeBinance, tmp_path: Path) -> 
 
 def test_data_watch_publishes_to_redis_when_configured(
         fake: FakeBinance, sink: MemorySink, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        capsys: pytest.CaptureFixture[str], redis_url: str) -> None:
     """With REDIS_URL set, every update is also published for the API's candleUpdates."""
     import orjson
     import redis
@@ -118,7 +118,7 @@ def test_data_watch_publishes_to_redis_when_configured(
     from store.settings import get_settings
     from tasks.live_candles import candle_channel
 
-    url = "redis://127.0.0.1:6379/14"
+    url = redis_url
     monkeypatch.setenv("REDIS_URL", url)
     get_settings.cache_clear()
     client = redis.Redis.from_url(url)
