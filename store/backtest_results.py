@@ -121,13 +121,14 @@ def numbered(postgres: bool, sql: str) -> str:
     return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
 
 
-async def save_results(backtest_id: int, results: Results) -> bool:
+async def save_results(backtest_id: int, results: Results, lease: str | None = None) -> bool:
     """Store a run's results and mark it ``succeeded``, in one transaction (see the module
-    docstring); False (and nothing written) when the run is no longer ``running``."""
+    docstring); False (and nothing written) when the run is no longer ``running`` (under
+    ``lease`` when given: ``store.leases``)."""
     trades = _trade_rows(backtest_id, results.trades)
     update = ("UPDATE backtests SET status = ?, progress = 1.0, error = NULL, finished_at = ?, "
-              "equity_curve = ?, data_fingerprint = ?, engine_version = ? "
-              "WHERE id = ? AND status = ?")
+              "equity_curve = ?, data_fingerprint = ?, engine_version = ?, lease = NULL "
+              "WHERE id = ? AND status = ?" + (" AND lease = ?" if lease is not None else ""))
     blob = encode_curve(results.times, results.equity)
     client = connection()
     postgres = is_postgres(client)
@@ -137,6 +138,8 @@ async def save_results(backtest_id: int, results: Results) -> bool:
                *(_db_number(results.metrics[m]) for m in METRIC_NAMES), when)
     args = [RunStatus.SUCCEEDED.value, when, blob, results.data_fingerprint,
             results.engine_version, backtest_id, RunStatus.RUNNING.value]
+    if lease is not None:
+        args.append(lease)
     insert_summary = (f"INSERT INTO performance_summaries ({', '.join(_SUMMARY_COLUMNS)}) "
                       f"VALUES ({', '.join('?' * len(_SUMMARY_COLUMNS))})")
     insert_trade = (f"INSERT INTO trades ({', '.join(_TRADE_COLUMNS)}) "

@@ -127,19 +127,23 @@ async def set_progress(backtest_id: int, fraction: float) -> None:
         progress=min(1.0, max(0.0, float(fraction))))
 
 
-async def mark_failed(backtest_id: int, error: str) -> bool:
-    """An active run -> ``failed`` with ``error``; False when it had already ended."""
-    return await _finish(backtest_id, RunStatus.FAILED, error)
+async def mark_failed(backtest_id: int, error: str, lease: str | None = None) -> bool:
+    """An active run -> ``failed`` with ``error``; False when it had already ended. With a
+    ``lease`` (``store.leases``), only while that attempt holds the running row."""
+    return await _finish(backtest_id, RunStatus.FAILED, error, lease)
 
 
-async def mark_cancelled(backtest_id: int) -> bool:
-    """An active run -> ``cancelled``; False when it had already ended."""
-    return await _finish(backtest_id, RunStatus.CANCELLED, None)
+async def mark_cancelled(backtest_id: int, lease: str | None = None) -> bool:
+    """An active run -> ``cancelled``; False when it had already ended (``lease``: as above)."""
+    return await _finish(backtest_id, RunStatus.CANCELLED, None, lease)
 
 
-async def _finish(backtest_id: int, status: RunStatus, error: str | None) -> bool:
-    changed = await Backtest.filter(id=backtest_id, status__in=ACTIVE).update(
-        status=status, error=error, finished_at=_now())
+async def _finish(backtest_id: int, status: RunStatus, error: str | None,
+                  lease: str | None) -> bool:
+    query = Backtest.filter(id=backtest_id, status__in=ACTIVE)
+    if lease is not None:
+        query = Backtest.filter(id=backtest_id, status=RunStatus.RUNNING, lease=lease)
+    changed = await query.update(status=status, error=error, finished_at=_now(), lease=None)
     if changed:  # nothing partial may remain (a save never commits partially; be thorough)
         await Trade.filter(backtest_id=backtest_id).delete()
         await PerformanceSummary.filter(backtest_id=backtest_id).delete()

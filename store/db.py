@@ -230,3 +230,25 @@ async def db_info() -> dict[str, Any]:
         "migrations": {"applied": applied, "pending": pending},
         "tables": counts,
     }
+
+
+_TRANSIENT_PG = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                 asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError,
+                 asyncpg.AdminShutdownError, asyncpg.CrashShutdownError)
+
+
+def is_transient_error(err: BaseException) -> bool:
+    """Whether ``err`` (or what caused it) is the database being unreachable for a while (a
+    connection lost or refused, the server restarting), as opposed to a bad query or data:
+    worth retrying the job later."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (DatabaseUnavailable, DBConnectionError, ConnectionError,
+                                TimeoutError, *_TRANSIENT_PG)):
+            return True
+        if isinstance(current, OSError) and not isinstance(current, FileNotFoundError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

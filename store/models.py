@@ -162,6 +162,10 @@ class Backtest(Model):
     # The per-bar equity curve: zlib-compressed little-endian int64 bar times, then float64
     # equity (see store.backtests); written with the results, in the same transaction.
     equity_curve = fields.BinaryField(null=True)
+    # The job's lease (store.leases): the attempt that runs it, its last heartbeat, attempts.
+    lease = fields.CharField(max_length=64, null=True)
+    heartbeat_at = fields.DatetimeField(null=True)
+    attempts = fields.IntField(default=0)
 
     trades: fields.ReverseRelation[Trade]
     summary: fields.BackwardOneToOneRelation[PerformanceSummary]
@@ -198,10 +202,34 @@ class SweepRun(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # The job's lease (store.leases): the attempt that runs it, its last heartbeat, attempts.
+    lease = fields.CharField(max_length=64, null=True)
+    heartbeat_at = fields.DatetimeField(null=True)
+    attempts = fields.IntField(default=0)
+    chunks: fields.ReverseRelation[SweepChunk]
 
     class Meta:
         table = "sweep_runs"
         indexes = (("owner_id", "created_at"),)
+
+
+class SweepChunk(Model):
+    """The best rows of one chunk of a sweep run on Celery workers, kept until the last chunk
+    merges them into the sweep's table (written once per chunk: a redelivered chunk replaces
+    its own row)."""
+
+    id = fields.IntField(primary_key=True)
+    sweep: fields.ForeignKeyRelation[SweepRun] = fields.ForeignKeyField(
+        "models.SweepRun", related_name="chunks", on_delete=fields.CASCADE)
+    sweep_id: int
+    chunk_index = fields.IntField()
+    # [{"index": set index in the grid, "key": rank value, "params": {...}, "metrics": {...}}]
+    rows: fields.JSONField[list[dict[str, Any]]] = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "sweep_chunks"
+        unique_together = (("sweep_id", "chunk_index"),)
 
 
 class SyncJob(Model):
@@ -223,6 +251,10 @@ class SyncJob(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # The job's lease (store.leases): the attempt that runs it, its last heartbeat, attempts.
+    lease = fields.CharField(max_length=64, null=True)
+    heartbeat_at = fields.DatetimeField(null=True)
+    attempts = fields.IntField(default=0)
 
     class Meta:
         table = "sync_jobs"
@@ -390,6 +422,6 @@ class AuditLog(Model):
 
 
 ALL_MODELS: tuple[type[Model], ...] = (
-    User, AccessToken, ExchangeCredential, Strategy, Backtest, SweepRun, SyncJob, Trade,
+    User, AccessToken, ExchangeCredential, Strategy, Backtest, SweepRun, SweepChunk, SyncJob, Trade,
     PerformanceSummary, MarketData, TransactionRecord, ReplayExecution, AuditLog,
 )

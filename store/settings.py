@@ -24,6 +24,33 @@ Variables:
 ``GRAPHQL_IDE``
     ``1`` (default) serves GraphiQL at ``/graphql`` in a browser and allows introspection;
     ``0`` switches both off (production).
+``EXECUTOR``
+    Where backtests, sweeps and syncs run: ``inprocess`` (default: the API process, its
+    engine in a process pool) or ``celery`` (Celery workers, ``backtest worker``; needs
+    ``REDIS_URL``).
+``CELERY_BROKER_URL``
+    Optional: the Celery broker (e.g. ``amqp://guest:guest@host:5672//`` for RabbitMQ);
+    default ``REDIS_URL``. Results and progress always use ``REDIS_URL``.
+``CELERY_VISIBILITY_TIMEOUT``
+    Seconds (default 3600) a Redis broker waits for a task's acknowledgement before it hands
+    the task to another worker: how long a job whose worker died waits to be run again. Jobs
+    longer than this are delivered a second time while they run; the second delivery sees
+    the first's live lease and leaves it alone, so it costs nothing but a message.
+``JOB_TIME_LIMIT``
+    Seconds (default 3600) a backtest, sweep chunk or sync may run before it is stopped and
+    failed with a message saying so (Celery's hard limit is 60 s later).
+``JOB_HEARTBEAT_S``, ``JOB_STALE_AFTER_S``
+    A running job records a heartbeat every ``JOB_HEARTBEAT_S`` seconds (default 10); one whose
+    heartbeat is older than ``JOB_STALE_AFTER_S`` (default 60) is taken for dead: requeued,
+    or failed after ``JOB_MAX_ATTEMPTS`` (default 3) attempts.
+``JOB_MAX_RETRIES``
+    Retries (default 3, with exponential backoff) of a job that failed on a transient error
+    (database or exchange unreachable) before it fails.
+``SWEEP_CHUNK_SIZE``
+    Parameter sets per sweep chunk on Celery workers (default 1000).
+``WATCH_LIST``, ``WATCH_INTERVAL_S``
+    Markets ``backtest beat`` keeps up to date, e.g.
+    ``binance:BTC/USDT:1h,binance:ETH/USDT:1m``, every ``WATCH_INTERVAL_S`` seconds (default 60).
 ``BINANCE_REST_URL``, ``BINANCE_WS_URL``
     Optional base URLs of Binance's REST and websocket APIs (testnet, regional endpoints, the
     tests' fake exchange); unset keeps ccxt's own.
@@ -54,6 +81,17 @@ class Settings:
     jwt_secret: str | None = None
     max_concurrent_jobs: int = 0  # 0: one per CPU
     graphql_ide: bool = True
+    executor: str = "inprocess"
+    celery_broker_url: str | None = None
+    visibility_timeout_s: float = 3600.0
+    job_time_limit_s: float = 3600.0
+    job_heartbeat_s: float = 10.0
+    job_stale_after_s: float = 60.0
+    job_max_attempts: int = 3
+    job_max_retries: int = 3
+    sweep_chunk_size: int = 1000
+    watch_list: tuple[WatchItem, ...] = ()
+    watch_interval_s: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -66,7 +104,23 @@ class Settings:
                    binance_ws_url=source.get("BINANCE_WS_URL") or None,
                    jwt_secret=source.get("JWT_SECRET") or None,
                    max_concurrent_jobs=_int(source, "MAX_CONCURRENT_JOBS", 0),
-                   graphql_ide=_flag(source, "GRAPHQL_IDE", True))
+                   graphql_ide=_flag(source, "GRAPHQL_IDE", True),
+                   executor=_choice(source, "EXECUTOR", ("inprocess", "celery")),
+                   celery_broker_url=source.get("CELERY_BROKER_URL") or None,
+                   visibility_timeout_s=_seconds(source, "CELERY_VISIBILITY_TIMEOUT", 3600.0),
+                   job_time_limit_s=_seconds(source, "JOB_TIME_LIMIT", 3600.0),
+                   job_heartbeat_s=_seconds(source, "JOB_HEARTBEAT_S", 10.0),
+                   job_stale_after_s=_seconds(source, "JOB_STALE_AFTER_S", 60.0),
+                   job_max_attempts=max(1, _int(source, "JOB_MAX_ATTEMPTS", 3)),
+                   job_max_retries=_int(source, "JOB_MAX_RETRIES", 3),
+                   sweep_chunk_size=max(1, _int(source, "SWEEP_CHUNK_SIZE", 1000)),
+                   watch_list=parse_watch_list(source.get("WATCH_LIST") or ""),
+                   watch_interval_s=_seconds(source, "WATCH_INTERVAL_S", 60.0))
+
+    @property
+    def broker_url(self) -> str | None:
+        """The Celery broker: ``CELERY_BROKER_URL``, else ``REDIS_URL``."""
+        return self.celery_broker_url or self.redis_url
 
     @property
     def job_slots(self) -> int:
@@ -95,6 +149,51 @@ def _int(source: Mapping[str, str], name: str, default: int) -> int:
     if value < 0:
         raise ValueError(f"{name}={raw!r}: must be >= 0")
     return value
+
+
+def _seconds(source: Mapping[str, str], name: str, default: float) -> float:
+    raw = (source.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: must be a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name}={raw!r}: must be a number of seconds > 0")
+    return value
+
+
+def _choice(source: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = (source.get(name) or choices[0]).strip().lower()
+    if raw not in choices:
+        raise ValueError(f"{name}={raw!r}: use one of {', '.join(choices)}")
+    return raw
+
+
+@dataclass(frozen=True)
+class WatchItem:
+    """One market of the watch list that ``backtest beat`` keeps up to date."""
+
+    exchange: str
+    symbol: str
+    timeframe: str
+
+
+def parse_watch_list(raw: str) -> tuple[WatchItem, ...]:
+    """``binance:BTC/USDT:1h,binance:ETH/USDT:1m`` -> the items (``WATCH_LIST``)."""
+    items = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        pieces = part.split(":")
+        if len(pieces) != 3 or not all(p.strip() for p in pieces):
+            raise ValueError(f"WATCH_LIST: {part!r} is not exchange:SYMBOL:timeframe "
+                             "(e.g. binance:BTC/USDT:1h)")
+        exchange, symbol, timeframe = (p.strip() for p in pieces)
+        items.append(WatchItem(exchange.lower(), symbol.upper(), timeframe))
+    return tuple(items)
 
 
 def _flag(source: Mapping[str, str], name: str, default: bool) -> bool:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from store.models import RunStatus, SweepRun
+from tortoise.transactions import in_transaction
+
+from store.models import RunStatus, SweepChunk, SweepRun
 
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 # plain columns (db_fields leaves out the foreign keys), without the result blob
@@ -127,23 +129,59 @@ async def set_progress(sweep_id: int, fraction: float) -> None:
         progress=min(1.0, max(0.0, float(fraction))))
 
 
-async def save_table(sweep_id: int, rows: list[dict[str, Any]]) -> bool:
+async def save_table(sweep_id: int, rows: list[dict[str, Any]], lease: str | None = None) -> bool:
     """Store the ranked table and mark the sweep ``succeeded``; False when it was no longer
-    running (nothing written)."""
-    changed = await SweepRun.filter(id=sweep_id, status=RunStatus.RUNNING).update(
-        status=RunStatus.SUCCEEDED, result=rows, progress=1.0, error=None, finished_at=_now())
+    running (nothing written). With a ``lease``, only while that attempt holds it."""
+    query = SweepRun.filter(id=sweep_id, status=RunStatus.RUNNING)
+    if lease is not None:
+        query = query.filter(lease=lease)
+    changed = await query.update(status=RunStatus.SUCCEEDED, result=rows, progress=1.0,
+                                 error=None, finished_at=_now(), lease=None)
+    if changed:
+        await SweepChunk.filter(sweep_id=sweep_id).delete()
     return bool(changed)
 
 
-async def mark_failed(sweep_id: int, error: str) -> bool:
-    return await _finish(sweep_id, RunStatus.FAILED, error)
+async def mark_failed(sweep_id: int, error: str, lease: str | None = None) -> bool:
+    return await _finish(sweep_id, RunStatus.FAILED, error, lease)
 
 
-async def mark_cancelled(sweep_id: int) -> bool:
-    return await _finish(sweep_id, RunStatus.CANCELLED, None)
+async def mark_cancelled(sweep_id: int, lease: str | None = None) -> bool:
+    return await _finish(sweep_id, RunStatus.CANCELLED, None, lease)
 
 
-async def _finish(sweep_id: int, status: RunStatus, error: str | None) -> bool:
-    changed = await SweepRun.filter(id=sweep_id, status__in=ACTIVE).update(
-        status=status, error=error, result=None, finished_at=_now())
+async def save_chunk(sweep_id: int, chunk_index: int, rows: list[dict[str, Any]]) -> bool:
+    """Keep the rows of one chunk of a running sweep (replacing a previous attempt's); False
+    when the sweep is not running any more."""
+    if not await SweepRun.filter(id=sweep_id, status=RunStatus.RUNNING).exists():
+        return False
+    async with in_transaction():
+        await SweepChunk.filter(sweep_id=sweep_id, chunk_index=chunk_index).delete()
+        await SweepChunk.create(sweep_id=sweep_id, chunk_index=chunk_index, rows=rows)
+    return True
+
+
+async def done_chunks(sweep_id: int) -> set[int]:
+    """The indices of the chunks of ``sweep_id`` whose rows are kept."""
+    found = await SweepChunk.filter(sweep_id=sweep_id).values_list("chunk_index", flat=True)
+    return {int(str(i)) for i in found}
+
+
+async def chunk_rows(sweep_id: int) -> list[dict[str, Any]]:
+    """Every kept row of every chunk of ``sweep_id``."""
+    out: list[dict[str, Any]] = []
+    for rows in await SweepChunk.filter(sweep_id=sweep_id).values_list("rows", flat=True):
+        out.extend(rows)
+    return out
+
+
+async def _finish(sweep_id: int, status: RunStatus, error: str | None,
+                  lease: str | None) -> bool:
+    query = SweepRun.filter(id=sweep_id, status__in=ACTIVE)
+    if lease is not None:
+        query = SweepRun.filter(id=sweep_id, status=RunStatus.RUNNING, lease=lease)
+    changed = await query.update(status=status, error=error, result=None, finished_at=_now(),
+                                 lease=None)
+    if changed:
+        await SweepChunk.filter(sweep_id=sweep_id).delete()
     return bool(changed)

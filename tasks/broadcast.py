@@ -8,11 +8,16 @@ Two implementations behind one interface, chosen by :func:`broadcaster_from_sett
   process (an API server's executor, a Celery worker) reaches the subscribers of every API
   process.
 
-Besides delivering an event, :meth:`Broadcaster.publish` keeps it as the channel's *latest*
-event, which :meth:`Broadcaster.latest` returns: a subscriber that joins late subscribes first,
-then reads the latest event to send the current state, then skips live events that are not newer
-(events carry a ``seq`` that grows by one per event of a channel; see ``tasks.jobs``). Latest
-events expire after :data:`LATEST_TTL_S` on Redis; the database keeps the lasting state.
+Besides delivering an event, :meth:`Broadcaster.publish` numbers it and keeps it as the
+channel's *latest* event, which :meth:`Broadcaster.latest` returns: a subscriber that joins late
+subscribes first, then reads the latest event to send the current state, then skips live events
+that are not newer. The number, ``seq``, grows by one per event of a channel and is given
+atomically with the delivery (one Lua script on Redis), so events published by several
+processes at once (the chunks of a sweep on several workers) are delivered in ``seq`` order and
+the latest event is always the newest. :meth:`Broadcaster.publish_part` does the same for the
+progress of one part of a job: it records the part's count and publishes the whole job's
+fraction done, which therefore never goes back. Latest events and counters expire after
+:data:`LATEST_TTL_S` on Redis; the database keeps the lasting state.
 
 Events are JSON-compatible dicts. Channels are plain strings such as ``backtest:42``.
 """
@@ -40,8 +45,14 @@ class Subscription(Protocol):
 
 
 class Broadcaster(Protocol):
-    async def publish(self, channel: str, event: Event) -> None:
-        """Deliver ``event`` to the channel's current subscribers and keep it as the latest."""
+    async def publish(self, channel: str, event: Event) -> Event:
+        """Number ``event`` (``seq``), deliver it to the channel's current subscribers and keep it
+        as the latest; returns it with its ``seq``."""
+
+    async def publish_part(self, channel: str, part: str, done: int, total: int,
+                           event: Event) -> Event:
+        """Record that ``part`` of a job has ``done`` of its units, then publish ``event`` with
+        ``progress``: the sum of every part's ``done`` over ``total`` (capped at 1)."""
 
     async def latest(self, channel: str) -> Event | None:
         """The last event published on ``channel`` (None if none, or expired)."""
@@ -63,11 +74,24 @@ class MemoryBroadcaster:
     def __init__(self) -> None:
         self._subscribers: dict[str, set[asyncio.Queue[Event | None]]] = {}
         self._latest: dict[str, Event] = {}
+        self._seq: dict[str, int] = {}
+        self._parts: dict[str, dict[str, int]] = {}
 
-    async def publish(self, channel: str, event: Event) -> None:
+    async def publish(self, channel: str, event: Event) -> Event:
+        seq = self._seq.get(channel, 0) + 1
+        self._seq[channel] = seq
+        event = {"seq": seq, **{k: v for k, v in event.items() if k != "seq"}}
         self._latest[channel] = event
         for queue in self._subscribers.get(channel, ()):
             queue.put_nowait(event)
+        return event
+
+    async def publish_part(self, channel: str, part: str, done: int, total: int,
+                           event: Event) -> Event:
+        parts = self._parts.setdefault(channel, {})
+        parts[part] = done
+        fraction = min(1.0, sum(parts.values()) / total) if total > 0 else 1.0
+        return await self.publish(channel, {**event, "progress": fraction})
 
     async def latest(self, channel: str) -> Event | None:
         return self._latest.get(channel)
@@ -100,22 +124,68 @@ class MemoryBroadcaster:
         self._subscribers.clear()
 
 
+# KEYS: seq counter, latest, parts hash. ARGV: event JSON (an object without "seq", and without
+# "progress" when a part is given), channel, TTL, part, done, total. Returns the seq and the
+# progress it wrote ('' without a part).
+_PUBLISH_LUA = """
+local seq = redis.call('INCR', KEYS[1])
+local progress = ''
+
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+local head = '{"seq":' .. seq .. ','
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+  local sum = 0
+  for _, v in ipairs(redis.call('HVALS', KEYS[3])) do sum = sum + tonumber(v) end
+  local total = tonumber(ARGV[6])
+  local fraction = 1
+  if total > 0 then fraction = math.min(1, sum / total) end
+  progress = string.format('%.17g', fraction)
+  head = head .. '"progress":' .. progress .. ','
+end
+local data = head .. string.sub(ARGV[1], 2)
+redis.call('SET', KEYS[2], data, 'EX', ARGV[3])
+redis.call('PUBLISH', ARGV[2], data)
+return {seq, progress}
+"""
+_SEQ_PREFIX = "backtest:seq:"
+_PARTS_PREFIX = "backtest:parts:"
+
+
 class RedisBroadcaster:
-    """Redis pub/sub: ``PUBLISH`` to ``backtest:events:<channel>`` plus ``SET`` of the latest
-    event (with a TTL) in one ``MULTI``; one pub/sub connection per subscription."""
+    """Redis pub/sub: one Lua script numbers the event, keeps it as the latest (with a TTL)
+    and ``PUBLISH`` es it to ``backtest:events:<channel>``; one pub/sub connection per
+    subscription."""
 
     def __init__(self, url: str) -> None:
         import redis.asyncio as aioredis
 
         self.url = url
         self._redis = aioredis.Redis.from_url(url)
+        self._script = self._redis.register_script(_PUBLISH_LUA)
 
-    async def publish(self, channel: str, event: Event) -> None:
-        data = orjson.dumps(event)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(_KEY_PREFIX + channel, data, ex=LATEST_TTL_S)
-            pipe.publish(_CHANNEL_PREFIX + channel, data)
-            await pipe.execute()
+    async def publish(self, channel: str, event: Event) -> Event:
+        return await self._publish(channel, event, "", 0, 0)
+
+    async def publish_part(self, channel: str, part: str, done: int, total: int,
+                           event: Event) -> Event:
+        if not part:
+            raise ValueError("a part needs a name")
+        return await self._publish(channel, event, part, done, total)
+
+    async def _publish(self, channel: str, event: Event, part: str, done: int,
+                       total: int) -> Event:
+        body = {k: v for k, v in event.items() if k != "seq" and not (part and k == "progress")}
+        if not body:
+            raise ValueError("an event needs at least one field")
+        seq, progress = await self._script(
+            keys=[_SEQ_PREFIX + channel, _KEY_PREFIX + channel, _PARTS_PREFIX + channel],
+            args=[orjson.dumps(body), _CHANNEL_PREFIX + channel, LATEST_TTL_S, part, done,
+                  total])
+        if part:
+            return {"seq": int(seq), "progress": float(progress), **body}
+        return {"seq": int(seq), **body}
 
     async def latest(self, channel: str) -> Event | None:
         data = await self._redis.get(_KEY_PREFIX + channel)

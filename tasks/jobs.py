@@ -23,21 +23,26 @@ logged. A row that is not ``queued`` any more (cancelled before it started) is l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
 import logging
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from domain.candles import Candles
 from domain.errors import Cancelled, DataError, DomainError
 from store import backtest_results as results_store
 from store import backtests as store_backtests
+from store import leases as store_leases
 from store import sweeps as store_sweeps
 from store.backtest_results import Results
 from store.backtests import BacktestRecord
 from store.candles import read_candles
 from store.models import RunStatus
+from store.settings import Settings
 from store.sweeps import SweepRecord
 from tasks.broadcast import Broadcaster
 from tasks.compute import (
@@ -52,13 +57,16 @@ from tasks.compute import (
     run_in_thread,
     series_payload,
 )
-from tasks.progress import JobEvents, channel
+from tasks.progress import JobEvents
+from tasks.transient import is_transient
 
 log = logging.getLogger("tasks.jobs")
 
 DB_PROGRESS_INTERVAL_S = 1.0
 INTERNAL_ERROR = "the run failed on the server side (the error is logged); try again later"
 INTERRUPTED = "interrupted: the server stopped before the run finished; run it again"
+LEASE_LOST = "stopped: another worker took this run over (this one had stopped responding)"
+CANCEL_POLL_S = 0.2
 EVENT_TOP_ROWS = 10
 
 try:
@@ -67,10 +75,93 @@ except importlib.metadata.PackageNotFoundError:  # running from a source tree
     ENGINE_VERSION = "dev"
 
 
-async def job_events(broadcaster: Broadcaster, kind: str, job_id: int) -> JobEvents:
-    """A publisher for a job's channel that continues the numbering of its latest event."""
-    latest = await broadcaster.latest(channel(kind, job_id))
-    return JobEvents(broadcaster, kind, job_id, start_seq=int((latest or {}).get("seq", 0)))
+def job_events(broadcaster: Broadcaster, kind: str, job_id: int) -> JobEvents:
+    """A publisher for a job's channel (the broadcaster numbers the events)."""
+    return JobEvents(broadcaster, kind, job_id)
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """How a job body runs, beyond what to run (``from_settings`` reads the ``JOB_*`` settings).
+
+    ``lease``: this attempt's token (``store.leases``; default a new one). ``retry_transient``:
+    on a transient error (database or exchange unreachable) put the row back to ``queued`` and
+    raise :class:`TransientJobError` for the caller to retry later, instead of failing it (the
+    Celery tasks do; the in-process executor fails it). ``cancel_requested``: polled every
+    :data:`CANCEL_POLL_S` seconds, True stops the run like a cancel (Celery: the flag that
+    ``cancelBacktest`` sets in Redis). ``time_limit_s``: the run is stopped and failed with
+    :func:`time_limit_message` after that long.
+    """
+
+    lease: str | None = None
+    heartbeat_s: float = 10.0
+    stale_after_s: float = 60.0
+    time_limit_s: float | None = None
+    retry_transient: bool = False
+    cancel_requested: Callable[[], Awaitable[bool]] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> JobOptions:
+        values: dict[str, Any] = {"heartbeat_s": settings.job_heartbeat_s,
+                                  "stale_after_s": settings.job_stale_after_s,
+                                  "time_limit_s": settings.job_time_limit_s}
+        values.update(overrides)
+        return cls(**values)
+
+    def with_lease(self) -> JobOptions:
+        return self if self.lease else replace(self, lease=new_lease())
+
+
+def new_lease() -> str:
+    return uuid.uuid4().hex
+
+
+def time_limit_message(seconds: float) -> str:
+    return (f"stopped: the run took longer than the time limit of {seconds:g} s "
+            "(JOB_TIME_LIMIT); shorten its range or raise the limit")
+
+
+class TransientJobError(Exception):
+    """A job hit a transient error and was put back to ``queued``: retry it later."""
+
+
+@contextlib.asynccontextmanager
+async def keep_lease(kind: str, job_id: int, opts: JobOptions,
+                     stop: Callable[[str | None], None]) -> AsyncIterator[None]:
+    """While the body runs: record a heartbeat every ``opts.heartbeat_s`` (a lost lease calls
+    ``stop(LEASE_LOST)``), poll ``opts.cancel_requested`` (True calls ``stop(None)``) and call
+    ``stop(time_limit_message)`` when the time limit passes."""
+    assert opts.lease is not None
+    lease = opts.lease
+    loop = asyncio.get_running_loop()
+    timer = None
+    if opts.time_limit_s is not None:
+        timer = loop.call_later(opts.time_limit_s, stop, time_limit_message(opts.time_limit_s))
+
+    async def watch() -> None:
+        next_beat = loop.time() + opts.heartbeat_s
+        while True:
+            await asyncio.sleep(CANCEL_POLL_S if opts.cancel_requested else opts.heartbeat_s)
+            try:
+                if opts.cancel_requested is not None and await opts.cancel_requested():
+                    stop(None)
+                if loop.time() >= next_beat:
+                    next_beat = loop.time() + opts.heartbeat_s
+                    if not await store_leases.heartbeat(kind, job_id, lease):
+                        stop(LEASE_LOST)
+                        return
+            except Exception as err:  # a missed beat is not fatal: the next one may work
+                log.warning("%s %s: heartbeat failed: %s", kind, job_id, err)
+
+    task = asyncio.create_task(watch())
+    try:
+        yield
+    finally:
+        if timer is not None:
+            timer.cancel()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class _Relay:
@@ -117,8 +208,8 @@ class _Relay:
 
 
 class _Store(Protocol):
-    async def mark_failed(self, job_id: int, error: str) -> bool: ...
-    async def mark_cancelled(self, job_id: int) -> bool: ...
+    async def mark_failed(self, job_id: int, error: str, lease: str | None = None) -> bool: ...
+    async def mark_cancelled(self, job_id: int, lease: str | None = None) -> bool: ...
     async def set_progress(self, job_id: int, fraction: float) -> None: ...
 
 
@@ -126,50 +217,59 @@ _STORES: dict[str, Any] = {"backtest": store_backtests, "sweep": store_sweeps}
 
 
 async def finish_cancelled(kind: str, job_id: int, broadcaster: Broadcaster,
-                           reason: str | None = None) -> bool:
+                           reason: str | None = None, lease: str | None = None) -> bool:
     """End an active run that is not executing (queued, or orphaned): ``cancelled``, or
-    ``failed`` with ``reason``; publish the terminal event. False when it had ended already."""
+    ``failed`` with ``reason``; publish the terminal event. False when it had ended already
+    (or, with ``lease``, when that attempt no longer holds it)."""
     store: _Store = _STORES[kind]
-    events = await job_events(broadcaster, kind, job_id)
+    events = job_events(broadcaster, kind, job_id)
     if reason is None:
-        if await store.mark_cancelled(job_id):
+        if await store.mark_cancelled(job_id, lease):
             await events.emit("cancelled", RunStatus.CANCELLED.value, 0.0)
             return True
         return False
-    if await store.mark_failed(job_id, reason):
+    if await store.mark_failed(job_id, reason, lease):
         await events.emit("error", RunStatus.FAILED.value, 0.0, error=reason)
         return True
     return False
 
 
 async def _run(kind: str, job_id: int, broadcaster: Broadcaster, cancel: CancelToken,
+               opts: JobOptions,
                work: Callable[[_Relay], Awaitable[dict[str, Any] | None]]) -> None:
     """The life cycle around ``work`` (which loads, computes and saves; it returns the fields
-    of the ``done`` event, or None when the row was ended by someone else meanwhile)."""
+    of the ``done`` event, or None when the row was ended by someone else meanwhile). The row
+    is claimed already, under ``opts.lease``."""
     store: _Store = _STORES[kind]
-    events = await job_events(broadcaster, kind, job_id)
+    lease = opts.lease
+    events = job_events(broadcaster, kind, job_id)
     await events.emit("status", RunStatus.RUNNING.value, 0.0)
     relay = _Relay(events, lambda f: store.set_progress(job_id, f))
     error: str | None = None
     try:
-        if cancel.cancelled:
-            raise Cancelled()
-        fields = await work(relay)
+        async with keep_lease(kind, job_id, opts, cancel.cancel):
+            if cancel.cancelled:
+                raise Cancelled()
+            fields = await work(relay)
     except Cancelled:
         await relay.close()
         if cancel.reason is None:
-            if await store.mark_cancelled(job_id):
+            if await store.mark_cancelled(job_id, lease):
                 await events.emit("cancelled", RunStatus.CANCELLED.value, 0.0)
             return
         error = cancel.reason
     except (DomainError, RunnerError) as err:
+        if opts.retry_transient and is_transient(err):
+            await _release(kind, job_id, opts, relay, events, err)
         error = str(err)
     except asyncio.CancelledError:
         await relay.close()
-        if await store.mark_failed(job_id, INTERRUPTED):
+        if await store.mark_failed(job_id, INTERRUPTED, lease):
             await events.emit("error", RunStatus.FAILED.value, 0.0, error=INTERRUPTED)
         raise
-    except Exception:
+    except Exception as err:
+        if opts.retry_transient and is_transient(err):
+            await _release(kind, job_id, opts, relay, events, err)
         log.exception("%s %s failed", kind, job_id)
         error = INTERNAL_ERROR
     else:
@@ -178,8 +278,35 @@ async def _run(kind: str, job_id: int, broadcaster: Broadcaster, cancel: CancelT
             await events.emit("done", RunStatus.SUCCEEDED.value, 1.0, **fields)
         return
     await relay.close()
-    if await store.mark_failed(job_id, error):
+    if await store.mark_failed(job_id, error, lease):
         await events.emit("error", RunStatus.FAILED.value, 0.0, error=error)
+
+
+async def _release(kind: str, job_id: int, opts: JobOptions, relay: _Relay, events: JobEvents,
+                   err: BaseException) -> None:
+    """Give a job that hit a transient error back to the queue, then raise
+    :class:`TransientJobError` (its caller retries it)."""
+    await relay.close()
+    message = f"{type(err).__name__}: {err}"
+    log.warning("%s %s: transient error, to be retried: %s", kind, job_id, message)
+    with contextlib.suppress(Exception):  # the database may be what is down
+        assert opts.lease is not None
+        if await store_leases.release(kind, job_id, opts.lease):
+            await events.emit("status", RunStatus.QUEUED.value, 0.0,
+                              retrying=f"a transient error ({message}); it will be retried")
+    raise TransientJobError(message) from err
+
+
+async def claim(kind: str, job_id: int, opts: JobOptions) -> bool:
+    """Claim a queued (or abandoned) job under ``opts.lease``; False when it is not ours."""
+    assert opts.lease is not None
+    if await store_leases.claim(kind, job_id, opts.lease, opts.stale_after_s):
+        return True
+    log.info("%s %s is not queued (or runs elsewhere): not run", kind, job_id)
+    return False
+
+
+CandleReader = Callable[[str, str, str, int, int], Awaitable[Candles]]
 
 
 async def load_candles(exchange: str, symbol: str, timeframe: str, start_ms: int,
@@ -199,19 +326,23 @@ def summary_payload(final_equity: float, metrics: dict[str, float]) -> dict[str,
 
 
 async def run_backtest_job(backtest_id: int, broadcaster: Broadcaster, *,
-                           runner: Runner = run_in_thread,
-                           cancel: CancelToken | None = None) -> None:
+                           runner: Runner = run_in_thread, cancel: CancelToken | None = None,
+                           options: JobOptions | None = None,
+                           read: CandleReader | None = None) -> None:
     """Run the queued backtest ``backtest_id`` to its end (see the module docstring)."""
-    record = await store_backtests.mark_running(backtest_id)
+    opts = (options or JobOptions()).with_lease()
+    if not await claim("backtest", backtest_id, opts):
+        return
+    record = await store_backtests.get_backtest(backtest_id)
     if record is None:
-        log.info("backtest %s is not queued: not run", backtest_id)
         return
     token = cancel or CancelToken()
+    read_candles_for = read or load_candles
 
     async def work(relay: _Relay) -> dict[str, Any] | None:
         rec: BacktestRecord = record
-        candles = await load_candles(rec.exchange, rec.symbol, rec.timeframe, rec.start_ms,
-                                     rec.end_ms)
+        candles = await read_candles_for(rec.exchange, rec.symbol, rec.timeframe, rec.start_ms,
+                                         rec.end_ms)
         if token.cancelled:
             raise Cancelled()
         task = BacktestTask(rec.strategy_snapshot, rec.parameters, candles, rec.risk_free_rate)
@@ -219,39 +350,45 @@ async def run_backtest_job(backtest_id: int, broadcaster: Broadcaster, *,
         await relay.close()
         saved = await results_store.save_results(backtest_id, Results(
             out.trades, out.times, out.equity, out.metrics, out.final_equity,
-            out.data_fingerprint, ENGINE_VERSION))
+            out.data_fingerprint, ENGINE_VERSION), lease=opts.lease)
         if not saved:
             return None
         return {"summary": summary_payload(out.final_equity, out.metrics),
                 "equity": series_payload(out.times, out.equity)}
 
-    await _run("backtest", backtest_id, broadcaster, token, work)
+    await _run("backtest", backtest_id, broadcaster, token, opts, work)
 
 
 async def run_sweep_job(sweep_id: int, broadcaster: Broadcaster, *,
-                        runner: Runner = run_in_thread, cancel: CancelToken | None = None) -> None:
-    """Run the queued sweep ``sweep_id`` to its end (see the module docstring)."""
-    record = await store_sweeps.mark_running(sweep_id)
+                        runner: Runner = run_in_thread, cancel: CancelToken | None = None,
+                        options: JobOptions | None = None,
+                        read: CandleReader | None = None) -> None:
+    """Run the queued sweep ``sweep_id`` to its end, in one piece (see the module docstring;
+    Celery workers split it in chunks instead: ``tasks.sweep_chunks``)."""
+    opts = (options or JobOptions()).with_lease()
+    if not await claim("sweep", sweep_id, opts):
+        return
+    record = await store_sweeps.get_sweep(sweep_id)
     if record is None:
-        log.info("sweep %s is not queued: not run", sweep_id)
         return
     token = cancel or CancelToken()
+    read_candles_for = read or load_candles
 
     async def work(relay: _Relay) -> dict[str, Any] | None:
         rec: SweepRecord = record
-        candles = await load_candles(rec.exchange, rec.symbol, rec.timeframe, rec.start_ms,
-                                     rec.end_ms)
+        candles = await read_candles_for(rec.exchange, rec.symbol, rec.timeframe, rec.start_ms,
+                                         rec.end_ms)
         if token.cancelled:
             raise Cancelled()
         grid = {str(k): [float(x) for x in v] for k, v in rec.grid.items()}
         task = SweepTask(rec.strategy_snapshot, grid, candles, rec.rank_by)
         out = await runner(compute_sweep, task, relay.push, token)
         await relay.close()
-        if not await store_sweeps.save_table(sweep_id, out.rows):
+        if not await store_sweeps.save_table(sweep_id, out.rows, lease=opts.lease):
             return None
         return {"n_sets": out.n_sets, "top": out.rows[:EVENT_TOP_ROWS]}
 
-    await _run("sweep", sweep_id, broadcaster, token, work)
+    await _run("sweep", sweep_id, broadcaster, token, opts, work)
 
 
 _TERMINAL_KIND = {RunStatus.SUCCEEDED: "done", RunStatus.FAILED: "error",

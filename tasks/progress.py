@@ -41,24 +41,23 @@ def is_terminal(event: Event) -> bool:
 
 
 class JobEvents:
-    """Publishes one job's events with increasing ``seq``.
+    """Publishes one job's events; the broadcaster numbers them (``seq``) for the channel, so
+    any process may publish a job's events (an API server, the worker that runs it, the chunks
+    of a sweep on several workers)."""
 
-    ``start_seq`` lets a job resumed elsewhere continue the numbering (pass the latest event's
-    ``seq``).
-    """
-
-    def __init__(self, broadcaster: Broadcaster, job_kind: str, job_id: int | str,
-                 start_seq: int = 0) -> None:
+    def __init__(self, broadcaster: Broadcaster, job_kind: str, job_id: int | str) -> None:
         self.broadcaster = broadcaster
         self.channel = channel(job_kind, job_id)
-        self.seq = start_seq
 
     async def emit(self, kind: str, status: str, progress: float, **fields: Any) -> Event:
-        self.seq += 1
-        event: Event = {"seq": self.seq, "kind": kind, "status": status,
-                        "progress": float(progress), "at": time.time(), **fields}
-        await self.broadcaster.publish(self.channel, event)
-        return event
+        event: Event = {"kind": kind, "status": status, "progress": float(progress),
+                        "at": time.time(), **fields}
+        return await self.broadcaster.publish(self.channel, event)
+
+    async def emit_part(self, part: str, done: int, total: int, **fields: Any) -> Event:
+        """A ``progress`` event of one part of the job (``Broadcaster.publish_part``)."""
+        event: Event = {"kind": "progress", "status": "running", "at": time.time(), **fields}
+        return await self.broadcaster.publish_part(self.channel, part, done, total, event)
 
 
 async def follow(broadcaster: Broadcaster, channel_name: str,

@@ -150,7 +150,7 @@ async def queue_backtest(owner_id: int, owner_scope: int | None, req: BacktestRe
     record = await store_backtests.create_backtest(NewBacktest(
         owner_id, req.strategy_id, strategy.document, values, market.exchange, market.symbol,
         market.timeframe, market.start_ms, market.end_ms, float(strategy.initial_capital), rf))
-    await (await job_events(broadcaster, "backtest", record.id)).emit("status", "queued", 0.0)
+    await job_events(broadcaster, "backtest", record.id).emit("status", "queued", 0.0)
     await executor.submit_backtest(record.id)
     return record
 
@@ -180,7 +180,7 @@ async def queue_sweep(owner_id: int, owner_scope: int | None, req: SweepRequest,
     record = await store_sweeps.create_sweep(NewSweep(
         owner_id, req.strategy_id, strategy.document, grid, req.rank_by, market.exchange,
         market.symbol, market.timeframe, market.start_ms, market.end_ms, n_sets))
-    await (await job_events(broadcaster, "sweep", record.id)).emit("status", "queued", 0.0)
+    await job_events(broadcaster, "sweep", record.id).emit("status", "queued", 0.0)
     await executor.submit_sweep(record.id)
     return record
 
