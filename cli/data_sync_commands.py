@@ -5,8 +5,9 @@
 ``cmd_data_watch(args)``: ``args.symbol``, ``args.timeframe``, ``args.exchange``; prints every
 update until Ctrl-C.
 
-Candles go to the store through ``tasks.market.StoreSink``; the exchange's base URLs come from
-the settings (``BINANCE_REST_URL``, ``BINANCE_WS_URL``).
+Candles go to the store through ``tasks.market.StoreSink`` (which invalidates the cached ranges
+of the series when ``REDIS_URL`` is set); the exchange's base URLs come from the settings
+(``BINANCE_REST_URL``, ``BINANCE_WS_URL``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from domain.timeframes import iso
 from store.db import close_db, init_db
 from store.settings import get_settings
 from tasks.broadcast import Broadcaster, make_broadcaster
+from tasks.cache import open_cache
 from tasks.live_candles import publisher
 from tasks.market import StoreSink, exchange_from_settings
 from tasks.sync import SyncProgress, sync
@@ -37,7 +39,8 @@ from tasks.watch import KlineUpdate, UpdateCallback, watch_klines
 async def _database() -> AsyncIterator[StoreSink]:
     await init_db()
     try:
-        yield StoreSink()
+        async with open_cache(get_settings()) as cache:  # new candles invalidate cached ranges
+            yield StoreSink(cache)
     finally:
         await close_db()
 

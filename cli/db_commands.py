@@ -25,9 +25,11 @@ from typing import Any, TypeVar
 from cli.errors import UsageError
 from cli.inputs import iso, load_candles
 from domain.timeframes import parse_timeframe
-from store.candles import Coverage, coverage, write_candles
+from store.candles import Coverage, coverage
 from store.db import close_db, database, db_info, migrate
-from store.seed import DEMO_EXCHANGE, DEMO_SYMBOL, seed_demo_if_empty
+from store.seed import DEMO_EXCHANGE, DEMO_SYMBOL, DEMO_TIMEFRAME, seed_demo_if_empty
+from store.settings import get_settings
+from tasks.cache import open_cache, write_candles_and_invalidate
 
 T = TypeVar("T")
 DEFAULT_EXCHANGE = "binance"
@@ -57,6 +59,9 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
         try:
             applied = await migrate()
             seeded = await seed_demo_if_empty() if seed else 0
+            if seeded:
+                async with open_cache(get_settings()) as cache:
+                    await cache.invalidate_series(DEMO_EXCHANGE, DEMO_SYMBOL, DEMO_TIMEFRAME)
             return applied, await db_info(), seeded
         finally:
             await close_db()
@@ -109,7 +114,9 @@ def cmd_data_import(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file}: no candles in the file")
 
     async def work() -> int:
-        return await write_candles(exchange, symbol, candles.timeframe, candles)
+        async with open_cache(get_settings()) as cache:  # new candles invalidate cached ranges
+            return await write_candles_and_invalidate(cache, exchange, symbol,
+                                                      candles.timeframe, candles)
 
     new = _with_db(work)
     print(f"{args.file}: {len(candles):,} {candles.timeframe} candles of {exchange} {symbol}, "

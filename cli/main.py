@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     _data_parsers(sub)
     _db_parsers(sub)
     _serve_parsers(sub)
+    from cli import cache_commands
+    from cli.worker_commands import register as register_workers
+
+    register_workers(sub)
+    cache_commands.register(sub)
     return parser
 
 

@@ -39,6 +39,7 @@ from graph.schema import build_schema
 from store.db import close_db, connection, init_db
 from store.settings import Settings, get_settings
 from tasks.broadcast import make_broadcaster
+from tasks.cache import cache_from_settings
 
 log = logging.getLogger("graph.app")
 
@@ -128,13 +129,16 @@ async def _check(probe: Awaitable[Any]) -> str:
 
 
 def create_app(settings: Settings | None = None, *, executor: Any = None,
-               warm: bool = False) -> Starlette:
+               warm: bool = False, recover: bool = False) -> Starlette:
     """The ASGI app for ``settings`` (default: from the environment). ``executor`` overrides
-    the in-process executor (tests); ``warm=True`` starts its engine processes (and loads the
-    engine in them) at start-up, in the background, so the first backtest does not wait."""
+    the one ``EXECUTOR`` names (tests); ``warm=True`` starts the in-process executor's engine
+    processes (and loads the engine in them) at start-up, in the background, so the first
+    backtest does not wait; ``recover=True`` makes it pick up the jobs a previous server left
+    (``tasks.recovery``; the Celery executor always does)."""
     settings = settings or get_settings()
     services = Services(settings=settings, tokens=Tokens(load_secret(settings)),
-                        broadcaster=make_broadcaster(settings.redis_url), executor=executor)
+                        broadcaster=make_broadcaster(settings.redis_url), executor=executor,
+                        cache=cache_from_settings(settings))
     view = BacktestGraphQL(
         services,
         schema=build_schema(introspection=settings.graphql_ide),
@@ -157,9 +161,10 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
         await init_db(settings, share_across_tasks=True)
         try:
             if services.executor is None:
-                from tasks.executor import InProcessExecutor
+                from tasks.executor import make_executor
 
-                services.executor = InProcessExecutor(settings, services.broadcaster, warm=warm)
+                services.executor = make_executor(settings, services.broadcaster, warm=warm,
+                                                  recover=recover)
             await services.executor.start()
             try:
                 yield
@@ -170,6 +175,7 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
                 await services.executor.stop()
         finally:
             await services.broadcaster.close()
+            await services.cache.close()
             await close_db()
 
     routes: list[Route | WebSocketRoute | Mount] = [
@@ -188,5 +194,6 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
 
 
 def create_served_app() -> Starlette:
-    """The app ``backtest serve`` runs: settings from the environment, engine pool warmed."""
-    return create_app(warm=True)
+    """The app ``backtest serve`` runs: settings from the environment, engine pool warmed,
+    jobs left by a previous server picked up."""
+    return create_app(warm=True, recover=True)

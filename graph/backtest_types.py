@@ -2,7 +2,8 @@
 
 Thin over ``store.backtests`` / ``store.sweeps`` records. A backtest's summary is loaded with
 the request's DataLoader (``backtest.summary``: one query for every backtest of a response),
-its trades page by page, its curves from the stored equity blob, downsampled on request
+its trades page by page, its curves from the stored equity blob (through the app's cache,
+``tasks.cache``, once the run has succeeded), downsampled on request
 (``domain.series``: per bucket the lowest and the highest point, plus the first and the last,
 so peaks, troughs and the final value survive). Times of bars are DateTime in lists of objects
 and UTC milliseconds in series (parallel float arrays, see ``graph.series``). Metrics that are
@@ -29,9 +30,10 @@ from graph.series import float_column
 from graph.sync_jobs import from_ms
 from graph.types_common import PageInfo, decode_cursor, encode_cursor, page_size
 from store import backtest_results as results
-from store.backtest_results import Summary, TradeRow
+from store.backtest_results import F64, I64, Summary, TradeRow
 from store.backtests import BacktestRecord
 from store.models import RunStatus as StoreRunStatus
+from tasks.cache import finished_equity_curve
 
 DEFAULT_POINTS = 1_000
 MAX_POINTS = 100_000
@@ -213,9 +215,10 @@ class Backtest:
 
     @strawberry.field(description="Equity at each bar's close, at most maxPoints points (null "
                                   "until it has succeeded).")
-    async def equity_curve(self, max_points: int = DEFAULT_POINTS) -> Series | None:
+    async def equity_curve(self, info: Info[Context, None],
+                           max_points: int = DEFAULT_POINTS) -> Series | None:
         n = check_points(max_points)
-        curve = await results.equity_curve(self.record.id)
+        curve = await self._curve(info)
         if curve is None:
             return None
         return Series.of(*downsample_minmax(curve[0], curve[1], n))
@@ -223,11 +226,18 @@ class Backtest:
     @strawberry.field(description="Drawdown from the running peak at each bar, as a positive "
                                   "fraction (its maximum is maxDrawdown), at most maxPoints "
                                   "points.")
-    async def drawdown_curve(self, max_points: int = DEFAULT_POINTS) -> Series | None:
+    async def drawdown_curve(self, info: Info[Context, None],
+                             max_points: int = DEFAULT_POINTS) -> Series | None:
         n = check_points(max_points)
-        curve = await results.equity_curve(self.record.id)
+        curve = await self._curve(info)
         if curve is None:
             return None
         times, equity = curve
         return Series.of(*downsample_minmax(times, drawdown(equity, self.record.initial_capital),
                                            n))
+
+    async def _curve(self, info: Info[Context, None]) -> tuple[I64, F64] | None:
+        """The full equity curve of a succeeded run, through the app's cache."""
+        if self.record.status != StoreRunStatus.SUCCEEDED:
+            return None
+        return await finished_equity_curve(info.context.services.cache, self.record.id)

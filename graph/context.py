@@ -1,7 +1,7 @@
 """The per-request context and the app-wide services it carries.
 
 Resolvers reach everything through ``info.context``: the caller (:meth:`Context.viewer` and the
-``require_*`` checks), the services (settings, JWTs, progress channel, executor) and the
+``require_*`` checks), the services (settings, JWTs, progress channel, executor, cache) and the
 request's DataLoaders (:meth:`Context.loader`, created on first use and never shared between
 requests).
 """
@@ -20,6 +20,7 @@ from graph.auth import Tokens, Viewer
 from graph.errors import ApiError, Forbidden, Unauthenticated
 from store.settings import Settings
 from tasks.broadcast import Broadcaster
+from tasks.cache import Cache, NullCache
 
 L = TypeVar("L", bound=DataLoader[Any, Any])
 
@@ -33,6 +34,7 @@ class Services:
     broadcaster: Broadcaster
     executor: Any  # tasks.executor.Executor
     extra: dict[str, Any] = field(default_factory=dict)  # feature-owned long-lived objects
+    cache: Cache = field(default_factory=NullCache)  # tasks.cache: candle ranges, results
 
 
 @dataclass

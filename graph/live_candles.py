@@ -52,7 +52,8 @@ def manager_of(services: Services) -> LiveCandles:
     def exchange_factory(exchange_id: str) -> Exchange:
         return exchange_from_settings(exchange_id, services.settings)
 
-    return live_candles_of(services.extra, services.broadcaster, exchange_factory)
+    return live_candles_of(services.extra, services.broadcaster, exchange_factory,
+                           cache=services.cache)
 
 
 class FeedFailed(ApiError):

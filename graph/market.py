@@ -150,7 +150,8 @@ async def candles(
                 for i in indicators or []]
     found = await series.candle_series(
         exchange.strip().lower(), symbol.strip(), timeframe, limit=limit, indicators=requests,
-        start_ms=None if from_ is None else to_ms(from_), end_ms=None if to is None else to_ms(to))
+        start_ms=None if from_ is None else to_ms(from_), end_ms=None if to is None else to_ms(to),
+        cache=info.context.services.cache)
     return CandleSeries.from_domain(found)
 
 

@@ -30,6 +30,7 @@ from strawberry.types import ExecutionContext
 
 from graph.accounts import AccountMutations, AccountQueries
 from graph.backtests import BacktestMutations, BacktestQueries, BacktestSubscriptions
+from graph.cache import CacheQueries
 from graph.errors import ErrorCodes
 from graph.market import MarketMutations, MarketQueries, MarketSubscriptions
 from graph.series import SeriesExecutionContext
@@ -43,7 +44,8 @@ CACHED_DOCUMENTS = 256  # parsed and validated query texts kept (LRU, process-wi
 
 
 @strawberry.type
-class Query(AccountQueries, StrategyQueries, MarketQueries, BacktestQueries, SweepQueries):
+class Query(AccountQueries, StrategyQueries, MarketQueries, BacktestQueries, SweepQueries,
+            CacheQueries):
     pass
 
 

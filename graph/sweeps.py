@@ -37,6 +37,7 @@ from graph.types_common import (
 from store import sweeps as store
 from store.models import RunStatus as StoreRunStatus
 from store.sweeps import SweepRecord
+from tasks.cache import finished_sweep_table
 from tasks.jobs import stored_sweep_state
 from tasks.progress import channel, follow
 from tasks.submit import (
@@ -153,10 +154,10 @@ class Sweep:
             to=from_ms(r.end_ms), record=r)
 
     @strawberry.field(description="The ranked table, best first (null until it has succeeded).")
-    async def rows(self, first: int = 100) -> list[SweepRow] | None:
+    async def rows(self, info: Info[Context, None], first: int = 100) -> list[SweepRow] | None:
         if self.record.status != StoreRunStatus.SUCCEEDED:
             return None
-        table = await store.sweep_table(self.record.id) or []
+        table = await finished_sweep_table(info.context.services.cache, self.record.id) or []
         capital = float(self.record.strategy_snapshot.get("initial_capital", 0.0))
         return [SweepRow.of(row, capital) for row in table[:max(0, first)]]
 

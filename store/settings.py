@@ -46,6 +46,9 @@ Variables:
 ``JOB_MAX_RETRIES``
     Retries (default 3, with exponential backoff) of a job that failed on a transient error
     (database or exchange unreachable) before it fails.
+``ENGINE_THREADS``
+    Threads of a sweep's kernels in one process (default 0: one per CPU; ``backtest worker``
+    sets 1 unless given, each worker process being one unit of parallelism).
 ``SWEEP_CHUNK_SIZE``
     Parameter sets per sweep chunk on Celery workers (default 1000).
 ``WATCH_LIST``, ``WATCH_INTERVAL_S``
@@ -90,6 +93,7 @@ class Settings:
     job_max_attempts: int = 3
     job_max_retries: int = 3
     sweep_chunk_size: int = 1000
+    engine_threads: int = 0
     watch_list: tuple[WatchItem, ...] = ()
     watch_interval_s: float = 60.0
 
@@ -114,6 +118,7 @@ class Settings:
                    job_max_attempts=max(1, _int(source, "JOB_MAX_ATTEMPTS", 3)),
                    job_max_retries=_int(source, "JOB_MAX_RETRIES", 3),
                    sweep_chunk_size=max(1, _int(source, "SWEEP_CHUNK_SIZE", 1000)),
+                   engine_threads=_int(source, "ENGINE_THREADS", 0),
                    watch_list=parse_watch_list(source.get("WATCH_LIST") or ""),
                    watch_interval_s=_seconds(source, "WATCH_INTERVAL_S", 60.0))
 

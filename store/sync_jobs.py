@@ -67,25 +67,22 @@ async def load_sync_job(job_id: int) -> SyncJobRecord | None:
     return await get_sync_job(None, job_id)
 
 
-async def mark_running(job_id: int) -> None:
-    await SyncJob.filter(id=job_id).update(status=RunStatus.RUNNING, started_at=datetime.now(UTC),
-                                           error=None)
-
-
 async def set_progress(job_id: int, progress: float, stored: int) -> None:
     await SyncJob.filter(id=job_id).update(progress=min(1.0, max(0.0, progress)), stored=stored)
 
 
 async def finish(job_id: int, status: RunStatus, *, stored: int | None = None,
                  error: str | None = None) -> SyncJobRecord | None:
-    """Record how the job ended (``status`` one of the finished ones); returns the row."""
+    """Record how the job ended (``status`` one of the finished ones); returns the row, or None
+    when it had ended already (nothing changed)."""
     if status not in FINISHED:
         raise ValueError(f"{status} is not a finished status")
     changes: dict[str, object] = {"status": status, "error": error,
-                                  "finished_at": datetime.now(UTC)}
+                                  "finished_at": datetime.now(UTC), "lease": None}
     if status == RunStatus.SUCCEEDED:
         changes["progress"] = 1.0
     if stored is not None:
         changes["stored"] = stored
-    await SyncJob.filter(id=job_id).update(**changes)
-    return await load_sync_job(job_id)
+    changed = await SyncJob.filter(
+        id=job_id, status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).update(**changes)
+    return await load_sync_job(job_id) if changed else None

@@ -12,13 +12,16 @@ the newest stored). ``limit`` defaults to :data:`DEFAULT_LIMIT` and may be at mo
 :data:`MAX_LIMIT`. Windows are found by time (``limit`` bars of the timeframe), widened a few
 times when gaps in the data leave them short.
 
+With a cache (``tasks.cache``), each window read goes through it: the same request again
+reads no candle from the database until new candles of the series are stored.
+
 Bad input (an unknown timeframe or indicator, bad parameters, a limit over the cap) raises
 ``DataError`` with a message saying what to send instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,6 +33,7 @@ from domain.indicators.api import INDICATORS, ParamValue, compute_indicator
 from domain.indicators.spec import F64
 from domain.timeframes import DAY_MS, parse_timeframe, timeframe_ms
 from store import candles as store_candles
+from tasks.cache import Cache, NullCache, read_candles_cached
 
 DEFAULT_LIMIT = 1_000
 MAX_LIMIT = 200_000
@@ -126,17 +130,19 @@ def _concat(a: Candles, b: Candles) -> Candles:
                    volume=np.concatenate([a.volume, b.volume]))
 
 
-async def _read_back(exchange: str, symbol: str, tf: str, end_ms: int, want: int,
-                     bar_ms: int) -> Candles:
+_Read = Callable[[int, int], Awaitable[Candles]]
+
+
+async def _read_back(read: _Read, end_ms: int, want: int, bar_ms: int) -> Candles:
     """At least ``want`` stored bars opening before ``end_ms`` when there are that many within
     reach (windows of ``want`` bars, widened on gaps), oldest first; possibly more."""
-    got = await store_candles.read_candles(exchange, symbol, tf, end_ms - want * bar_ms, end_ms)
+    got = await read(end_ms - want * bar_ms, end_ms)
     lo, span = end_ms - want * bar_ms, want * bar_ms
     for _ in range(_ATTEMPTS):
         if len(got) >= want or want == 0:
             break
         span *= _WIDEN
-        earlier = await store_candles.read_candles(exchange, symbol, tf, lo - span, lo)
+        earlier = await read(lo - span, lo)
         lo -= span
         got = _concat(earlier, got)
     return got
@@ -145,9 +151,16 @@ async def _read_back(exchange: str, symbol: str, tf: str, end_ms: int, want: int
 async def candle_series(exchange: str, symbol: str, timeframe: str, *,
                         start_ms: int | None = None, end_ms: int | None = None,
                         limit: int | None = None,
-                        indicators: Sequence[IndicatorRequest] = ()) -> CandleSeries:
-    """The candles and indicator series of one market (see the module doc for which bars)."""
+                        indicators: Sequence[IndicatorRequest] = (),
+                        cache: Cache | None = None) -> CandleSeries:
+    """The candles and indicator series of one market (see the module doc for which bars),
+    the candles read through ``cache`` when given (``tasks.cache``)."""
     tf = parse_timeframe(timeframe)
+    through = cache if cache is not None else NullCache()
+
+    async def read(lo: int, hi: int) -> Candles:
+        return await read_candles_cached(through, exchange, symbol, tf, lo, hi)
+
     n = check_limit(limit)
     resolved = resolve_indicators(indicators)
     if start_ms is not None and end_ms is not None and end_ms <= start_ms:
@@ -158,16 +171,16 @@ async def candle_series(exchange: str, symbol: str, timeframe: str, *,
     if start_ms is not None:
         stop = start_ms + n * bar_ms
         stop = stop if end_ms is None else min(stop, end_ms)
-        main = await store_candles.read_candles(exchange, symbol, tf, start_ms, stop)
+        main = await read(start_ms, stop)
         main = main.take(0, min(n, len(main)))
-        before = (await _read_back(exchange, symbol, tf, start_ms, warm, bar_ms)
+        before = (await _read_back(read, start_ms, warm, bar_ms)
                   if warm and len(main) else main.take(0, 0))
         data, first = _concat(before, main), len(before)
     else:
         if end_ms is None:
             newest = await store_candles.last_ts(exchange, symbol, tf)
             end_ms = 0 if newest is None else newest + 1
-        data = await _read_back(exchange, symbol, tf, end_ms, n + warm, bar_ms)
+        data = await _read_back(read, end_ms, n + warm, bar_ms)
         first = max(0, len(data) - n)
     # keep at most `warm` bars before the first one returned
     data = data.take(max(0, first - warm), len(data))

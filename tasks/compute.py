@@ -29,7 +29,8 @@ import numpy.typing as npt
 
 from domain.candles import Candles
 from domain.engine.run import Progress, run_backtest
-from domain.engine.sweep import run_sweep
+from domain.engine.sweep import LOWER_IS_BETTER, rank_order, run_sweep
+from domain.metrics import METRIC_NAMES
 from domain.series import downsample_minmax
 from domain.strategy import parameter_grid, parse_strategy
 
@@ -37,6 +38,21 @@ Report = Callable[[dict[str, Any]], None]
 CancelCheck = Callable[[], bool]
 T = TypeVar("T")
 R = TypeVar("R")
+
+ENGINE_THREADS: int | None = None
+"""Threads of the sweep kernels in this process (None: numba's default, one per CPU). Celery
+workers set 1 (``tasks.worker_runtime``): their processes are the unit of parallelism."""
+
+
+def _apply_engine_threads() -> None:
+    """Give the calling thread's parallel kernels :data:`ENGINE_THREADS` threads (numba's
+    setting is per calling thread)."""
+    if ENGINE_THREADS is not None:
+        import numba
+
+        most = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
+        numba.set_num_threads(max(1, min(ENGINE_THREADS, most)))
+
 
 EVENT_POINTS = 200
 """Points of the partial equity curve in a progress event."""
@@ -175,6 +191,7 @@ def compute_backtest(task: BacktestTask, report: Report, cancelled: CancelCheck)
 def compute_sweep(task: SweepTask, report: Report, cancelled: CancelCheck) -> SweepOutput:
     """Run one sweep (``domain.engine.sweep.run_sweep``); keep the best
     :data:`MAX_STORED_SWEEP_ROWS` rows, metrics as JSON numbers (None if not finite)."""
+    _apply_engine_threads()
     strategy = parse_strategy(task.document)
     param_sets = parameter_grid(strategy, task.grid)
 
@@ -191,8 +208,69 @@ def compute_sweep(task: SweepTask, report: Report, cancelled: CancelCheck) -> Sw
     return SweepOutput(rows, len(param_sets))
 
 
+@dataclass(frozen=True)
+class SweepChunkTask:
+    """Parameter sets ``[start, stop)`` of a sweep's grid (in ``parameter_grid`` order)."""
+
+    document: dict[str, Any]
+    grid: dict[str, list[float]]
+    candles: Candles
+    rank_by: str
+    start: int
+    stop: int
+    risk_free_rate: float = 0.0
+
+
+def rank_key(value: float, rank_by: str) -> float:
+    """The sort key of a metric value in ``domain.engine.sweep.rank_order``: smaller is better,
+    NaN last."""
+    if math.isnan(value):
+        return math.inf
+    return value if rank_by in LOWER_IS_BETTER else -value
+
+
+def _json_key(key: float) -> float | str:
+    return key if math.isfinite(key) else repr(key)  # "inf" / "-inf": float() reads them back
+
+
+def compute_sweep_chunk(task: SweepChunkTask, report: Report,
+                        cancelled: CancelCheck) -> SweepOutput:
+    """Run one chunk of a sweep: its best :data:`MAX_STORED_SWEEP_ROWS` rows, each with its
+    set's ``index`` in the grid and its rank ``key`` (:func:`rank_key`), for
+    :func:`merge_sweep_rows`."""
+    _apply_engine_threads()
+    strategy = parse_strategy(task.document)
+    param_sets = parameter_grid(strategy, task.grid)[task.start:task.stop]
+
+    def on_progress(done: int, total: int) -> None:
+        report({"done": done, "total": total, "at": time.time()})
+
+    result = run_sweep(strategy, task.candles, param_sets, rank_by=task.rank_by,
+                       risk_free_rate=task.risk_free_rate, progress=on_progress,
+                       cancel=cancelled, chunk_sets=64)
+    col = METRIC_NAMES.index(task.rank_by)
+    order = rank_order(result.metrics[:, col], task.rank_by)[:MAX_STORED_SWEEP_ROWS]
+    rows = [{"index": task.start + int(i),
+             "key": _json_key(rank_key(float(result.metrics[i, col]), task.rank_by)),
+             "params": dict(param_sets[i]),
+             "metrics": {k: json_number(v) for k, v in
+                         zip(METRIC_NAMES, result.metrics[i].tolist(), strict=True)}}
+            for i in order.tolist()]
+    return SweepOutput(rows, len(param_sets))
+
+
+def merge_sweep_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The chunks' rows as one ranked table, the same as one ``compute_sweep`` of the whole
+    grid would give: best first by rank key, then grid order; the best
+    :data:`MAX_STORED_SWEEP_ROWS`, ranked from 1."""
+    ordered = sorted(rows, key=lambda r: (float(r["key"]), int(r["index"])))
+    return [{"rank": n + 1, "params": r["params"], "metrics": r["metrics"]}
+            for n, r in enumerate(ordered[:MAX_STORED_SWEEP_ROWS])]
+
+
 def warm_up() -> int:
-    """Load the engine's kernels (from numba's cache) with a tiny backtest; returns the pid."""
+    """Load the engine's kernels (from numba's cache) with a tiny backtest and sweep; returns
+    the pid."""
     import os
 
     from domain.demo import demo_candles
@@ -202,5 +280,8 @@ def warm_up() -> int:
                                                                       "period": 3}},
            "exit": {"left": {"price": "close"}, "op": "<", "right": {"indicator": "sma",
                                                                      "period": 3}}}
-    run_backtest(parse_strategy(doc), demo_candles(50), cancel=lambda: False, chunk_bars=25)
+    strategy = parse_strategy(doc)
+    candles = demo_candles(50)
+    run_backtest(strategy, candles, cancel=lambda: False, chunk_bars=25)
+    run_sweep(strategy, candles, [{}, {}], cancel=lambda: False)
     return os.getpid()

@@ -2,8 +2,9 @@
 
 The API creates the row of a job, publishes its ``queued`` event (``tasks.submit``), then
 calls ``submit_backtest`` / ``submit_sweep`` / ``submit_sync`` with its id; ``cancel(kind, id)``
-asks a job to stop. A Celery executor (next issue) implements the same five methods by sending
-the ids to workers, whose tasks call the same job bodies (``tasks.jobs.run_backtest_job``...).
+asks a job to stop. ``tasks.celery_executor.CeleryExecutor`` implements the same methods by
+sending the ids to Celery workers, whose tasks call the same job bodies
+(``tasks.jobs.run_backtest_job``...); :func:`make_executor` picks one from ``EXECUTOR``.
 
 :class:`InProcessExecutor` (the default) runs each job body as an asyncio task of the API
 process, at most ``settings.job_slots`` backtests and sweeps at once, the others waiting in
@@ -17,6 +18,10 @@ Cancelling a queued job removes it and marks it cancelled at once; a running one
 cancelled); a sync job's task is cancelled. :meth:`InProcessExecutor.stop` fails the queued
 jobs and stops the running ones with the reason "interrupted" (``tasks.jobs.INTERRUPTED``),
 waits for their bodies to record that, then joins the pool's processes.
+
+With ``recover=True`` (``backtest serve``), :meth:`InProcessExecutor.start` first runs jobs
+left queued by a previous server process and requeues those it left running
+(``tasks.recovery``), then repeats the recovery every ``JOB_STALE_AFTER_S / 2`` seconds.
 """
 
 from __future__ import annotations
@@ -29,10 +34,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from domain.candles import Candles
 from store.settings import Settings
 from tasks.broadcast import Broadcaster
+from tasks.cache import cache_from_settings
 from tasks.compute import CancelToken
-from tasks.jobs import INTERRUPTED, finish_cancelled, run_backtest_job, run_sweep_job
+from tasks.jobs import (
+    INTERRUPTED,
+    JobOptions,
+    finish_cancelled,
+    load_candles,
+    run_backtest_job,
+    run_sweep_job,
+)
 from tasks.pool import ComputePool
 
 log = logging.getLogger("tasks.executor")
@@ -79,8 +93,19 @@ class InProcessExecutor:
     """
 
     def __init__(self, settings: Settings, broadcaster: Broadcaster, *,
-                 pool: ComputePool | None = None, warm: bool = False) -> None:
+                 pool: ComputePool | None = None, warm: bool = False,
+                 recover: bool = False) -> None:
+        self.settings = settings
         self.slots = settings.job_slots
+        self._recover = recover
+        self._options = JobOptions.from_settings(settings)
+        self.cache = cache_from_settings(settings)
+
+        async def read(exchange: str, symbol: str, timeframe: str, start_ms: int,
+                       end_ms: int) -> Candles:
+            return await load_candles(exchange, symbol, timeframe, start_ms, end_ms, self.cache)
+
+        self._read = read
         self.broadcaster = broadcaster
         self._own_pool = pool is None
         self.pool = pool or ComputePool(self.slots)
@@ -95,6 +120,26 @@ class InProcessExecutor:
         self.pool.start()
         if self._warm:
             self._spawn(self.pool.warm())
+        if self._recover:
+            self._spawn(self._recover_forever())
+
+    async def _recover_forever(self) -> None:
+        from tasks.recovery import recover
+
+        queued_after: float | None = 0.0  # at start: every queued job is an orphan's
+        while not self._stopping:
+            try:
+                await recover(self.settings, self.broadcaster, self._dispatch,
+                              queued_after_s=queued_after)
+            except Exception as err:  # the database away: try again next time
+                log.warning("recovering stuck jobs failed: %s", err)
+            queued_after = None
+            await asyncio.sleep(max(1.0, self.settings.job_stale_after_s / 2))
+
+    async def _dispatch(self, kind: str, job_id: int) -> None:
+        submit = {"backtest": self.submit_backtest, "sweep": self.submit_sweep,
+                  "sync": self.submit_sync}[kind]
+        await submit(job_id)
 
     def _spawn(self, coro: Awaitable[object]) -> None:
         task: asyncio.Task[object] = asyncio.ensure_future(coro)
@@ -112,18 +157,21 @@ class InProcessExecutor:
 
     async def submit_backtest(self, backtest_id: int) -> None:
         self._enqueue(_Job("backtest", backtest_id, lambda token: run_backtest_job(
-            backtest_id, self.broadcaster, runner=self.pool.run, cancel=token)))
+            backtest_id, self.broadcaster, runner=self.pool.run, cancel=token,
+            options=self._options, read=self._read)))
 
     async def submit_sweep(self, sweep_id: int) -> None:
         self._enqueue(_Job("sweep", sweep_id, lambda token: run_sweep_job(
-            sweep_id, self.broadcaster, runner=self.pool.run, cancel=token)))
+            sweep_id, self.broadcaster, runner=self.pool.run, cancel=token,
+            options=self._options, read=self._read)))
 
     async def submit_sync(self, job_id: int) -> None:
         if self._stopping:
             raise RuntimeError("the executor is stopping")
         from tasks.sync_jobs import run_sync_job  # its own module, loaded on first use
 
-        task = asyncio.create_task(run_sync_job(job_id, self.broadcaster))
+        task = asyncio.create_task(run_sync_job(job_id, self.broadcaster,
+                                                options=self._options))
         self._syncs[job_id] = task
         task.add_done_callback(lambda _: self._syncs.pop(job_id, None))
 
@@ -188,5 +236,16 @@ class InProcessExecutor:
             for task in late:  # a body stuck outside the engine: interrupt it
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        await self.cache.close()
         if self._own_pool:
             await self.pool.close()
+
+
+def make_executor(settings: Settings, broadcaster: Broadcaster, *, warm: bool = False,
+                  recover: bool = False) -> Executor:
+    """The executor ``EXECUTOR`` names: in-process (default) or Celery workers."""
+    if settings.executor == "celery":
+        from tasks.celery_executor import CeleryExecutor
+
+        return CeleryExecutor(settings, broadcaster)
+    return InProcessExecutor(settings, broadcaster, warm=warm, recover=recover)

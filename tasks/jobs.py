@@ -26,6 +26,8 @@ import asyncio
 import contextlib
 import importlib.metadata
 import logging
+import os
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -45,6 +47,7 @@ from store.models import RunStatus
 from store.settings import Settings
 from store.sweeps import SweepRecord
 from tasks.broadcast import Broadcaster
+from tasks.cache import Cache, read_candles_cached
 from tasks.compute import (
     BacktestTask,
     CancelToken,
@@ -113,7 +116,8 @@ class JobOptions:
 
 
 def new_lease() -> str:
-    return uuid.uuid4().hex
+    """A lease token: ``host:pid:random``, so a row says which process runs it."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
 
 
 def time_limit_message(seconds: float) -> str:
@@ -310,9 +314,13 @@ CandleReader = Callable[[str, str, str, int, int], Awaitable[Candles]]
 
 
 async def load_candles(exchange: str, symbol: str, timeframe: str, start_ms: int,
-                       end_ms: int) -> Candles:
-    """The stored candles of a run's range; ``DataError`` saying how to get them if none."""
-    candles = await read_candles(exchange, symbol, timeframe, start_ms, end_ms)
+                       end_ms: int, cache: Cache | None = None) -> Candles:
+    """The stored candles of a run's range (through ``cache`` when given: ``tasks.cache``);
+    ``DataError`` saying how to get them if none."""
+    if cache is not None:
+        candles = await read_candles_cached(cache, exchange, symbol, timeframe, start_ms, end_ms)
+    else:
+        candles = await read_candles(exchange, symbol, timeframe, start_ms, end_ms)
     if len(candles) == 0:
         raise DataError(f"no {exchange} {symbol} {timeframe} candles are stored in that range: "
                         "sync them first (syncMarketData, or `backtest data sync`)")

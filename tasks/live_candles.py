@@ -25,6 +25,7 @@ from typing import Any
 
 from domain.errors import DomainError
 from tasks.broadcast import Broadcaster, Event
+from tasks.cache import Cache
 from tasks.exchange import Exchange
 from tasks.market import StoreSink
 from tasks.retry import Backoff
@@ -80,15 +81,16 @@ class LiveCandles:
     """Reference-counted kline watchers publishing on the broadcaster (see the module doc).
 
     ``exchange_factory(exchange_id)`` builds a ccxt.pro client (closed here when its watcher
-    stops); ``sink_factory()`` where closed bars go (default: the store).
+    stops); ``sink_factory()`` where closed bars go (default: the store, invalidating the
+    cached ranges of ``cache`` as it stores them).
     """
 
     def __init__(self, broadcaster: Broadcaster, exchange_factory: Callable[[str], Exchange], *,
-                 sink_factory: Callable[[], CandleSink] = StoreSink,
+                 sink_factory: Callable[[], CandleSink] | None = None, cache: Cache | None = None,
                  backoff: Backoff | None = None, max_failures: int | None = MAX_FAILURES) -> None:
         self.broadcaster = broadcaster
         self.exchange_factory = exchange_factory
-        self.sink_factory = sink_factory
+        self.sink_factory: Callable[[], CandleSink] = sink_factory or (lambda: StoreSink(cache))
         self.backoff = backoff
         self.max_failures = max_failures
         self._watchers: dict[MarketKey, _Watcher] = {}
@@ -166,9 +168,11 @@ class LiveCandles:
 
 
 def live_candles_of(extra: dict[str, Any], broadcaster: Broadcaster,
-                    exchange_factory: Callable[[str], Exchange]) -> LiveCandles:
-    """The app's :class:`LiveCandles` kept in ``extra`` (``Services.extra``), made on first use."""
+                    exchange_factory: Callable[[str], Exchange], *,
+                    cache: Cache | None = None) -> LiveCandles:
+    """The app's :class:`LiveCandles` kept in ``extra`` (``Services.extra``), made on first use
+    (storing closed bars through ``cache``, see :class:`LiveCandles`)."""
     found = extra.get(EXTRA_KEY)
     if not isinstance(found, LiveCandles):
-        found = extra[EXTRA_KEY] = LiveCandles(broadcaster, exchange_factory)
+        found = extra[EXTRA_KEY] = LiveCandles(broadcaster, exchange_factory, cache=cache)
     return found

@@ -10,6 +10,7 @@ from domain.errors import DataError
 from store import candles as store_candles
 from store.db import close_db, init_db
 from store.settings import Settings, get_settings
+from tasks.cache import Cache, NullCache, write_candles_and_invalidate
 from tasks.exchange import make_exchange
 from tasks.sync import missing_ranges_of
 
@@ -17,14 +18,20 @@ from tasks.sync import missing_ranges_of
 class StoreSink:
     """``store.candles`` seen through the ``tasks.sync.CandleSink`` protocol.
 
-    The database must be initialised (``store.db.init_db``) while the sink is used.
+    The database must be initialised (``store.db.init_db``) while the sink is used. With a
+    ``cache``, every write that stores new candles invalidates the series' cached ranges
+    (``tasks.cache.write_candles_and_invalidate``).
     """
+
+    def __init__(self, cache: Cache | None = None) -> None:
+        self.cache: Cache = cache if cache is not None else NullCache()
 
     async def last_ts(self, exchange_id: str, symbol: str, timeframe: str) -> int | None:
         return await store_candles.last_ts(exchange_id, symbol, timeframe)
 
     async def write(self, exchange_id: str, symbol: str, timeframe: str, candles: Candles) -> int:
-        return await store_candles.write_candles(exchange_id, symbol, timeframe, candles)
+        return await write_candles_and_invalidate(self.cache, exchange_id, symbol, timeframe,
+                                                  candles)
 
     async def missing_ranges(self, exchange_id: str, symbol: str, timeframe: str, start_ms: int,
                              end_ms: int) -> list[tuple[int, int]]:

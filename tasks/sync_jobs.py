@@ -20,6 +20,7 @@ import ccxt
 
 from domain.errors import DomainError
 from domain.timeframes import parse_timeframe
+from store import leases as store_leases
 from store import sync_jobs
 from store.candles import KEY_MAX_LEN
 from store.db import active_settings
@@ -27,9 +28,12 @@ from store.models import RunStatus
 from store.settings import Settings
 from store.sync_jobs import SyncJobRecord
 from tasks.broadcast import Broadcaster, Event
+from tasks.cache import cache_from_settings
+from tasks.jobs import LEASE_LOST, JobOptions, TransientJobError, claim, keep_lease
 from tasks.market import StoreSink, exchange_from_settings
-from tasks.progress import JobEvents, channel
+from tasks.progress import JobEvents
 from tasks.sync import SyncProgress, sync
+from tasks.transient import is_transient
 
 log = logging.getLogger("tasks.sync_jobs")
 
@@ -72,16 +76,20 @@ def state_event(job: SyncJobRecord) -> Event:
 
 
 async def run_sync_job(job_id: int, broadcaster: Broadcaster, *,
-                       settings: Settings | None = None) -> None:
+                       settings: Settings | None = None,
+                       options: JobOptions | None = None) -> None:
     """Run the queued sync job ``job_id`` to its end (see the module doc). A job that is not
     queued (run already, or unknown) is left alone. ``settings`` gives the exchange's base URLs
-    (default: those ``store.db.init_db`` was called with)."""
+    (default: those ``store.db.init_db`` was called with). ``options``: the lease, heartbeat,
+    cancel flag and retries (``tasks.jobs.JobOptions``; a Celery worker passes them)."""
+    opts = (options or JobOptions()).with_lease()
+    assert opts.lease is not None
+    if not await claim(JOB_KIND, job_id, opts):
+        return
     job = await sync_jobs.load_sync_job(job_id)
-    if job is None or job.status != RunStatus.QUEUED:
-        log.warning("sync job %s is %s: not run", job_id, "unknown" if job is None else job.status)
+    if job is None:
         return
     events = JobEvents(broadcaster, JOB_KIND, job_id)
-    await sync_jobs.mark_running(job_id)
     await events.emit("status", RunStatus.RUNNING.value, 0.0, job_id=job_id, stored=0)
     stored = 0
 
@@ -94,34 +102,58 @@ async def run_sync_job(job_id: int, broadcaster: Broadcaster, *,
                           stored=stored, pages=p.pages)
 
     client = None
+    settings = settings or active_settings()
+    cache = cache_from_settings(settings)  # new candles invalidate the cached ranges
+    stop_reason: list[str | None] = []
+    current = asyncio.current_task()
+
+    def stop(reason: str | None) -> None:  # the cancel flag, a lost lease or the time limit
+        if not stop_reason and current is not None:
+            stop_reason.append(reason)
+            current.cancel()
+
     try:
-        client = exchange_from_settings(job.exchange, settings or active_settings())
-        report = await sync(client, job.symbol, job.timeframe, job.since_ms, job.until_ms,
-                            sink=StoreSink(), progress=on_progress)
+        async with keep_lease(JOB_KIND, job_id, opts, stop):
+            client = exchange_from_settings(job.exchange, settings)
+            report = await sync(client, job.symbol, job.timeframe, job.since_ms, job.until_ms,
+                                sink=StoreSink(cache), progress=on_progress)
     except asyncio.CancelledError:
-        await _end(events, job_id, RunStatus.CANCELLED, "cancelled", stored,
-                   error=CANCELLED_ERROR)
-        raise
-    except DomainError as err:
-        await _end(events, job_id, RunStatus.FAILED, "error", stored, error=str(err))
-    except Exception:
-        log.exception("sync job %s failed", job_id)
-        await _end(events, job_id, RunStatus.FAILED, "error", stored, error=INTERNAL_ERROR)
+        reason = stop_reason[0] if stop_reason else None
+        if reason is None:
+            await _end(events, job_id, RunStatus.CANCELLED, "cancelled", stored,
+                       error=CANCELLED_ERROR)
+        elif reason != LEASE_LOST:
+            await _end(events, job_id, RunStatus.FAILED, "error", stored, error=reason)
+        if not stop_reason:  # cancelled from outside (the server stopping): pass it on
+            raise
+    except Exception as err:
+        if opts.retry_transient and is_transient(err):
+            await sync_jobs.set_progress(job_id, 0.0, stored)
+            if await store_leases.release(JOB_KIND, job_id, opts.lease):
+                raise TransientJobError(f"{type(err).__name__}: {err}") from err
+        if isinstance(err, DomainError):
+            await _end(events, job_id, RunStatus.FAILED, "error", stored, error=str(err))
+        else:
+            log.exception("sync job %s failed", job_id)
+            await _end(events, job_id, RunStatus.FAILED, "error", stored, error=INTERNAL_ERROR)
     else:
         await _end(events, job_id, RunStatus.SUCCEEDED, "done", report.candles_written,
                    pages=report.pages, unfilled=[list(r) for r in report.unfilled])
     finally:
+        await cache.close()
         if client is not None:
             await client.close()
 
 
 async def _end(events: JobEvents, job_id: int, status: RunStatus, kind: str, stored: int,
                **fields: Any) -> None:
-    """Record the job's end in its row, then publish the terminal event."""
+    """Record the job's end in its row, then publish the terminal event (nothing when it had
+    ended already)."""
     error = fields.get("error")
     job = await sync_jobs.finish(job_id, status, stored=stored, error=error)
-    progress = job.progress if job is not None else 0.0
-    await events.emit(kind, status.value, progress, job_id=job_id, stored=stored, **fields)
+    if job is not None:
+        await events.emit(kind, status.value, job.progress, job_id=job_id, stored=stored,
+                          **fields)
 
 
 CANCELLED_ERROR = ("cancelled before it finished (the candles written so far are kept); start "
@@ -136,8 +168,7 @@ async def cancel_sync_job(job: SyncJobRecord, executor: Any, broadcaster: Broadc
         return False
     if await executor.cancel(JOB_KIND, job.id):
         return True
-    latest = await broadcaster.latest(channel(JOB_KIND, job.id))
-    events = JobEvents(broadcaster, JOB_KIND, job.id, int((latest or {}).get("seq", 0)))
+    events = JobEvents(broadcaster, JOB_KIND, job.id)
     await _end(events, job.id, RunStatus.CANCELLED, "cancelled", job.stored,
                error=CANCELLED_ERROR)
     return True

@@ -13,7 +13,8 @@ Conventions
 * ``fee`` >= 0, an amount of ``fee_asset`` (the quote, the base, BNB or any other asset).
 * ``trade_id``: the exchange's trade id when the file has one, else None; the store dedupes
   on it, else on :meth:`Transaction.fingerprint`.
-* ``row``: where it came from in the user's file (1-based, the header is row 1), for messages.
+* ``row``: where it came from in the user's file, for messages: the 1-based row (the header is
+  row 1) of a CSV or XLSX file, or the 1-based item number in a JSON array.
 """
 
 from __future__ import annotations
@@ -63,14 +64,22 @@ class Transaction:
 @dataclass(frozen=True)
 class RowProblem:
     """One bad row: its 1-based row number in the file (header = row 1), the column (the file's
-    own column name, or "" for the whole row) and what is wrong."""
+    own column name, or "" for the whole row) and what is wrong.
+
+    ``unit`` says what ``row`` counts: ``"row"`` (CSV, XLSX) or ``"item"`` (the 1-based index of
+    an element of a JSON array; ``column`` is then the element's key). ``row`` 0 is the whole
+    file (not JSON, no transactions at all).
+    """
 
     row: int
     column: str
     message: str
+    unit: str = "row"
 
     def __str__(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
+        where = "the file" if self.row == 0 else f"{self.unit} {self.row}"
+        if self.column:
+            where += f", {'key' if self.unit == 'item' else 'column'} {self.column}"
         return f"{where}: {self.message}"
 
 

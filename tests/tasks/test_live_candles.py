@@ -109,7 +109,7 @@ def test_publisher_and_the_shared_instance() -> None:
                              True)
         await publisher(broadcaster)(update)
         event = await broadcaster.latest(candle_channel("binance", "ETH/USDT", "5m"))
-        assert event == {"kind": "candle", "exchange": "binance", "symbol": "ETH/USDT",
+        assert event == {"seq": 1, "kind": "candle", "exchange": "binance", "symbol": "ETH/USDT",
                          "timeframe": "5m", "ts": 300_000, "open": 1.0, "high": 2.0,
                          "low": 0.5, "close": 1.5, "volume": 10.0, "closed": True}
         extra: dict[str, Any] = {}
