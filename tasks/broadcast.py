@@ -52,7 +52,7 @@ class Broadcaster(Protocol):
     async def publish_part(self, channel: str, part: str, done: int, total: int,
                            event: Event) -> Event:
         """Record that ``part`` of a job has ``done`` of its units, then publish ``event`` with
-        ``progress``: the sum of every part's ``done`` over ``total`` (capped at 1)."""
+        ``done``, the sum of every part's, ``total``, and ``progress``, their ratio (at most 1)."""
 
     async def latest(self, channel: str) -> Event | None:
         """The last event published on ``channel`` (None if none, or expired)."""
@@ -90,8 +90,10 @@ class MemoryBroadcaster:
                            event: Event) -> Event:
         parts = self._parts.setdefault(channel, {})
         parts[part] = done
-        fraction = min(1.0, sum(parts.values()) / total) if total > 0 else 1.0
-        return await self.publish(channel, {**event, "progress": fraction})
+        done_sum = sum(parts.values())
+        fraction = min(1.0, done_sum / total) if total > 0 else 1.0
+        return await self.publish(channel, {**event, "progress": fraction, "done": done_sum,
+                                            "total": total})
 
     async def latest(self, channel: str) -> Event | None:
         return self._latest.get(channel)
@@ -126,10 +128,11 @@ class MemoryBroadcaster:
 
 # KEYS: seq counter, latest, parts hash. ARGV: event JSON (an object without "seq", and without
 # "progress" when a part is given), channel, TTL, part, done, total. Returns the seq and the
-# progress it wrote ('' without a part).
+# progress and the sum of the parts' counts it wrote ('' and 0 without a part).
 _PUBLISH_LUA = """
 local seq = redis.call('INCR', KEYS[1])
 local progress = ''
+local done = 0
 
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 local head = '{"seq":' .. seq .. ','
@@ -142,12 +145,13 @@ if ARGV[4] ~= '' then
   local fraction = 1
   if total > 0 then fraction = math.min(1, sum / total) end
   progress = string.format('%.17g', fraction)
-  head = head .. '"progress":' .. progress .. ','
+  done = sum
+  head = head .. '"progress":' .. progress .. ',"done":' .. sum .. ',"total":' .. total .. ','
 end
 local data = head .. string.sub(ARGV[1], 2)
 redis.call('SET', KEYS[2], data, 'EX', ARGV[3])
 redis.call('PUBLISH', ARGV[2], data)
-return {seq, progress}
+return {seq, progress, done}
 """
 _SEQ_PREFIX = "backtest:seq:"
 _PARTS_PREFIX = "backtest:parts:"
@@ -176,15 +180,17 @@ class RedisBroadcaster:
 
     async def _publish(self, channel: str, event: Event, part: str, done: int,
                        total: int) -> Event:
-        body = {k: v for k, v in event.items() if k != "seq" and not (part and k == "progress")}
+        derived = ("progress", "done", "total") if part else ()
+        body = {k: v for k, v in event.items() if k != "seq" and k not in derived}
         if not body:
             raise ValueError("an event needs at least one field")
-        seq, progress = await self._script(
+        seq, progress, done_sum = await self._script(
             keys=[_SEQ_PREFIX + channel, _KEY_PREFIX + channel, _PARTS_PREFIX + channel],
             args=[orjson.dumps(body), _CHANNEL_PREFIX + channel, LATEST_TTL_S, part, done,
                   total])
         if part:
-            return {"seq": int(seq), "progress": float(progress), **body}
+            return {"seq": int(seq), "progress": float(progress), "done": int(done_sum),
+                    "total": int(total), **body}
         return {"seq": int(seq), **body}
 
     async def latest(self, channel: str) -> Event | None:

@@ -10,7 +10,6 @@ inputs. A late subscriber gets the final state at once; another user's backtest 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
@@ -35,6 +33,7 @@ from store.users import create_user
 from tasks.executor import InProcessExecutor
 from tests.graph.conftest import api_settings
 from tests.graph.runs import CANDLES, EXCHANGE, SMA, SYMBOL, TIMEFRAME, metric_value, run_input
+from tests.serving import serve_app
 
 pytestmark = pytest.mark.asyncio
 
@@ -77,23 +76,9 @@ def served(backend_url: str, tmp_path: Path) -> Iterator[Served]:
     app = create_app(settings)
     services = app.state.services
     services.executor = InProcessExecutor(settings, services.broadcaster, warm=True)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                           timeout_graceful_shutdown=5))
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    for _ in range(300):
-        if server.started or not thread.is_alive():
-            break
-        threading.Event().wait(0.05)
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    with serve_app(app) as port:
         yield Served(f"http://127.0.0.1:{port}/graphql", f"ws://127.0.0.1:{port}/graphql",
                      alice, bob, strategy_id)
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        assert not thread.is_alive(), "uvicorn did not stop"
 
 
 async def gql_http(url: str, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:

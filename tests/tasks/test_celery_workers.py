@@ -32,8 +32,10 @@ from domain.engine.run import run_backtest
 from domain.strategy import parse_strategy
 from graph.app import create_app
 from store.candles import write_candles
+from store.db import close_db, init_db
 from store.settings import Settings
 from store.strategies import create_strategy
+from store.users import create_user
 from tasks.compute import SweepTask, compute_sweep, warm_up
 from tasks.local_workers import LocalWorkers
 from tests.dbfixtures import PgServer, _migrate_once, _truncate, require_pg
@@ -274,6 +276,19 @@ async def test_a_ten_thousand_set_sweep_on_two_workers_is_correct(
         r["metrics"]["sharpe"] for r in expected.rows[:100]]
 
 
+async def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -365,3 +380,73 @@ async def test_worker_without_redis_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2, done
     assert "REDIS_URL" in done.stderr and "Traceback" not in done.stderr
 
+
+
+SWEEP_PROGRESS = """subscription($id: ID!) { sweepProgress(id: $id) {
+  seq kind status progress done total top { rank } } }"""
+
+
+async def test_subscribers_of_any_api_process_see_worker_events_in_order(
+        workers: LocalWorkers, workers_db: str, redis_url: str, tmp_path: Path) -> None:
+    """Two API processes on one Redis: a sweep started through the first, cut in chunks run by
+    two workers at once, is followed through the second's subscription: every event in order,
+    progress never going back, ending with done; a late subscriber of the first gets the end."""
+    from gql import Client, GraphQLRequest
+    from gql.transport.websockets import WebsocketsTransport
+
+    from tests.serving import serve_app
+
+    workers.start("one")
+    workers.start("two")
+    first = create_app(settings_for(workers_db, redis_url, tmp_path, sweep_chunk_size=500))
+    port_two = free_port()  # the second API process: `backtest serve` in a subprocess
+    env = {**worker_env(workers_db, redis_url), "JWT_SECRET": JWT_SECRET,
+           "DATA_DIR": str(tmp_path)}
+    second = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port",
+                               str(port_two)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+
+    async def subscribe(port: int, token: str, sweep_id: str) -> list[dict[str, Any]]:
+        ws = WebsocketsTransport(url=f"ws://127.0.0.1:{port}/graphql",
+                                 subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+                                 init_payload={"Authorization": f"Bearer {token}"})
+        events: list[dict[str, Any]] = []
+        async with Client(transport=ws) as session:
+            async for result in session.subscribe(GraphQLRequest(
+                    SWEEP_PROGRESS, variable_values={"id": sweep_id})):
+                events.append(result["sweepProgress"])
+        return events
+
+    await init_db(settings_for(workers_db, redis_url, tmp_path))
+    try:
+        user = await create_user("subs@x.io", None)
+        strategy = await create_strategy(user.id, "sma", SMA)
+        await write_candles(EXCHANGE, "DEMO/USDT", TIMEFRAME, SMALL)
+        token = first.state.services.tokens.issue(user).access_token
+    finally:
+        await close_db()
+    grid = {"fast": {"start": 2, "stop": 101, "step": 1},
+            "slow": {"start": 110, "stop": 169, "step": 1}}  # 6,000 sets
+    body = {"query": SWEEP, "variables": {"input": {**market(strategy.id, SMALL, "DEMO/USDT"),
+                                                    "grid": grid}}}
+    try:
+        await wait_http(f"http://127.0.0.1:{port_two}/readyz")
+        with serve_app(first) as port_one:
+            async with httpx.AsyncClient(timeout=30) as client:
+                response = await client.post(f"http://127.0.0.1:{port_one}/graphql", json=body,
+                                             headers={"Authorization": f"Bearer {token}"})
+            sweep_id = response.json()["data"]["runSweep"]["id"]
+            events = await asyncio.wait_for(subscribe(port_two, token, sweep_id), 120)
+            late = await asyncio.wait_for(subscribe(port_one, token, sweep_id), 30)
+    finally:
+        second.terminate()
+        second.wait(30)
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(set(seqs)), seqs
+    progress = [e["progress"] for e in events]
+    assert progress == sorted(progress) and progress[-1] == 1.0
+    assert events[-1]["kind"] == "done" and events[-1]["top"][0]["rank"] == 1
+    parts = [e for e in events if e["kind"] == "progress"]
+    assert len(parts) >= 2 and all(e["total"] == 6_000 for e in parts)
+    assert [e["done"] for e in parts] == sorted(e["done"] for e in parts)
+    assert len(late) == 1 and late[0]["kind"] == "done"

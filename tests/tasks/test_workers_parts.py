@@ -56,6 +56,8 @@ async def test_parts_add_up_and_never_go_back(redis_url: str) -> None:
             for part, done in (("a", 10), ("b", 30), ("a", 50), ("b", 50)):
                 seen.append(await events.emit_part(part, done, 100, chunk=part))
             assert [e["progress"] for e in seen] == [0.1, 0.4, 0.8, 1.0]
+            assert [e["done"] for e in seen] == [10, 40, 80, 100]
+            assert {e["total"] for e in seen} == {100}
             assert [e["seq"] for e in seen] == [1, 2, 3, 4]
             assert all(e["kind"] == "progress" and e["status"] == "running" for e in seen)
             latest = await broadcaster.latest("sweep:7")
