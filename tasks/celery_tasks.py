@@ -36,7 +36,6 @@ from tasks import worker_runtime
 from tasks.celery_app import app
 from tasks.compute import warm_up
 from tasks.jobs import (
-    INTERRUPTED,
     CandleReader,
     JobOptions,
     TransientJobError,
@@ -100,7 +99,7 @@ def _on_time_limit(rt: Runtime, kind: str, job_id: int) -> None:
                f"{rt.settings.job_time_limit_s:g} s (JOB_TIME_LIMIT)")
     if kind == "sync":
         rt.run(_end_sync(rt, job_id, RunStatus.FAILED, message))
-    elif kind != "sweep-chunk":
+    else:
         rt.run(finish_cancelled(kind, job_id, rt.broadcaster, message))
 
 
@@ -145,8 +144,7 @@ def run_sweep_chunk(self: Task, sweep_id: int, index: int, start: int, stop: int
         rt.run(finish_cancelled("sweep", sweep_id, rt.broadcaster,
                                 gave_up_message(retries + 1, str(err))))
     except SoftTimeLimitExceeded:
-        rt.cancel_pending()
-        rt.run(finish_cancelled("sweep", sweep_id, rt.broadcaster, INTERRUPTED))
+        _on_time_limit(rt, "sweep", sweep_id)
 
 
 async def _end_sync(rt: Runtime, job_id: int, status: RunStatus, error: str) -> None:
