@@ -39,6 +39,7 @@ from domain.errors import Cancelled, DataError, DomainError
 from store import backtest_results as results_store
 from store import backtests as store_backtests
 from store import leases as store_leases
+from store import replays as store_replays
 from store import sweeps as store_sweeps
 from store.backtest_results import Results
 from store.backtests import BacktestRecord
@@ -131,12 +132,19 @@ class TransientJobError(Exception):
 
 @contextlib.asynccontextmanager
 async def keep_lease(kind: str, job_id: int, opts: JobOptions,
-                     stop: Callable[[str | None], None]) -> AsyncIterator[None]:
-    """While the body runs: record a heartbeat every ``opts.heartbeat_s`` (a lost lease calls
-    ``stop(LEASE_LOST)``), poll ``opts.cancel_requested`` (True calls ``stop(None)``) and call
-    ``stop(time_limit_message)`` when the time limit passes."""
-    assert opts.lease is not None
-    lease = opts.lease
+                     stop: Callable[[str | None], None],
+                     beat: Callable[[], Awaitable[bool]] | None = None) -> AsyncIterator[None]:
+    """While the body runs: record a heartbeat every ``opts.heartbeat_s`` (``beat``, default
+    the lease's; False, a lost lease, calls ``stop(LEASE_LOST)``), poll
+    ``opts.cancel_requested`` (True calls ``stop(None)``) and call ``stop(time_limit_message)``
+    when the time limit passes."""
+    if beat is None:
+        lease = opts.lease
+        assert lease is not None
+
+        async def beat() -> bool:
+            return await store_leases.heartbeat(kind, job_id, lease)
+
     loop = asyncio.get_running_loop()
     timer = None
     if opts.time_limit_s is not None:
@@ -151,7 +159,7 @@ async def keep_lease(kind: str, job_id: int, opts: JobOptions,
                     stop(None)
                 if loop.time() >= next_beat:
                     next_beat = loop.time() + opts.heartbeat_s
-                    if not await store_leases.heartbeat(kind, job_id, lease):
+                    if not await beat():
                         stop(LEASE_LOST)
                         return
             except Exception as err:  # a missed beat is not fatal: the next one may work
@@ -217,7 +225,8 @@ class _Store(Protocol):
     async def set_progress(self, job_id: int, fraction: float) -> None: ...
 
 
-_STORES: dict[str, Any] = {"backtest": store_backtests, "sweep": store_sweeps}
+_STORES: dict[str, Any] = {"backtest": store_backtests, "sweep": store_sweeps,
+                           "replay": store_replays}
 
 
 async def finish_cancelled(kind: str, job_id: int, broadcaster: Broadcaster,

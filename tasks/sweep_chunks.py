@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,6 @@ from tasks.compute import (
     run_in_thread,
 )
 from tasks.jobs import (
-    CANCEL_POLL_S,
     EVENT_TOP_ROWS,
     INTERNAL_ERROR,
     CandleReader,
@@ -47,8 +46,8 @@ from tasks.jobs import (
     TransientJobError,
     claim,
     job_events,
+    keep_lease,
     load_candles,
-    time_limit_message,
 )
 from tasks.transient import is_transient
 
@@ -104,37 +103,6 @@ async def start_sweep(sweep_id: int, broadcaster: Broadcaster, opts: JobOptions,
     return pending
 
 
-@contextlib.asynccontextmanager
-async def _watch(chunk: Chunk, opts: JobOptions, token: CancelToken) -> AsyncIterator[None]:
-    """Heartbeats on the sweep's row, the cancel flag and the time limit, while a chunk runs."""
-    loop = asyncio.get_running_loop()
-    timer = None
-    if opts.time_limit_s is not None:
-        timer = loop.call_later(opts.time_limit_s, token.cancel,
-                                time_limit_message(opts.time_limit_s))
-
-    async def watch() -> None:
-        next_beat = 0.0
-        while True:
-            with contextlib.suppress(Exception):
-                if opts.cancel_requested is not None and await opts.cancel_requested():
-                    token.cancel()
-                if loop.time() >= next_beat:
-                    next_beat = loop.time() + opts.heartbeat_s
-                    await store_leases.touch("sweep", chunk.sweep_id)
-            await asyncio.sleep(CANCEL_POLL_S)
-
-    task = asyncio.create_task(watch())
-    try:
-        yield
-    finally:
-        if timer is not None:
-            timer.cancel()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def run_chunk(chunk: Chunk, broadcaster: Broadcaster, opts: JobOptions,
                     read: CandleReader | None = None) -> None:
     """Run one chunk of a running sweep (see the module docstring); raises
@@ -156,9 +124,13 @@ async def run_chunk(chunk: Chunk, broadcaster: Broadcaster, opts: JobOptions,
         publishing.add(task)
         task.add_done_callback(publishing.discard)
 
+    async def beat() -> bool:  # the chunks share the sweep: any chunk keeps it alive
+        await store_leases.touch("sweep", chunk.sweep_id)
+        return True
+
     error: str | None = None
     try:
-        async with _watch(chunk, opts, token):
+        async with keep_lease("sweep", chunk.sweep_id, opts, token.cancel, beat):
             candles = await (read or load_candles)(record.exchange, record.symbol,
                                                    record.timeframe, record.start_ms,
                                                    record.end_ms)
