@@ -155,7 +155,7 @@ async def measure(executor: Executor, run: Callable[[Executor], Awaitable[Any]])
 
 async def bench(args: argparse.Namespace, database_url: str, data_dir: str) -> None:
     settings = Settings(database_url=database_url, data_dir=Path(data_dir), redis_url=args.redis,
-                        executor="celery", sweep_chunk_size=1000)
+                        executor="celery", sweep_chunk_size=args.chunk)
     await migrate(settings)
     await init_db(settings, share_across_tasks=True)
     user = await create_user("bench@x.io", None)
@@ -180,7 +180,7 @@ async def bench(args: argparse.Namespace, database_url: str, data_dir: str) -> N
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JOB_", "CELERY_"))}
     env.update(DATABASE_URL=database_url, REDIS_URL=args.redis, EXECUTOR="celery",
-               SWEEP_CHUNK_SIZE="1000", ENGINE_THREADS="1")
+               SWEEP_CHUNK_SIZE=str(args.chunk), ENGINE_THREADS="1")
     for n_workers in (1, 2):
         workers = LocalWorkers(env, Path(data_dir) / f"logs{n_workers}")
         try:
@@ -202,7 +202,7 @@ async def bench(args: argparse.Namespace, database_url: str, data_dir: str) -> N
     one = results["1 worker"]
     print(f"{args.backtests} backtests of {len(SMALL):,} bars; one sweep of "
           f"{len(parameter_grid(parse_strategy(SMA), GRID)):,} sets on {args.bars:,} bars "
-          f"(chunks of 1,000); {os.cpu_count()} CPUs")
+          f"(chunks of {args.chunk:,}); {os.cpu_count()} CPUs")
     print(f"{'executor':<12} {'backtests/s':>12} {'x 1 worker':>11} {'sweep s':>9} "
           f"{'x 1 worker':>11}")
     for name, r in results.items():
@@ -220,6 +220,8 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--backtests", type=int, default=200, help="small backtests (200)")
     parser.add_argument("--bars", type=int, default=50_000, help="1m bars of the sweep (50,000)")
+    parser.add_argument("--chunk", type=int, default=1000,
+                        help="parameter sets per sweep chunk (SWEEP_CHUNK_SIZE, 1,000)")
     parser.add_argument("--overhead", type=int, default=100,
                         help="tasks sent one at a time for the overhead (100)")
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432",

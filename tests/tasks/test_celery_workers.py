@@ -102,7 +102,8 @@ RUN = """mutation($input: RunBacktestInput!) { runBacktest(input: $input) {
 SWEEP = """mutation($input: RunSweepInput!) { runSweep(input: $input) {
   __typename ... on Sweep { id status } ... on ValidationError { problems { path message } } } }"""
 RESULT = """query($id: ID!) { backtest(id: $id) { status error
-  summary { finalEquity nTrades } trades(first: 100) { totalCount } } }"""
+  summary { finalEquity nTrades sharpe maxDrawdown } trades(first: 100) { totalCount
+  edges { node { pnl } } } } }"""
 
 
 async def seed(api: Api, candles: Candles, symbol: str) -> tuple[str, int]:
@@ -167,7 +168,11 @@ async def test_fifty_backtests_equal_the_engine(workers: LocalWorkers,
         result = (await celery_api.gql(RESULT, {"id": run_id}, token=token))["data"]["backtest"]
         expected = run_backtest(strategy, SMALL, {"fast": 5 + i % 40, "slow": 60 + i})
         assert result["summary"]["finalEquity"] == expected.final_equity
+        assert result["summary"]["sharpe"] == expected.metrics["sharpe"]
+        assert result["summary"]["maxDrawdown"] == expected.metrics["max_drawdown"]
         assert result["trades"]["totalCount"] == len(expected.trades)
+        assert [e["node"]["pnl"] for e in result["trades"]["edges"]] == \
+            expected.trades["pnl"][:100].tolist()
 
 
 async def test_a_killed_worker_s_backtest_completes_on_another(
