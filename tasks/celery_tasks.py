@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from billiard.exceptions import SoftTimeLimitExceeded
@@ -32,6 +33,7 @@ from celery.signals import worker_process_init, worker_process_shutdown, worker_
 from domain.candles import Candles
 from store import sync_jobs as store_sync_jobs
 from store.models import RunStatus
+from store.settings import get_settings
 from tasks import worker_runtime
 from tasks.celery_app import app
 from tasks.compute import warm_up
@@ -45,6 +47,7 @@ from tasks.jobs import (
     run_backtest_job,
 )
 from tasks.sweep_chunks import Chunk, run_chunk, start_sweep
+from tasks.transient import is_transient
 from tasks.worker_runtime import Runtime, close_runtime, runtime
 
 log = logging.getLogger("tasks.celery")
@@ -79,24 +82,33 @@ def reader(rt: Runtime) -> CandleReader:
     return read
 
 
-def _retry_or_fail(task: Task, kind: str, job_id: int, err: TransientJobError) -> None:
-    """Retry the task later, or fail the job when its retries are used up."""
-    rt = runtime()
-    retries = int(task.request.retries or 0)
-    if retries < rt.settings.job_max_retries:
-        raise task.retry(countdown=backoff_s(retries), exc=err, max_retries=None)
-    message = gave_up_message(retries + 1, str(err))
-    if kind == "sync":
-        rt.run(_end_sync(rt, job_id, RunStatus.FAILED, message))
-    else:
-        rt.run(finish_cancelled(kind, job_id, rt.broadcaster, message))
+def _execute(task: Task, kind: str, job_id: int,
+             body: Callable[[Runtime], Coroutine[Any, Any, Any]]) -> None:
+    """Run ``body`` on this process's loop. A transient error (``TransientJobError`` from a
+    job body, or a database or exchange error raised before the body could claim its row) is
+    retried later with backoff, at most ``JOB_MAX_RETRIES`` times, then the job fails saying
+    so; Celery's soft time limit fails the job with a message."""
+    try:
+        rt = runtime()
+        rt.run(body(rt))
+    except SoftTimeLimitExceeded:
+        rt = runtime()
+        rt.cancel_pending()
+        _fail(rt, kind, job_id, f"stopped: the job did not stop within 30 s of its time limit of "
+                                f"{rt.settings.job_time_limit_s:g} s (JOB_TIME_LIMIT)")
+    except Exception as err:
+        if not (isinstance(err, TransientJobError) or is_transient(err)):
+            raise
+        retries = int(task.request.retries or 0)
+        most = get_settings().job_max_retries
+        if retries < most:
+            log.warning("%s %s: transient error, retry %s of %s: %s", kind, job_id, retries + 1,
+                        most, err)
+            raise task.retry(countdown=backoff_s(retries), exc=err, max_retries=None) from err
+        _fail(runtime(), kind, job_id, gave_up_message(retries + 1, f"{err}"))
 
 
-def _on_time_limit(rt: Runtime, kind: str, job_id: int) -> None:
-    """Celery's soft time limit interrupted the loop: stop what ran, fail the job."""
-    rt.cancel_pending()
-    message = (f"stopped: the job did not stop within 30 s of its time limit of "
-               f"{rt.settings.job_time_limit_s:g} s (JOB_TIME_LIMIT)")
+def _fail(rt: Runtime, kind: str, job_id: int, message: str) -> None:
     if kind == "sync":
         rt.run(_end_sync(rt, job_id, RunStatus.FAILED, message))
     else:
@@ -105,14 +117,9 @@ def _on_time_limit(rt: Runtime, kind: str, job_id: int) -> None:
 
 @app.task(name="backtest.run", bind=True)
 def run_backtest(self: Task, backtest_id: int) -> None:
-    rt = runtime()
-    try:
-        rt.run(run_backtest_job(backtest_id, rt.broadcaster,
-                                options=options(rt, "backtest", backtest_id), read=reader(rt)))
-    except TransientJobError as err:
-        _retry_or_fail(self, "backtest", backtest_id, err)
-    except SoftTimeLimitExceeded:
-        _on_time_limit(rt, "backtest", backtest_id)
+    _execute(self, "backtest", backtest_id, lambda rt: run_backtest_job(
+        backtest_id, rt.broadcaster, options=options(rt, "backtest", backtest_id),
+        read=reader(rt)))
 
 
 async def _dispatch_chunks(chunks: list[Chunk]) -> None:
@@ -122,29 +129,17 @@ async def _dispatch_chunks(chunks: list[Chunk]) -> None:
 
 @app.task(name="sweep.run", bind=True)
 def run_sweep(self: Task, sweep_id: int) -> None:
-    rt = runtime()
-    try:
-        rt.run(start_sweep(sweep_id, rt.broadcaster, options(rt, "sweep", sweep_id),
-                           rt.settings.sweep_chunk_size, _dispatch_chunks))
-    except TransientJobError as err:
-        _retry_or_fail(self, "sweep", sweep_id, err)
+    _execute(self, "sweep", sweep_id, lambda rt: start_sweep(
+        sweep_id, rt.broadcaster, options(rt, "sweep", sweep_id), rt.settings.sweep_chunk_size,
+        _dispatch_chunks))
 
 
 @app.task(name="sweep.chunk", bind=True)
 def run_sweep_chunk(self: Task, sweep_id: int, index: int, start: int, stop: int,
                     n_chunks: int) -> None:
-    rt = runtime()
     chunk = Chunk(sweep_id, index, start, stop, n_chunks)
-    try:
-        rt.run(run_chunk(chunk, rt.broadcaster, options(rt, "sweep", sweep_id), reader(rt)))
-    except TransientJobError as err:
-        retries = int(self.request.retries or 0)
-        if retries < rt.settings.job_max_retries:
-            raise self.retry(countdown=backoff_s(retries), exc=err, max_retries=None) from err
-        rt.run(finish_cancelled("sweep", sweep_id, rt.broadcaster,
-                                gave_up_message(retries + 1, str(err))))
-    except SoftTimeLimitExceeded:
-        _on_time_limit(rt, "sweep", sweep_id)
+    _execute(self, "sweep", sweep_id, lambda rt: run_chunk(
+        chunk, rt.broadcaster, options(rt, "sweep", sweep_id), reader(rt)))
 
 
 async def _end_sync(rt: Runtime, job_id: int, status: RunStatus, error: str) -> None:
@@ -158,14 +153,8 @@ async def _end_sync(rt: Runtime, job_id: int, status: RunStatus, error: str) -> 
 def run_sync(self: Task, job_id: int) -> None:
     from tasks.sync_jobs import run_sync_job
 
-    rt = runtime()
-    try:
-        rt.run(run_sync_job(job_id, rt.broadcaster, settings=rt.settings,
-                            options=options(rt, "sync", job_id)))
-    except TransientJobError as err:
-        _retry_or_fail(self, "sync", job_id, err)
-    except SoftTimeLimitExceeded:
-        _on_time_limit(rt, "sync", job_id)
+    _execute(self, "sync", job_id, lambda rt: run_sync_job(
+        job_id, rt.broadcaster, settings=rt.settings, options=options(rt, "sync", job_id)))
 
 
 @app.task(name="market.refresh_watch_list")
@@ -180,13 +169,8 @@ def refresh_watch_list() -> dict[str, int]:
 def run_replay(self: Task, replay_id: int) -> None:
     from tasks.replay_jobs import run_replay_job
 
-    rt = runtime()
-    try:
-        rt.run(run_replay_job(replay_id, rt.broadcaster, options=options(rt, "replay", replay_id)))
-    except TransientJobError as err:
-        _retry_or_fail(self, "replay", replay_id, err)
-    except SoftTimeLimitExceeded:
-        _on_time_limit(rt, "replay", replay_id)
+    _execute(self, "replay", replay_id, lambda rt: run_replay_job(
+        replay_id, rt.broadcaster, options=options(rt, "replay", replay_id)))
 
 
 @app.task(name="maintenance.recover")
@@ -203,17 +187,25 @@ def recover() -> dict[str, int]:
     return report.counts()
 
 
-@worker_process_init.connect
-def _open_child(**_: Any) -> None:  # a prefork child: open before the first task arrives
-    runtime()
+def _open() -> None:
+    """Load the engine and open the connections before the first task arrives (a database
+    that is down now is tried again by the first task)."""
     warm_up()
+    try:
+        runtime()
+    except Exception as err:
+        log.warning("the worker could not open its connections yet: %s", err)
+
+
+@worker_process_init.connect
+def _open_child(**_: Any) -> None:  # a prefork child
+    _open()
 
 
 @worker_ready.connect
 def _open_main(**_: Any) -> None:  # the solo pool runs tasks in the worker's own process
     if worker_runtime.TASKS_IN_MAIN_PROCESS:
-        runtime()
-        warm_up()
+        _open()
 
 
 @worker_process_shutdown.connect

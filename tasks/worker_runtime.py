@@ -93,7 +93,11 @@ def runtime(settings: Settings | None = None) -> Runtime:
         compute.ENGINE_THREADS = chosen.engine_threads
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    loop.run_until_complete(init_db(chosen, share_across_tasks=True))
+    try:
+        loop.run_until_complete(init_db(chosen, share_across_tasks=True))
+    except BaseException:
+        loop.close()
+        raise
     _runtime = Runtime(os.getpid(), chosen, loop, make_broadcaster(chosen.redis_url),
                        cache_from_settings(chosen),
                        aioredis.Redis.from_url(chosen.redis_url or "redis://127.0.0.1:6379/0"))

@@ -455,3 +455,35 @@ async def test_subscribers_of_any_api_process_see_worker_events_in_order(
     assert len(parts) >= 2 and all(e["total"] == 6_000 for e in parts)
     assert [e["done"] for e in parts] == sorted(e["done"] for e in parts)
     assert len(late) == 1 and late[0]["kind"] == "done"
+
+
+async def test_a_database_outage_is_retried_with_backoff(
+        workers_db: str, redis_url: str, celery_api: Api, tmp_path: Path) -> None:
+    """The worker's link to PostgreSQL is cut (a proxy closes its connections and refuses new
+    ones) when a backtest arrives: the task is retried with backoff and succeeds once the
+    database is back; the API, on its own connections, never noticed."""
+    from tests.tcp_proxy import TcpProxy
+
+    await _truncate(workers_db)
+    proxy = await TcpProxy("127.0.0.1", 5432).start()
+    proxied = workers_db.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/")
+    assert proxied != workers_db
+    env = {**worker_env(proxied, redis_url), "JOB_MAX_RETRIES": "5"}
+    pool = LocalWorkers(env, tmp_path / "logs")
+    try:
+        worker = await asyncio.to_thread(pool.start, "one")
+        token, strategy_id = await seed(celery_api, SMALL, "DEMO/USDT")
+        proxy.cut()
+        run_id = await run(celery_api, token, strategy_id, SMALL, "DEMO/USDT")
+        deadline = time.monotonic() + 30
+        while "transient error, retry 2" not in worker.log():
+            assert time.monotonic() < deadline, worker.log()[-3000:]
+            await asyncio.sleep(0.1)
+        proxy.restore()
+        node = await wait_for(celery_api, token, "backtest", run_id, timeout=60)
+        assert node["status"] == "SUCCEEDED", (node, worker.log()[-3000:])
+        expected = run_backtest(parse_strategy(SMA), SMALL)
+        assert await trade_rows(workers_db, run_id) == len(expected.trades)
+    finally:
+        await asyncio.to_thread(pool.stop_all)
+        await proxy.close()
