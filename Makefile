@@ -47,6 +47,8 @@ bench: install services
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/storage.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/workers.py
+	$(BIN)/python bench/replay.py
 
 ## The generated schemas: the strategy document's JSON Schema and the API's schema.graphql
 ## (a test fails when either differs from the code).

@@ -1,17 +1,29 @@
 """API benchmark against a running server on PostgreSQL, one run, figures against a baseline.
 
-Run with ``.venv/bin/python bench/api.py [--requests N] [--server URL]``. It creates a temporary
-database on ``--server`` (default ``postgres://postgres@127.0.0.1:5432``), migrates and seeds it
-(a user, 200 finished backtests with summaries and trades, 100,000 1m candles, 1,000,000 more
-for the progress runs), serves it with uvicorn in a subprocess on 127.0.0.1 (a free port), talks
-to it over HTTP (httpx) and websockets (graphql-transport-ws), then stops the server and drops
-the database.
+Run with ``.venv/bin/python bench/api.py [--requests N] [--workers N] [--server URL]``. It creates
+a temporary database on ``--server`` (default ``postgres://postgres@127.0.0.1:5432``), migrates
+and seeds it (a user, 200 finished backtests with summaries and trades, 100,000 1m candles,
+1,000,000 more for the progress runs), serves it with uvicorn in a subprocess on 127.0.0.1 (the
+app ``backtest serve`` runs, ``graph.app:create_served_app``, without access log), then stops the
+server and drops the database.
+
+The HTTP load comes from ``bench/loadgen.py`` in a separate process: raw asyncio sockets,
+keep-alive connections, closed loop (each client sends its next request when the previous
+answer has arrived). It shares the machine with the server and PostgreSQL, so each figure also
+says how busy the CPUs were and how much of that was the load generator.
 
 Figures (targets from issue 4), each with its ratio to the baseline, ``{ __typename }``, measured
 in the same run at the same concurrency:
 
 * the ``backtests`` list query, first page of 50 with their summaries: p50/p99 latency and
-  throughput with 1 and with 50 concurrent clients (target: p99 under 50 ms at 50);
+  throughput with 1 and with 50 concurrent clients (target: p99 under 50 ms at 50), with one
+  server process and with ``--workers`` processes (default: one per CPU; ``REDIS_URL`` from
+  ``--redis-url``, as ``backtest serve --workers`` requires), answered from the response cache
+  (``graph.response_cache``: the owner's backtests do not change meanwhile); then the same
+  while one of the owner's backtests changes 10 times a second (most answers recomputed), and
+  with the cache off (``RESPONSE_CACHE_MB=0``: every answer computed);
+* extra: the list at a fixed arrival rate (open loop), latency counted from when each request
+  was due;
 * a ``candles`` query returning 100,000 candles with two indicators (SMA 20, RSI 14): its
   latency, end to end including the JSON transfer (target: under 1 s);
 * progress-event latency: from the engine's progress callback in a worker process (the event's
@@ -23,11 +35,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,11 +47,12 @@ from typing import Any
 
 import asyncpg
 import httpx
-import numpy as np
 import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from api_harness import Load, Server, line, load, pct  # noqa: E402  (bench/, the script's folder)
 
 import cli  # noqa: E402, F401  (keys numba's cache by the engine's sources)
 from domain.demo import demo_candles  # noqa: E402
@@ -76,8 +88,9 @@ async def _admin(server: str, sql: str) -> None:
         await conn.close()
 
 
-async def seed(settings: Settings, n_backtests: int) -> tuple[str, int, int]:
-    """A user (its access token), a strategy, finished backtests, candles for the queries."""
+async def seed(settings: Settings, n_backtests: int) -> tuple[str, int, int, int]:
+    """A user (its access token), a strategy, finished backtests (the id of one), candles for
+    the queries."""
     await migrate(settings)
     try:
         user = await create_user("bench@x.io", None)
@@ -95,68 +108,9 @@ async def seed(settings: Settings, n_backtests: int) -> tuple[str, int, int]:
         big = demo_candles(1_100_000, "1m", symbol="BENCH/USDT")
         await write_candles("bench", "BENCH/USDT", "1m", big)
         token = Tokens(SECRET).issue(user).access_token
-        return token, strategy.id, int(big.ts[0])
+        return token, strategy.id, int(big.ts[0]), record.id
     finally:
         await close_db()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(database_url: str, port: int, data_dir: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, DATABASE_URL=database_url, JWT_SECRET=SECRET, DATA_DIR=data_dir,
-               GRAPHQL_IDE="0")
-    return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "graph.app:create_app", "--host",
-         "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env)
-
-
-async def wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise RuntimeError("the server exited while starting")
-            try:
-                if (await client.get(f"{base}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
-    raise RuntimeError("the server did not become ready")
-
-
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(np.array(values), q))
-
-
-async def load(url: str, token: str, query: str, variables: dict[str, Any], clients: int,
-               per_client: int) -> tuple[list[float], float]:
-    """Latencies (ms) of ``clients`` concurrent clients each sending ``per_client`` requests
-    one after the other, and the throughput (requests/s)."""
-    latencies: list[float] = []
-    headers = {"Authorization": f"Bearer {token}"}
-    body = json.dumps({"query": query, "variables": variables})
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
-        async def client() -> None:
-            for _ in range(per_client):
-                t0 = time.perf_counter()
-                response = await http.post(url, content=body, headers={
-                    **headers, "Content-Type": "application/json"})
-                response.raise_for_status()
-                latencies.append((time.perf_counter() - t0) * 1000)
-                assert "errors" not in response.json(), response.text[:500]
-
-        await asyncio.gather(*(client() for _ in range(min(clients, 4))))  # warm connections
-        latencies.clear()
-        t0 = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
-        wall = time.perf_counter() - t0
-    return latencies, len(latencies) / wall
 
 
 async def gql(url: str, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -214,67 +168,120 @@ def _iso(ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
 
 
-def line(name: str, lat: list[float], rps: float | None, base: list[float] | None) -> str:
-    text = f"  {name:<34} p50 {pct(lat, 50):8.2f} ms  p99 {pct(lat, 99):8.2f} ms"
-    if rps is not None:
-        text += f"  {rps:8.1f} req/s"
-    if base is not None:
-        text += (f"   x{pct(lat, 50) / pct(base, 50):6.1f} / x{pct(lat, 99) / pct(base, 99):6.1f}"
-                 " baseline p50/p99")
-    return text
+async def list_figures(server: Server, token: str, label: str, requests: int,
+                       clients: tuple[int, ...] = (1, 50)) -> dict[int, Load]:
+    """Closed loop: baseline then the list, at each concurrency; the list's runs by clients."""
+    out: dict[int, Load] = {}
+    for n in clients:
+        total = requests if n > 1 else max(200, requests // 5)
+        base = await load(server.url, token, BASELINE, {}, n, total)
+        out[n] = await load(server.url, token, LIST, {}, n, total)
+        print(f"{label}, {n} concurrent client(s), {total} requests per query:")
+        print(line("baseline { __typename }", base, None))
+        print(line("backtests(first: 50) + summaries", out[n], base))
+    return out
+
+
+async def changing(database_url: str, backtest_id: int, per_second: float,
+                   stop: asyncio.Event) -> int:
+    """Change one backtest of the bench user ``per_second`` times a second until ``stop``
+    (as a running job recording its progress would); how many changes were made."""
+    conn = await asyncpg.connect(database_url)
+    made = 0
+    try:
+        while not stop.is_set():
+            await conn.execute("UPDATE backtests SET progress = $1 WHERE id = $2",
+                               (made % 100) / 100, backtest_id)
+            made += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1 / per_second)
+    finally:
+        await conn.close()
+    return made
+
+
+def verdict(figures: dict[str, Load]) -> None:
+    for name, run in figures.items():
+        p99 = pct(run.latencies, 99)
+        print(f"    target p99 < 50 ms at 50 clients, {name}: {p99:.1f} ms: "
+              f"{'met' if p99 < 50 else 'NOT met'}")
 
 
 async def bench(args: argparse.Namespace, database_url: str, data_dir: str) -> None:
     t0 = time.perf_counter()
-    token, strategy_id, first_ms = await seed(Settings(database_url=database_url), 200)
+    token, strategy_id, first_ms, some_run = await seed(Settings(database_url=database_url), 200)
     print(f"seeded in {time.perf_counter() - t0:.1f} s: 200 backtests, 1,100,000 1m candles")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = start_server(database_url, port, data_dir)
-    try:
-        await wait_ready(base, proc)
-        url = f"{base}/graphql"
-        print(f"server: uvicorn, 1 process, {base}; client: httpx on the same machine "
-              f"({os.cpu_count()} CPUs)")
-        for clients in (1, 50):
-            per = max(1, args.requests // clients)
-            base_lat, base_rps = await load(url, token, BASELINE, {}, clients, per)
-            lat, rps = await load(url, token, LIST, {}, clients, per)
-            print(f"{clients} concurrent client(s), {per * clients} requests each query:")
-            print(line("baseline { __typename }", base_lat, base_rps, None))
-            print(line("backtests(first: 50) + summaries", lat, rps, base_lat))
-        print(f"    target p99 < 50 ms at 50 clients: {pct(lat, 99):.1f} ms")
-        base_lat, _ = await load(url, token, BASELINE, {}, 1, 20)
+    print(f"load: bench/loadgen.py (asyncio sockets, another process) on the same machine "
+          f"({os.cpu_count()} CPUs), closed loop unless said otherwise")
+    cached: dict[str, Load] = {}
+    async with Server(database_url, data_dir, SECRET) as server:
+        print(f"server: uvicorn, 1 process, response cache on, {server.base}")
+        cached["1 process"] = (await list_figures(server, token, "1 process", args.requests))[50]
+        stop = asyncio.Event()
+        writer = asyncio.create_task(changing(database_url, some_run, 10.0, stop))
+        try:
+            busy = await load(server.url, token, LIST, {}, 50, 3 * args.requests)
+        finally:
+            stop.set()
+            made = await writer
+        print(f"1 process, 50 clients, {3 * args.requests} requests, while a backtest of the "
+              f"same owner changes 10 times a second ({made} changes, each making the next "
+              "answer a new query):")
+        print(line("backtests(first: 50) + summaries", busy, None))
+        rate = 0.5 * cached["1 process"].rps
+        open_loop = await load(server.url, token, LIST, {}, 200, args.requests, rate=rate)
+        print(f"extra, open loop: {rate:.0f} requests/s arriving whatever the answers "
+              f"(half the closed-loop throughput), latency from when each was due:")
+        print(line("backtests(first: 50) + summaries", open_loop, None))
+        base_lat = (await load(server.url, token, BASELINE, {}, 1, 50)).latencies
         times = []
         for _ in range(5):
             t1 = time.perf_counter()
-            data = await gql(url, token, CANDLES, {"from": _iso(first_ms)})
+            data = await gql(server.url, token, CANDLES, {"from": _iso(first_ms)})
             times.append((time.perf_counter() - t1) * 1000)
             assert data["candles"]["count"] == 100_000
         print("candles: 100,000 1m candles + SMA 20 + RSI 14, 5 requests:")
-        print(line("candles query", times, None, base_lat))
+        print(line("candles query", times, base_lat))
         print(f"    target < 1000 ms: best {min(times):.0f} ms, worst {max(times):.0f} ms")
-        backtests, sweep = await event_latency(base, token, strategy_id, first_ms, args.runs)
+        backtests, sweep = await event_latency(server.base, token, strategy_id, first_ms,
+                                               args.runs)
         latencies = backtests + sweep
         print(f"progress events, engine callback -> websocket client: {len(backtests)} of "
               f"{args.runs} backtests on 1,000,000 bars, {len(sweep)} of a sweep:")
-        print(line("backtest events", backtests, None, base_lat))
-        print(line("sweep events", sweep, None, base_lat))
-        print(line("all events", latencies, None, base_lat))
+        print(line("backtest events", backtests, base_lat))
+        print(line("sweep events", sweep, base_lat))
+        print(line("all events", latencies, base_lat))
         print(f"    target p99 < 100 ms: {pct(latencies, 99):.1f} ms")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    workers = args.workers
+    if workers > 1 and args.redis_url:
+        async with Server(database_url, data_dir, SECRET, workers,
+                          REDIS_URL=args.redis_url) as server:
+            print(f"server: uvicorn, {workers} processes (REDIS_URL set), response cache on")
+            label = f"{workers} processes"
+            cached[label] = (await list_figures(server, token, label, args.requests))[50]
+    for n in sorted({1, workers}):
+        env = {"RESPONSE_CACHE_MB": "0"}
+        if n > 1:
+            if not args.redis_url:
+                continue
+            env["REDIS_URL"] = args.redis_url
+        async with Server(database_url, data_dir, SECRET, n, **env) as server:
+            print(f"server: uvicorn, {n} process(es), response cache off (RESPONSE_CACHE_MB=0)")
+            await list_figures(server, token, f"{n} process(es), uncached",
+                               max(200, args.requests // 5))
+    print("backtests(first: 50) + summaries, answered from the response cache:")
+    verdict(cached)
 
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--requests", type=int, default=2_000,
-                        help="requests per query and concurrency level (default 2,000)")
+    parser.add_argument("--requests", type=int, default=10_000,
+                        help="requests per query at 50 clients (default 10,000; a fifth of "
+                             "that at 1 client and with the cache off)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="server processes of the multi-process figures (default: CPUs)")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0",
+                        help="REDIS_URL of the multi-process server ('' skips those figures)")
     parser.add_argument("--runs", type=int, default=5, help="backtests whose events are timed")
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432",
                         help="PostgreSQL server for the temporary database")

@@ -142,7 +142,7 @@ async def overhead(bench: Bench, executor: Executor, n: int) -> list[float]:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def measure(executor: Executor, run: Callable[[Executor], Awaitable[Any]]) -> Any:

@@ -64,9 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     _db_parsers(sub)
     _serve_parsers(sub)
     from cli import cache_commands
+    from cli.replay_commands import register as register_replay
     from cli.worker_commands import register as register_workers
 
     register_workers(sub)
+    register_replay(sub)
     cache_commands.register(sub)
     return parser
 
@@ -129,7 +131,7 @@ def _db_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 
 def _serve_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from cli.serve_commands import DEFAULT_HOST, DEFAULT_PORT, port_number
+    from cli.serve_commands import DEFAULT_HOST, DEFAULT_PORT, port_number, worker_count
 
     serve = sub.add_parser("serve", help="serve the GraphQL API (and the web app) with uvicorn")
     serve.add_argument("--host", default=DEFAULT_HOST,
@@ -137,6 +139,9 @@ def _serve_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
                             "only; 0.0.0.0 for every interface)")
     serve.add_argument("--port", type=port_number, default=DEFAULT_PORT,
                        help=f"TCP port (default {DEFAULT_PORT})")
+    serve.add_argument("--workers", type=worker_count, default=1, metavar="N",
+                       help="API processes (default 1; more need PostgreSQL and REDIS_URL; "
+                            "usually the number of CPUs then)")
     serve.add_argument("--reload", action="store_true",
                        help="restart when a source file changes (development only; off by default)")
     serve.set_defaults(func=_lazy("cli.serve_commands:cmd_serve"))

@@ -1,10 +1,24 @@
 """``backtest serve``: the API (``graph.app.create_served_app``) under uvicorn.
 
-``backtest serve [--host 127.0.0.1] [--port 8000] [--reload]`` checks the settings (a
-``JWT_SECRET`` that is too short is refused here, not at the first request), prints the URLs
-and serves until Ctrl-C. The default host only accepts connections from this machine; pass
-``--host 0.0.0.0`` to listen on every interface (behind a proxy that terminates TLS).
+``backtest serve [--host 127.0.0.1] [--port 8000] [--workers N] [--reload]`` checks the
+settings (a ``JWT_SECRET`` that is too short is refused here, not at the first request), prints
+the URLs and serves until Ctrl-C. The default host only accepts connections from this machine;
+pass ``--host 0.0.0.0`` to listen on every interface (behind a proxy that terminates TLS).
 ``--reload`` restarts the server when a source file changes (development only).
+
+``--workers N`` (default 1) runs N API processes on the same port (uvicorn's workers: the
+kernel spreads connections among them), so one machine's cores all serve requests: one Python
+process uses one core. Each process runs the whole app, lifespan included: its own database
+pool, response cache, and (``EXECUTOR=inprocess``) its own executor, which runs the jobs
+submitted through that process (a cancel that lands on another process marks the run
+cancelled, and the job stops at its next heartbeat) and recovers jobs left behind (every
+recovery step is a conditional update, so several processes recovering at once do no harm).
+So that N executors do not start N times as many engine processes as there are CPUs, each gets
+``MAX_CONCURRENT_JOBS`` = CPUs / N (at least 1) unless ``MAX_CONCURRENT_JOBS`` is set. More
+than one worker needs PostgreSQL (SQLite takes one writer at a time) and ``REDIS_URL``: a
+subscription reaches whichever process its connection landed on, and progress events must
+travel between processes. The default stays 1 because ``make run`` has neither; with them, the
+number of CPUs is the usual choice (``bench/api.py`` measures 1 and 2 on 2 vCPUs).
 
 The environment is the usual one (``DATABASE_URL``, ``REDIS_URL``, ``JWT_SECRET``,
 ``GRAPHQL_IDE``...; see ``store.settings``). Run ``backtest db migrate`` first.
@@ -13,12 +27,24 @@ The environment is the usual one (``DATABASE_URL``, ``REDIS_URL``, ``JWT_SECRET`
 from __future__ import annotations
 
 import argparse
+import os
 
 from cli.errors import UsageError
 
 APP_FACTORY = "graph.app:create_served_app"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+
+
+def worker_count(text: str) -> int:
+    """An argparse type: a number of processes, 1 or more."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{count}: at least 1 worker")
+    return count
 
 
 def port_number(text: str) -> int:
@@ -42,12 +68,13 @@ def urls(host: str, port: int) -> dict[str, str]:
             "readyz": f"{base}/readyz"}
 
 
-def banner(host: str, port: int, graphql_ide: bool) -> str:
+def banner(host: str, port: int, graphql_ide: bool, workers: int = 1) -> str:
     links = urls(host, port)
     playground = "GraphQL API and playground (GraphiQL)" if graphql_ide else \
         "GraphQL API (playground off: GRAPHQL_IDE=0)"
+    processes = f", {workers} processes" if workers > 1 else ""
     return "\n".join([
-        f"Backtest API on {host}:{port} (Ctrl-C stops)",
+        f"Backtest API on {host}:{port}{processes} (Ctrl-C stops)",
         f"  web app      {links['app']}",
         f"  {'graphql':<12} {links['graphql']}   {playground}",
         f"  {'healthz':<12} {links['healthz']}",
@@ -70,7 +97,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = getattr(args, "host", None) or DEFAULT_HOST
     port = getattr(args, "port", None) or DEFAULT_PORT
     reload = bool(getattr(args, "reload", False))
-    print(banner(host, port, settings.graphql_ide), flush=True)
+    workers = int(getattr(args, "workers", None) or 1)
+    if workers > 1:
+        if reload:
+            raise UsageError("--reload runs one process: leave out --workers")
+        if settings.backend != "postgresql" or not settings.redis_url:
+            raise UsageError("--workers above 1 needs PostgreSQL (DATABASE_URL) and REDIS_URL: "
+                             "progress events and subscriptions must reach every process")
+        if not settings.max_concurrent_jobs:  # share the CPUs among the processes' executors
+            os.environ["MAX_CONCURRENT_JOBS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    print(banner(host, port, settings.graphql_ide, workers), flush=True)
     uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, reload=reload,
-                log_level="info", proxy_headers=True)
+                workers=workers if workers > 1 else None, log_level="info",
+                proxy_headers=True)
     return 0

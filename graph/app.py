@@ -9,13 +9,18 @@ opens the progress channel and starts the executor, and undoes all three on shut
 - ``/readyz``: 200 when the database answers ``SELECT 1`` and, with ``REDIS_URL`` set, Redis
   answers ``PING``, each within :data:`READY_TIMEOUT_S`; else 503, with ``checks`` saying which
   dependency failed and how (never a password or a traceback).
-- ``/graphql``: a body that is not a JSON object is a 400 saying what to send.
+- ``/graphql``: a body that is not a JSON object is a 400 saying what to send. Queries made
+  only of backtest fields are answered from ``graph.response_cache`` while the caller's
+  backtests have not changed (``RESPONSE_CACHE_MB``, default 32 MB per process; it needs the
+  triggers ``backtest db migrate`` installs, and stays off, saying so, without them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
@@ -30,12 +35,16 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.execution import ExecutionResult
 
 from graph.auth import Tokens, bearer_of, load_secret, viewer_of
 from graph.context import Context, Services
 from graph.errors import ApiError
-from graph.schema import build_schema
+from graph.response_cache import ResponseCache
+from graph.schema import MAX_TOKENS, build_schema
+from store import owner_versions
 from store.db import close_db, connection, init_db
 from store.settings import Settings, get_settings
 from tasks.broadcast import make_broadcaster
@@ -70,6 +79,34 @@ class BacktestGraphQL(GraphQL[Context, None]):
         """Responses encoded by orjson (several times faster than json on chart series), as
         text: websocket messages must go out as text frames, which GraphQL clients expect."""
         return orjson.dumps(data).decode()
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        """An HTTP answer: orjson's bytes as they are (no round trip through text)."""
+        response = Response(orjson.dumps(response_data), media_type="application/json")
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
+
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any,
+                             context: Context, root_value: Any,
+                             request_data: GraphQLRequestData) -> ExecutionResult:
+        """One operation, answered from the response cache when it may be
+        (``graph.response_cache``: a non-admin caller, a query of backtest fields only)."""
+        run = functools.partial(super().execute_single, request, request_adapter, sub_response,
+                                context, root_value, request_data)
+        cache: ResponseCache | None = self.services.responses
+        viewer = context.viewer
+        if (cache is None or viewer is None or viewer.is_admin
+                or (request_adapter.method == "GET" and not self.allow_queries_via_get)):
+            return await run()
+        key = cache.key(viewer.user_id, request_data.query, request_data.operation_name,
+                        request_data.variables)
+        if key is None:
+            return await run()
+        return await cache.answer(key, run)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(self.services, request, response)
@@ -128,13 +165,38 @@ async def _check(probe: Awaitable[Any]) -> str:
     return "ok"
 
 
+def _freeze_startup_objects() -> None:
+    """Keep what start-up created (modules, the schema, numba's and ccxt's tables: about
+    300,000 objects) out of the garbage collector's full passes: a full pass over them stops
+    the process for about 100 ms, and one comes whenever the long-lived objects have grown by
+    a quarter (the response cache's answers count). Frozen, they are never collected: they
+    live as long as the process anyway."""
+    gc.collect()
+    gc.freeze()
+
+
+async def _response_cache(settings: Settings, view: BacktestGraphQL) -> ResponseCache | None:
+    """The process's response cache: None when ``RESPONSE_CACHE_MB=0``, or when the database
+    lacks the triggers that keep its counters (said in the log: migrating adds them)."""
+    if settings.response_cache_mb <= 0:
+        return None
+    if not await owner_versions.installed():
+        log.warning("response cache off: the database has no change counters yet; run "
+                    "'backtest db migrate' to add them")
+        return None
+    return ResponseCache(view.schema._schema,  # type: ignore[attr-defined]  # graphql-core's
+                         max_bytes=settings.response_cache_mb << 20, max_tokens=MAX_TOKENS)
+
+
 def create_app(settings: Settings | None = None, *, executor: Any = None,
-               warm: bool = False, recover: bool = False) -> Starlette:
+               warm: bool = False, recover: bool = False, freeze: bool = False) -> Starlette:
     """The ASGI app for ``settings`` (default: from the environment). ``executor`` overrides
     the one ``EXECUTOR`` names (tests); ``warm=True`` starts the in-process executor's engine
     processes (and loads the engine in them) at start-up, in the background, so the first
     backtest does not wait; ``recover=True`` makes it pick up the jobs a previous server left
-    (``tasks.recovery``; the Celery executor always does)."""
+    (``tasks.recovery``; the Celery executor always does); ``freeze=True`` (a server process)
+    moves what start-up created out of the garbage collector's way
+    (:func:`_freeze_startup_objects`)."""
     settings = settings or get_settings()
     services = Services(settings=settings, tokens=Tokens(load_secret(settings)),
                         broadcaster=make_broadcaster(settings.redis_url), executor=executor,
@@ -160,12 +222,15 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await init_db(settings, share_across_tasks=True)
         try:
+            services.responses = await _response_cache(settings, view)
             if services.executor is None:
                 from tasks.executor import make_executor
 
                 services.executor = make_executor(settings, services.broadcaster, warm=warm,
                                                   recover=recover)
             await services.executor.start()
+            if freeze:
+                _freeze_startup_objects()
             try:
                 yield
             finally:
@@ -195,5 +260,5 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
 
 def create_served_app() -> Starlette:
     """The app ``backtest serve`` runs: settings from the environment, engine pool warmed,
-    jobs left by a previous server picked up."""
-    return create_app(warm=True, recover=True)
+    jobs left by a previous server picked up, start-up objects frozen."""
+    return create_app(warm=True, recover=True, freeze=True)

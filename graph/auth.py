@@ -2,7 +2,9 @@
 library) and personal access tokens, turned into a :class:`Viewer`.
 
 - Access tokens live :data:`ACCESS_TTL_S` (15 minutes) and carry the user id and role, so a
-  request needs no database lookup to know its caller; refresh tokens live
+  request needs no database lookup to know its caller. A token's signature is checked once:
+  the viewer it names is kept (at most :data:`VERIFIED_TOKENS` tokens per process) until the
+  token's own expiry, which is checked again on every request; refresh tokens live
   :data:`REFRESH_TTL_S` (30 days) and are only accepted by ``refreshToken``, which checks that
   the account is still active and issues a fresh pair.
 - Personal access tokens (``bt_pat_...``, see ``store.tokens``) are looked up by hash on each
@@ -38,6 +40,7 @@ ALGORITHM = "HS256"
 MIN_SECRET_LENGTH = 32
 SECRET_FILE = "jwt_secret"
 _KINDS = {"access": "an access token", "refresh": "a refresh token"}
+VERIFIED_TOKENS = 10_000  # access tokens whose signature was checked, kept by Tokens
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ class Tokens:
         self._key = OctKey.import_key(secret)
         self.access_ttl_s = access_ttl_s
         self.refresh_ttl_s = refresh_ttl_s
+        # access token -> (its viewer, its exp): valid tokens only, oldest evicted first
+        self._verified: dict[str, tuple[Viewer, float]] = {}
 
     def _encode(self, claims: dict[str, Any]) -> str:
         return jwt.encode({"alg": ALGORITHM}, claims, self._key, algorithms=[ALGORITHM])
@@ -124,9 +129,19 @@ class Tokens:
         return claims
 
     def viewer_of_access_token(self, token: str) -> Viewer:
+        """The viewer of a valid access token. A token already verified by this object is
+        not decoded again (its claims are what its signature covered) while it has not expired;
+        an expired one is decoded again, which raises saying so."""
+        found = self._verified.get(token)
+        if found is not None and found[1] > int(time.time()):  # as joserfc: expired at exp
+            return found[0]
         claims = self.decode(token, "access")
-        return Viewer(int(claims["sub"]), Role(claims.get("role", Role.USER)),
-                      TokenScope.READ_WRITE, "jwt")
+        viewer = Viewer(int(claims["sub"]), Role(claims.get("role", Role.USER)),
+                        TokenScope.READ_WRITE, "jwt")
+        if len(self._verified) >= VERIFIED_TOKENS:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (viewer, float(claims["exp"]))
+        return viewer
 
 
 def bearer_of(header: str | None) -> str | None:

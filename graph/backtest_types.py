@@ -147,6 +147,17 @@ def check_points(value: int) -> int:
     return value
 
 
+class NotLoaded:
+    """The type of :data:`NOT_LOADED`."""
+
+
+NOT_LOADED = NotLoaded()  # Backtest.loaded_summary when the summary is left to the DataLoader
+
+
+def _performance(found: Summary | None) -> PerformanceSummary | None:
+    return None if found is None else PerformanceSummary.of(found.final_equity, found.metrics)
+
+
 def summary_loader(info: Info[Context, None]) -> DataLoader[int, Summary | None]:
     return info.context.loader("backtest.summary",
                                lambda: DataLoader(load_fn=results.summaries_for))
@@ -174,9 +185,14 @@ class Backtest:
     initial_capital: float
     risk_free_rate: float
     record: strawberry.Private[BacktestRecord]
+    # its summary when the caller loaded it with the record (a list page), else NOT_LOADED
+    loaded_summary: strawberry.Private[Summary | NotLoaded | None] = NOT_LOADED
 
     @classmethod
-    def from_record(cls, r: BacktestRecord) -> Backtest:
+    def from_record(cls, r: BacktestRecord, summary: Summary | NotLoaded | None = NOT_LOADED
+                    ) -> Backtest:
+        """``summary``: the run's summary (or None) when already loaded; otherwise
+        ``summary`` loads it with the request's DataLoader."""
         return cls(
             id=strawberry.ID(str(r.id)), status=RunStatus(r.status.value), progress=r.progress,
             error=r.error, created_at=r.created_at, started_at=r.started_at,
@@ -186,15 +202,21 @@ class Backtest:
             strategy_snapshot=JSON(r.strategy_snapshot), params=JSON(r.parameters),
             exchange=r.exchange, symbol=r.symbol, timeframe=r.timeframe,
             from_=from_ms(r.start_ms), to=from_ms(r.end_ms), initial_capital=r.initial_capital,
-            risk_free_rate=r.risk_free_rate, record=r)
+            risk_free_rate=r.risk_free_rate, record=r, loaded_summary=summary)
 
     @strawberry.field(description="Its performance (null until it has succeeded).")
-    async def summary(self, info: Info[Context, None]) -> PerformanceSummary | None:
+    def summary(self, info: Info[Context, None]) -> PerformanceSummary | None:
+        # Not async: a listed run's summary came with the page and is returned as it is (no
+        # coroutine per row); otherwise this returns the DataLoader's awaitable, which
+        # graphql-core awaits like an async resolver's result.
         if self.record.status != StoreRunStatus.SUCCEEDED:
             return None
-        found = await summary_loader(info).load(self.record.id)
-        return None if found is None else PerformanceSummary.of(found.final_equity,
-                                                                found.metrics)
+        if not isinstance(self.loaded_summary, NotLoaded):
+            return _performance(self.loaded_summary)
+        return cast(PerformanceSummary | None, self._load_summary(info))
+
+    async def _load_summary(self, info: Info[Context, None]) -> PerformanceSummary | None:
+        return _performance(await summary_loader(info).load(self.record.id))
 
     @strawberry.field(description="Its trades, a page at a time (Relay connection).")
     async def trades(self, first: int | None = None, after: str | None = None

@@ -38,7 +38,7 @@ from store import backtests as store
 from store.backtest_list import BacktestFilter as StoreFilter
 from store.backtest_list import SortKey, list_backtests
 from store.models import RunStatus as StoreRunStatus
-from tasks.jobs import stored_backtest_state
+from tasks.job_state import stored_backtest_state
 from tasks.progress import channel, follow
 from tasks.submit import (
     BacktestRequest,
@@ -199,8 +199,9 @@ async def backtests(info: Info[Context, None], filter: BacktestFilter | None = N
                                 descending=descending, after=_after(after, key, descending),
                                 limit=size)
     edges = [BacktestEdge(cursor=encode_cursor((key.value, descending, value, row_id)),
-                          node=Backtest.from_record(record))
-             for record, (value, row_id) in zip(page.rows, page.keys, strict=True)]
+                          node=Backtest.from_record(record, summary))
+             for record, (value, row_id), summary in zip(page.rows, page.keys, page.summaries,
+                                                         strict=True)]
     return BacktestConnection(edges=edges, page_info=PageInfo(
         has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None))
 

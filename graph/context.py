@@ -35,6 +35,7 @@ class Services:
     executor: Any  # tasks.executor.Executor
     extra: dict[str, Any] = field(default_factory=dict)  # feature-owned long-lived objects
     cache: Cache = field(default_factory=NullCache)  # tasks.cache: candle ranges, results
+    responses: Any = None  # graph.response_cache.ResponseCache, when on (set by the lifespan)
 
 
 @dataclass

@@ -1,10 +1,13 @@
 """The schema: composes the feature modules' query, mutation and subscription classes.
 
-Each feature module (accounts, strategies, market, backtests, sweeps) defines its own
-``*Queries``, ``*Mutations`` and ``*Subscriptions`` classes; this module only joins them and adds
-the extensions every operation goes through: error codes (``graph.errors``) and the query
-limits below. ``schema.graphql`` at the repository root is this schema printed by Strawberry's
-printer (``make schema``, see ``graph.schema_export``); a test fails when it differs.
+Each feature module (accounts, strategies, market, backtests, sweeps, transactions, replays)
+defines its own ``*Queries``, ``*Mutations`` and ``*Subscriptions`` classes; this module only
+joins them and adds the extensions every operation goes through: error codes
+(``graph.errors``), the query limits below, and caches of parsed and of validated query texts
+(a client sends the same few texts again and again). Execution goes through
+``graph.execution.GraphExecutionContext`` (plain fields and float series completed directly).
+``schema.graphql`` at the repository root is this schema printed by Strawberry's printer
+(``make schema``, see ``graph.schema_export``); a test fails when it differs.
 
 Limits (each refusal is a ``BAD_USER_INPUT`` error naming the limit): :data:`MAX_DEPTH` levels
 of selections below the root field, :data:`MAX_TOKENS` tokens per document, :data:`MAX_ALIASES`
@@ -13,7 +16,8 @@ aliases; lists cap their page size (``graph.types_common.MAX_PAGE_SIZE``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import strawberry
 from graphql import GraphQLError
@@ -22,6 +26,7 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
@@ -32,31 +37,33 @@ from graph.accounts import AccountMutations, AccountQueries
 from graph.backtests import BacktestMutations, BacktestQueries, BacktestSubscriptions
 from graph.cache import CacheQueries
 from graph.errors import ErrorCodes
+from graph.execution import GraphExecutionContext
 from graph.market import MarketMutations, MarketQueries, MarketSubscriptions
-from graph.series import SeriesExecutionContext
+from graph.replays import ReplayMutations, ReplayQueries, ReplaySubscriptions
 from graph.strategies import StrategyMutations, StrategyQueries
 from graph.sweeps import SweepMutations, SweepQueries
+from graph.transactions import TransactionMutations, TransactionQueries
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2_000
 MAX_ALIASES = 15
-CACHED_DOCUMENTS = 256  # parsed and validated query texts kept (LRU, process-wide)
+CACHED_DOCUMENTS = 256  # parsed, and validated, query texts kept (two LRUs, process-wide)
 
 
 @strawberry.type
 class Query(AccountQueries, StrategyQueries, MarketQueries, BacktestQueries, SweepQueries,
-            CacheQueries):
+            CacheQueries, TransactionQueries, ReplayQueries):
     pass
 
 
 @strawberry.type
 class Mutation(AccountMutations, StrategyMutations, MarketMutations, BacktestMutations,
-               SweepMutations):
+               SweepMutations, TransactionMutations, ReplayMutations):
     pass
 
 
 @strawberry.type
-class Subscription(MarketSubscriptions, BacktestSubscriptions):
+class Subscription(MarketSubscriptions, BacktestSubscriptions, ReplaySubscriptions):
     pass
 
 
@@ -70,6 +77,19 @@ class BacktestSchema(strawberry.Schema):
         return None
 
 
+class DocumentCache(ParserCache):
+    """Strawberry's parser cache (a process-wide LRU of parsed query texts), except that a
+    text that does not parse is left to Strawberry's own parsing, which reports the error the
+    usual way (raised from this hook, it would skip the error codes of ``graph.errors``)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(context.query,
+                                                                  **context.parse_options)
+        yield
+
+
 # The depth and alias limits' validation rules, built once: the limiters make new rule classes
 # on each construction, which would make every request miss the validation cache (its key
 # includes the rules).
@@ -79,9 +99,11 @@ _LIMIT_RULES = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
 
 def extensions(*, introspection: bool = True
                ) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
-    """What every operation goes through: the depth, token and alias limits, then the error
-    codes (``graph.errors``); with ``introspection=False`` introspection queries are refused."""
+    """What every operation goes through: the parse and validation caches, the depth, token and
+    alias limits, then the error codes (``graph.errors``); with ``introspection=False``
+    introspection queries are refused."""
     found: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        lambda: DocumentCache(maxsize=CACHED_DOCUMENTS),
         lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
         lambda: AddValidationRules(_LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
@@ -96,7 +118,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     """The schema with its extensions; ``introspection=False`` for production (``GRAPHQL_IDE=0``)."""
     return BacktestSchema(query=Query, mutation=Mutation, subscription=Subscription,
                           extensions=extensions(introspection=introspection),
-                          execution_context_class=SeriesExecutionContext)
+                          execution_context_class=GraphExecutionContext)
 
 
 schema = build_schema()

@@ -38,7 +38,7 @@ from store import sweeps as store
 from store.models import RunStatus as StoreRunStatus
 from store.sweeps import SweepRecord
 from tasks.cache import finished_sweep_table
-from tasks.jobs import stored_sweep_state
+from tasks.job_state import stored_sweep_state
 from tasks.progress import channel, follow
 from tasks.submit import (
     InvalidRequest,

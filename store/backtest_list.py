@@ -1,9 +1,8 @@
 """Lists of backtests: filters, sorting by creation or by a metric, keyset pagination.
 
-One query selects a page of ids with their sort values (joining ``performance_summaries`` when
-sorting by a metric), a second loads those rows (:func:`store.backtests.get_backtests`): two
-queries per page whatever its size. Summaries are loaded by the caller, in one more query for
-the whole page (:func:`store.backtests.summaries_for`).
+One query per page, whatever its size: the rows (without the equity curve blob), their sort
+values and their summaries (``performance_summaries`` joined: :attr:`BacktestPage.summaries`,
+so the API's ``summary`` needs no query of its own for a listed run).
 
 Order and keys
     ``created`` sorts by id: ids are handed out in creation order, so this is the
@@ -21,8 +20,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from store.backtest_results import numbered
-from store.backtests import BacktestRecord, get_backtests
+from store.backtest_results import Summary, numbered, summary_columns, summary_from_raw
+from store.backtests import BacktestRecord, record_columns, records_from_raw
 from store.db import connection, is_postgres
 from store.models import RunStatus
 
@@ -35,6 +34,7 @@ class SortKey(StrEnum):
 
 
 Key = tuple[float | None, int]
+_SUMMARY = "s_"  # prefix of the summary's columns in a page's rows
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class BacktestPage:
     rows: list[BacktestRecord]
     keys: list[Key]  # the sort key of each row, for cursors
     has_next: bool
+    summaries: list[Summary | None]  # each row's summary (None: none yet)
 
 
 def _when(value: datetime, postgres: bool) -> Any:
@@ -111,12 +112,13 @@ async def list_backtests(owner_id: int | None, flt: BacktestFilter, *,
         where.append(cond)
         args.extend(more)
     direction = "DESC" if descending else "ASC"
+    value = "NULL" if sort is SortKey.CREATED else f"s.{sort.value}"
+    select = (f"SELECT {record_columns('b')}, {value} AS sort_value, "
+              f"{summary_columns('s', _SUMMARY)} FROM backtests b "
+              "LEFT JOIN performance_summaries s ON s.backtest_id = b.id")
     if sort is SortKey.CREATED:
-        select = "SELECT b.id AS id, NULL AS v FROM backtests b"
         order = f"b.id {direction}"
     else:
-        select = (f"SELECT b.id AS id, s.{sort.value} AS v FROM backtests b "
-                  "LEFT JOIN performance_summaries s ON s.backtest_id = b.id")
         order = f"(s.{sort.value} IS NULL), s.{sort.value} {direction}, b.id {direction}"
     sql = (select + (" WHERE " + " AND ".join(where) if where else "")
            + f" ORDER BY {order} LIMIT ?")
@@ -124,7 +126,7 @@ async def list_backtests(owner_id: int | None, flt: BacktestFilter, *,
     found = await client.execute_query_dict(numbered(postgres, sql), args)
     has_next = len(found) > limit
     found = found[:limit]
-    ids = [int(r["id"]) for r in found]
-    records = await get_backtests(ids)
-    keys: list[Key] = [(None if r["v"] is None else float(r["v"]), int(r["id"])) for r in found]
-    return BacktestPage(records, keys, has_next)
+    keys: list[Key] = [(None if r["sort_value"] is None else float(r["sort_value"]), int(r["id"]))
+                       for r in found]
+    summaries = [summary_from_raw(r, _SUMMARY) for r in found]
+    return BacktestPage(records_from_raw(found), keys, has_next, summaries)

@@ -183,9 +183,23 @@ async def _insert_summary(conn: Any, postgres: bool, sql: str, row: tuple[Any, .
         await conn.execute(sql, row)
 
 
-def _summary(row: dict[str, Any]) -> Summary:
-    metrics = {m: math.nan if row[m] is None else float(row[m]) for m in METRIC_NAMES}
-    return Summary(int(row["backtest_id"]), float(row["final_equity"]), metrics)
+def _summary(row: dict[str, Any], prefix: str = "") -> Summary:
+    metrics = {m: math.nan if row[prefix + m] is None else float(row[prefix + m])
+               for m in METRIC_NAMES}
+    return Summary(int(row[prefix + "backtest_id"]), float(row[prefix + "final_equity"]),
+                   metrics)
+
+
+def summary_columns(alias: str, prefix: str) -> str:
+    """The SELECT list of a raw SQL query joining ``performance_summaries`` as ``alias``,
+    each column renamed ``prefix + name``, for :func:`summary_from_raw`."""
+    return ", ".join(f"{alias}.{c} AS {prefix}{c}"
+                     for c in ("backtest_id", "final_equity", *METRIC_NAMES))
+
+
+def summary_from_raw(row: dict[str, Any], prefix: str) -> Summary | None:
+    """The summary in a row selected with :func:`summary_columns` (None: no summary row)."""
+    return None if row[prefix + "backtest_id"] is None else _summary(row, prefix)
 
 
 async def summaries_for(backtest_ids: Sequence[int]) -> list[Summary | None]:

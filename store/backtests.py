@@ -72,6 +72,27 @@ class BacktestRecord:
         return self.status in TERMINAL
 
 
+def record_columns(alias: str) -> str:
+    """The SELECT list of a raw SQL query whose rows :func:`records_from_raw` reads
+    (``alias``: the backtests table's alias in that query)."""
+    return ", ".join(f"{alias}.{c}" for c in ("id", *_COLUMNS))
+
+
+def records_from_raw(rows: Sequence[dict[str, Any]]) -> list[BacktestRecord]:
+    """The records of raw SQL rows selected with :func:`record_columns`, converted as
+    Tortoise's ``values()`` would (JSON text, and SQLite's datetime text, become objects)."""
+    meta = Backtest._meta
+    native = {name for _, name, _ in meta.db_native_fields}
+    converters = [(name, meta.fields_map[name].to_python_value) for name in _COLUMNS
+                  if name not in native and name in meta.fields_map]
+    out = []
+    for row in rows:
+        for name, convert in converters:
+            row[name] = convert(row[name])
+        out.append(_record(row))
+    return out
+
+
 def _record(row: dict[str, Any]) -> BacktestRecord:
     return BacktestRecord(
         row["id"], row["owner_id"], row["strategy_id"], row["strategy_snapshot"],

@@ -150,9 +150,10 @@ def _executor(settings: Settings) -> MigrationExecutor:
 
 
 async def migrate(settings: Settings | None = None) -> list[str]:
-    """Apply the pending migrations (then the PostgreSQL extras of ``market_data``) and return
-    the names of those applied. Leaves the database initialised; call :func:`close_db` after.
-    Running it again is a no-op."""
+    """Apply the pending migrations (then the PostgreSQL extras of ``market_data`` and the
+    change counters' triggers of ``store.owner_versions``) and return the names of those
+    applied. Leaves the database initialised; call :func:`close_db` after. Running it again is
+    a no-op."""
     await init_db(settings)
     applied: list[str] = []
 
@@ -165,6 +166,9 @@ async def migrate(settings: Settings | None = None) -> list[str]:
     if is_postgres():
         async with connection().acquire_connection() as raw:
             await pg_extras.setup_market_data(raw)
+    from store import owner_versions  # (it imports this module)
+
+    await owner_versions.install()
     return applied
 
 

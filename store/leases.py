@@ -23,9 +23,10 @@ from datetime import UTC, datetime, timedelta
 from tortoise.expressions import F, Q
 from tortoise.models import Model
 
-from store.models import Backtest, RunStatus, SweepRun, SyncJob
+from store.models import Backtest, ReplayExecution, RunStatus, SweepRun, SyncJob
 
-MODELS: dict[str, type[Model]] = {"backtest": Backtest, "sweep": SweepRun, "sync": SyncJob}
+MODELS: dict[str, type[Model]] = {"backtest": Backtest, "sweep": SweepRun, "sync": SyncJob,
+                                  "replay": ReplayExecution}
 
 
 def _model(kind: str) -> type[Model]:

@@ -54,6 +54,9 @@ Variables:
 ``WATCH_LIST``, ``WATCH_INTERVAL_S``
     Markets ``backtest beat`` keeps up to date, e.g.
     ``binance:BTC/USDT:1h,binance:ETH/USDT:1m``, every ``WATCH_INTERVAL_S`` seconds (default 60).
+``RESPONSE_CACHE_MB``
+    Memory (default 32 MB, per API process) for answers of backtest queries kept until the
+    owner's backtests change (``graph.response_cache``); ``0`` turns that cache off.
 ``BINANCE_REST_URL``, ``BINANCE_WS_URL``
     Optional base URLs of Binance's REST and websocket APIs (testnet, regional endpoints, the
     tests' fake exchange); unset keeps ccxt's own.
@@ -96,6 +99,7 @@ class Settings:
     engine_threads: int = 0
     watch_list: tuple[WatchItem, ...] = ()
     watch_interval_s: float = 60.0
+    response_cache_mb: int = 32
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -120,7 +124,8 @@ class Settings:
                    sweep_chunk_size=max(1, _int(source, "SWEEP_CHUNK_SIZE", 1000)),
                    engine_threads=_int(source, "ENGINE_THREADS", 0),
                    watch_list=parse_watch_list(source.get("WATCH_LIST") or ""),
-                   watch_interval_s=_seconds(source, "WATCH_INTERVAL_S", 60.0))
+                   watch_interval_s=_seconds(source, "WATCH_INTERVAL_S", 60.0),
+                   response_cache_mb=_int(source, "RESPONSE_CACHE_MB", 32))
 
     @property
     def broker_url(self) -> str | None:

@@ -95,7 +95,7 @@ async def save_import(new: NewImport) -> ImportRecord:
         await _lock(raw, new.owner_id, new.exchange)
         stored = [] if first is None else await raw.fetch(
             _EXISTING, new.owner_id, new.exchange, first, last)
-        fresh, fingerprints = new_transactions(txs, stored)  # type: ignore[arg-type]
+        fresh, fingerprints = new_transactions(txs, stored)
         now = raw.now()
         batch_id = await raw.insert_id(
             _BATCH.format(json=raw.json()), new.owner_id, new.name, new.format, new.exchange,

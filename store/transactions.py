@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from tortoise.expressions import Q
 
 from domain.replay import Fills
 from store.db import connection, is_postgres
@@ -120,7 +121,8 @@ async def delete_import(import_id: int, owner_id: int | None) -> ImportRecord | 
     if found is None:
         return None
     async with raw_transaction() as raw:
-        await raw.execute("DELETE FROM transaction_histories WHERE batch_id = ?", import_id)
+        await raw.execute("DELETE FROM transaction_histories WHERE owner_id = ? AND batch_id = ?",
+                          found.owner_id, import_id)
         await raw.execute("DELETE FROM transaction_imports WHERE id = ?", import_id)
     return found
 
@@ -145,7 +147,7 @@ async def list_transactions(owner_id: int | None, where: TransactionFilter, *,
         query = query.filter(ts__lt=where.end_ms)
     if after is not None:
         ts, last_id = after
-        query = query.filter(ts__gte=ts).exclude(ts=ts, id__lte=last_id)
+        query = query.filter(Q(ts__gt=ts) | Q(ts=ts, id__gt=last_id))
     rows = await query.order_by("ts", "id").limit(limit + 1).values_list(*_ROW_FIELDS)
     out = [TransactionRow(int(r[0]), r[1], r[2], r[3] or "", r[4] or "", int(r[5]),
                           float(r[6] or 0.0), float(r[7]), float(r[8]), r[9] or "", r[10],
@@ -207,8 +209,8 @@ async def read_fills(owner_id: int, symbol: str, import_ids: Sequence[int] = (),
             assets = [r[0] or "" for r in await conn.fetch(
                 f"SELECT DISTINCT fee_asset FROM transaction_histories WHERE {where}", *args)]
             where, args = _fills_where(True, owner_id, symbol, import_ids, start_ms, end_ms, 2)
-            sql = ("SELECT ts, CASE WHEN side = 'buy' THEN 1.0 ELSE -1.0 END, price, quantity, "
-                   "fee, array_position($1::text[], coalesce(fee_asset, ''))::float8, "
+            sql = ("SELECT ts, (CASE WHEN side = 'buy' THEN 1 ELSE -1 END)::float8, "
+                   "coalesce(price, 'NaN'::float8), quantity, fee, array_position($1::text[], coalesce(fee_asset, ''))::float8, "
                    f"file_row::float8 FROM transaction_histories WHERE {where} ORDER BY ts, id")
             ts, (side, price, qty, fee, code, row) = await copy_query(
                 conn, sql, (assets, *args), n_floats=6)

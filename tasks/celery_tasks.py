@@ -37,15 +37,8 @@ from store.settings import get_settings
 from tasks import worker_runtime
 from tasks.celery_app import app
 from tasks.compute import warm_up
-from tasks.jobs import (
-    CandleReader,
-    JobOptions,
-    TransientJobError,
-    finish_cancelled,
-    job_events,
-    load_candles,
-    run_backtest_job,
-)
+from tasks.job_lease import JobOptions, TransientJobError
+from tasks.jobs import CandleReader, finish_cancelled, job_events, load_candles, run_backtest_job
 from tasks.sweep_chunks import Chunk, run_chunk, start_sweep
 from tasks.transient import is_transient
 from tasks.worker_runtime import Runtime, close_runtime, runtime
@@ -170,7 +163,7 @@ def run_replay(self: Task, replay_id: int) -> None:
     from tasks.replay_jobs import run_replay_job
 
     _execute(self, "replay", replay_id, lambda rt: run_replay_job(
-        replay_id, rt.broadcaster, options=options(rt, "replay", replay_id)))
+        replay_id, rt.broadcaster, options=options(rt, "replay", replay_id), read=reader(rt)))
 
 
 @app.task(name="maintenance.recover")

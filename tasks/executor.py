@@ -39,14 +39,8 @@ from store.settings import Settings
 from tasks.broadcast import Broadcaster
 from tasks.cache import cache_from_settings
 from tasks.compute import CancelToken
-from tasks.jobs import (
-    INTERRUPTED,
-    JobOptions,
-    finish_cancelled,
-    load_candles,
-    run_backtest_job,
-    run_sweep_job,
-)
+from tasks.job_lease import JobOptions
+from tasks.jobs import INTERRUPTED, finish_cancelled, load_candles, run_backtest_job, run_sweep_job
 from tasks.pool import ComputePool
 
 log = logging.getLogger("tasks.executor")
@@ -70,8 +64,11 @@ class Executor(Protocol):
     async def submit_sync(self, job_id: int) -> None:
         """Run the queued market data sync job ``job_id``."""
 
+    async def submit_replay(self, replay_id: int) -> None:
+        """Run the queued replay execution ``replay_id``."""
+
     async def cancel(self, kind: str, job_id: int) -> bool:
-        """Stop the ``kind`` (backtest, sweep, sync) job ``job_id``: True when this executor
+        """Stop the ``kind`` (backtest, sweep, sync, replay) job ``job_id``: True when this executor
         knows it and has cancelled it (queued) or asked it to stop (running)."""
 
 
@@ -138,7 +135,7 @@ class InProcessExecutor:
 
     async def _dispatch(self, kind: str, job_id: int) -> None:
         submit = {"backtest": self.submit_backtest, "sweep": self.submit_sweep,
-                  "sync": self.submit_sync}[kind]
+                  "sync": self.submit_sync, "replay": self.submit_replay}[kind]
         await submit(job_id)
 
     def _spawn(self, coro: Awaitable[object]) -> None:
@@ -163,6 +160,13 @@ class InProcessExecutor:
     async def submit_sweep(self, sweep_id: int) -> None:
         self._enqueue(_Job("sweep", sweep_id, lambda token: run_sweep_job(
             sweep_id, self.broadcaster, runner=self.pool.run, cancel=token,
+            options=self._options, read=self._read)))
+
+    async def submit_replay(self, replay_id: int) -> None:
+        from tasks.replay_jobs import run_replay_job  # its own module, loaded on first use
+
+        self._enqueue(_Job("replay", replay_id, lambda token: run_replay_job(
+            replay_id, self.broadcaster, runner=self.pool.run, cancel=token,
             options=self._options, read=self._read)))
 
     async def submit_sync(self, job_id: int) -> None:

@@ -4,8 +4,10 @@
 broadcaster, and need the database initialised. Where the computation runs is the ``runner``'s
 business (``tasks.compute`` describes the contract): the in-process executor passes its
 process pool's ``run``; the default, ``tasks.compute.run_in_thread``, runs it in a thread of
-the calling process, which is what a Celery task would use (the worker process being the unit
+the calling process, which is what the Celery tasks use (the worker process being the unit
 of parallelism there). A :class:`~tasks.compute.CancelToken` stops the engine at its next chunk.
+Each body claims its row under a lease and keeps it while it runs (``tasks.job_lease``:
+heartbeats, the cancel flag, the time limit); its final writes are fenced by that lease.
 
 Events on ``channel(kind, id)`` (``tasks.progress``): ``status`` running; ``progress`` as the
 engine reports (backtests add ``equity``, the curve so far, downsampled; ``at`` is when the
@@ -17,7 +19,10 @@ then one terminal event: ``done`` (backtests: ``summary`` and the final ``equity
 Outcomes: results saved -> ``succeeded``; ``Cancelled`` -> ``cancelled`` (or ``failed`` with the
 token's reason, e.g. the server stopping); a ``DomainError`` or ``RunnerError`` -> ``failed``
 with its message; anything else -> ``failed`` with :data:`INTERNAL_ERROR`, the traceback
-logged. A row that is not ``queued`` any more (cancelled before it started) is left alone.
+logged. With ``JobOptions.retry_transient`` (Celery), a transient error (database or exchange
+unreachable) instead puts the row back to ``queued`` and raises ``TransientJobError`` for the
+task to retry. A row that is not ``queued`` any more (cancelled before it started, or running
+elsewhere and alive) is left alone.
 """
 
 from __future__ import annotations
@@ -26,12 +31,8 @@ import asyncio
 import contextlib
 import importlib.metadata
 import logging
-import os
-import socket
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from domain.candles import Candles
@@ -45,7 +46,6 @@ from store.backtest_results import Results
 from store.backtests import BacktestRecord
 from store.candles import read_candles
 from store.models import RunStatus
-from store.settings import Settings
 from store.sweeps import SweepRecord
 from tasks.broadcast import Broadcaster
 from tasks.cache import Cache, read_candles_cached
@@ -61,6 +61,7 @@ from tasks.compute import (
     run_in_thread,
     series_payload,
 )
+from tasks.job_lease import JobOptions, TransientJobError, claim, keep_lease
 from tasks.progress import JobEvents
 from tasks.transient import is_transient
 
@@ -69,8 +70,6 @@ log = logging.getLogger("tasks.jobs")
 DB_PROGRESS_INTERVAL_S = 1.0
 INTERNAL_ERROR = "the run failed on the server side (the error is logged); try again later"
 INTERRUPTED = "interrupted: the server stopped before the run finished; run it again"
-LEASE_LOST = "stopped: another worker took this run over (this one had stopped responding)"
-CANCEL_POLL_S = 0.2
 EVENT_TOP_ROWS = 10
 
 try:
@@ -82,98 +81,6 @@ except importlib.metadata.PackageNotFoundError:  # running from a source tree
 def job_events(broadcaster: Broadcaster, kind: str, job_id: int) -> JobEvents:
     """A publisher for a job's channel (the broadcaster numbers the events)."""
     return JobEvents(broadcaster, kind, job_id)
-
-
-@dataclass(frozen=True)
-class JobOptions:
-    """How a job body runs, beyond what to run (``from_settings`` reads the ``JOB_*`` settings).
-
-    ``lease``: this attempt's token (``store.leases``; default a new one). ``retry_transient``:
-    on a transient error (database or exchange unreachable) put the row back to ``queued`` and
-    raise :class:`TransientJobError` for the caller to retry later, instead of failing it (the
-    Celery tasks do; the in-process executor fails it). ``cancel_requested``: polled every
-    :data:`CANCEL_POLL_S` seconds, True stops the run like a cancel (Celery: the flag that
-    ``cancelBacktest`` sets in Redis). ``time_limit_s``: the run is stopped and failed with
-    :func:`time_limit_message` after that long.
-    """
-
-    lease: str | None = None
-    heartbeat_s: float = 10.0
-    stale_after_s: float = 60.0
-    time_limit_s: float | None = None
-    retry_transient: bool = False
-    cancel_requested: Callable[[], Awaitable[bool]] | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> JobOptions:
-        values: dict[str, Any] = {"heartbeat_s": settings.job_heartbeat_s,
-                                  "stale_after_s": settings.job_stale_after_s,
-                                  "time_limit_s": settings.job_time_limit_s}
-        values.update(overrides)
-        return cls(**values)
-
-    def with_lease(self) -> JobOptions:
-        return self if self.lease else replace(self, lease=new_lease())
-
-
-def new_lease() -> str:
-    """A lease token: ``host:pid:random``, so a row says which process runs it."""
-    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
-
-
-def time_limit_message(seconds: float) -> str:
-    return (f"stopped: the run took longer than the time limit of {seconds:g} s "
-            "(JOB_TIME_LIMIT); shorten its range or raise the limit")
-
-
-class TransientJobError(Exception):
-    """A job hit a transient error and was put back to ``queued``: retry it later."""
-
-
-@contextlib.asynccontextmanager
-async def keep_lease(kind: str, job_id: int, opts: JobOptions,
-                     stop: Callable[[str | None], None],
-                     beat: Callable[[], Awaitable[bool]] | None = None) -> AsyncIterator[None]:
-    """While the body runs: record a heartbeat every ``opts.heartbeat_s`` (``beat``, default
-    the lease's; False, a lost lease, calls ``stop(LEASE_LOST)``), poll
-    ``opts.cancel_requested`` (True calls ``stop(None)``) and call ``stop(time_limit_message)``
-    when the time limit passes."""
-    if beat is None:
-        lease = opts.lease
-        assert lease is not None
-
-        async def beat() -> bool:
-            return await store_leases.heartbeat(kind, job_id, lease)
-
-    loop = asyncio.get_running_loop()
-    timer = None
-    if opts.time_limit_s is not None:
-        timer = loop.call_later(opts.time_limit_s, stop, time_limit_message(opts.time_limit_s))
-
-    async def watch() -> None:
-        next_beat = loop.time() + opts.heartbeat_s
-        while True:
-            await asyncio.sleep(CANCEL_POLL_S if opts.cancel_requested else opts.heartbeat_s)
-            try:
-                if opts.cancel_requested is not None and await opts.cancel_requested():
-                    stop(None)
-                if loop.time() >= next_beat:
-                    next_beat = loop.time() + opts.heartbeat_s
-                    if not await beat():
-                        stop(LEASE_LOST)
-                        return
-            except Exception as err:  # a missed beat is not fatal: the next one may work
-                log.warning("%s %s: heartbeat failed: %s", kind, job_id, err)
-
-    task = asyncio.create_task(watch())
-    try:
-        yield
-    finally:
-        if timer is not None:
-            timer.cancel()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 class _Relay:
@@ -247,7 +154,7 @@ async def finish_cancelled(kind: str, job_id: int, broadcaster: Broadcaster,
     return False
 
 
-async def _run(kind: str, job_id: int, broadcaster: Broadcaster, cancel: CancelToken,
+async def run_life_cycle(kind: str, job_id: int, broadcaster: Broadcaster, cancel: CancelToken,
                opts: JobOptions,
                work: Callable[[_Relay], Awaitable[dict[str, Any] | None]]) -> None:
     """The life cycle around ``work`` (which loads, computes and saves; it returns the fields
@@ -310,15 +217,6 @@ async def _release(kind: str, job_id: int, opts: JobOptions, relay: _Relay, even
     raise TransientJobError(message) from err
 
 
-async def claim(kind: str, job_id: int, opts: JobOptions) -> bool:
-    """Claim a queued (or abandoned) job under ``opts.lease``; False when it is not ours."""
-    assert opts.lease is not None
-    if await store_leases.claim(kind, job_id, opts.lease, opts.stale_after_s):
-        return True
-    log.info("%s %s is not queued (or runs elsewhere): not run", kind, job_id)
-    return False
-
-
 CandleReader = Callable[[str, str, str, int, int], Awaitable[Candles]]
 
 
@@ -373,7 +271,7 @@ async def run_backtest_job(backtest_id: int, broadcaster: Broadcaster, *,
         return {"summary": summary_payload(out.final_equity, out.metrics),
                 "equity": series_payload(out.times, out.equity)}
 
-    await _run("backtest", backtest_id, broadcaster, token, opts, work)
+    await run_life_cycle("backtest", backtest_id, broadcaster, token, opts, work)
 
 
 async def run_sweep_job(sweep_id: int, broadcaster: Broadcaster, *,
@@ -405,45 +303,4 @@ async def run_sweep_job(sweep_id: int, broadcaster: Broadcaster, *,
             return None
         return {"n_sets": out.n_sets, "top": out.rows[:EVENT_TOP_ROWS]}
 
-    await _run("sweep", sweep_id, broadcaster, token, opts, work)
-
-
-_TERMINAL_KIND = {RunStatus.SUCCEEDED: "done", RunStatus.FAILED: "error",
-                  RunStatus.CANCELLED: "cancelled"}
-
-
-def _state(status: RunStatus, progress: float, error: str | None) -> dict[str, Any]:
-    event: dict[str, Any] = {"seq": 0, "kind": _TERMINAL_KIND.get(status, "status"),
-                             "status": status.value, "progress": progress, "at": time.time()}
-    if error:
-        event["error"] = error
-    return event
-
-
-async def stored_backtest_state(backtest_id: int) -> dict[str, Any] | None:
-    """A backtest's state as an event (``seq`` 0) built from the database, for a late
-    subscriber when the channel has no latest event (``tasks.progress.follow``)."""
-    record = await store_backtests.get_backtest(backtest_id)
-    if record is None:
-        return None
-    event = _state(record.status, record.progress, record.error)
-    if record.status == RunStatus.SUCCEEDED:
-        summary = (await results_store.summaries_for([backtest_id]))[0]
-        curve = await results_store.equity_curve(backtest_id)
-        if summary is not None:
-            event["summary"] = summary_payload(summary.final_equity, summary.metrics)
-        if curve is not None:
-            event["equity"] = series_payload(*curve)
-    return event
-
-
-async def stored_sweep_state(sweep_id: int) -> dict[str, Any] | None:
-    """Like :func:`stored_backtest_state`, for a sweep."""
-    record = await store_sweeps.get_sweep(sweep_id)
-    if record is None:
-        return None
-    event = _state(record.status, record.progress, record.error)
-    if record.status == RunStatus.SUCCEEDED:
-        table = await store_sweeps.sweep_table(sweep_id) or []
-        event.update(n_sets=record.n_combinations, top=table[:EVENT_TOP_ROWS])
-    return event
+    await run_life_cycle("sweep", sweep_id, broadcaster, token, opts, work)

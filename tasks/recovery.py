@@ -30,7 +30,7 @@ from tasks.jobs import finish_cancelled, job_events
 
 log = logging.getLogger("tasks.recovery")
 
-KINDS = ("backtest", "sweep", "sync")
+KINDS = ("backtest", "sweep", "sync", "replay")
 Dispatch = Callable[[str, int], Awaitable[None]]
 
 

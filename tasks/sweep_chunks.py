@@ -38,17 +38,8 @@ from tasks.compute import (
     merge_sweep_rows,
     run_in_thread,
 )
-from tasks.jobs import (
-    EVENT_TOP_ROWS,
-    INTERNAL_ERROR,
-    CandleReader,
-    JobOptions,
-    TransientJobError,
-    claim,
-    job_events,
-    keep_lease,
-    load_candles,
-)
+from tasks.job_lease import JobOptions, TransientJobError, claim, keep_lease
+from tasks.jobs import EVENT_TOP_ROWS, INTERNAL_ERROR, CandleReader, job_events, load_candles
 from tasks.transient import is_transient
 
 log = logging.getLogger("tasks.sweep_chunks")

@@ -29,7 +29,7 @@ from store.settings import Settings
 from store.sync_jobs import SyncJobRecord
 from tasks.broadcast import Broadcaster, Event
 from tasks.cache import cache_from_settings
-from tasks.jobs import LEASE_LOST, JobOptions, TransientJobError, claim, keep_lease
+from tasks.job_lease import LEASE_LOST, JobOptions, TransientJobError, claim, keep_lease
 from tasks.market import StoreSink, exchange_from_settings
 from tasks.progress import JobEvents
 from tasks.sync import SyncProgress, sync

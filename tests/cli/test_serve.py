@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -78,6 +79,29 @@ def test_serve_rejects_bad_ports(env: pytest.MonkeyPatch, capsys: pytest.Capture
     assert "port number" in capsys.readouterr().err
 
 
+def test_serve_workers(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    calls: list[dict[str, Any]] = []
+    env.setattr("uvicorn.run", lambda *a, **k: calls.append(k))
+    env.setattr("os.cpu_count", lambda: 4)
+    env.setenv("MAX_CONCURRENT_JOBS", "")  # unset (restored after the test)
+    code, _, err = run_cli(capsys, "serve", "--workers", "2")
+    assert code == 2 and "PostgreSQL" in err and "REDIS_URL" in err and not calls  # SQLite
+    env.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/x")
+    env.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    get_settings.cache_clear()
+    code, _, err = run_cli(capsys, "serve", "--workers", "2", "--reload")
+    assert code == 2 and "--reload" in err and not calls
+    code, out, err = run_cli(capsys, "serve", "--workers", "2")
+    assert code == 0, err
+    assert calls[-1]["workers"] == 2 and "2 processes" in out
+    assert os.environ["MAX_CONCURRENT_JOBS"] == "2"  # 4 CPUs shared by 2 executors
+    code, _, _ = run_cli(capsys, "serve")
+    assert code == 0 and calls[-1]["workers"] is None  # one process: uvicorn's own loop
+    with pytest.raises(SystemExit):
+        main(["serve", "--workers", "0"])
+    assert "at least 1" in capsys.readouterr().err
+
+
 def test_serve_rejects_a_short_jwt_secret(env: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     env.setattr("uvicorn.run", lambda *a, **k: pytest.fail("must not start"))
@@ -130,6 +154,40 @@ def test_serve_runs_a_real_server(tmp_path: Path, sqlite_template: Path) -> None
     assert proc.returncode == 0, output
     assert f"http://127.0.0.1:{port}/graphql" in output
     assert "Traceback" not in output
+
+
+def test_serve_runs_several_processes(tmp_path: Path, pg_migrated: str, redis_url: str) -> None:
+    """--workers 2: each process runs the whole app (lifespan, executor); both answer."""
+    port = free_port()
+    environ = {**os.environ, "DATABASE_URL": pg_migrated, "DATA_DIR": str(tmp_path),
+               "JWT_SECRET": SECRET, "REDIS_URL": redis_url}
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port),
+                                 "--workers", "2"], cwd=ROOT, env=environ, stdout=sink,
+                                stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while log.read_text().count("Application startup complete") < 2:  # both processes
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        for _ in range(20):  # new connections each time: the kernel spreads them
+            result = httpx.post(f"http://127.0.0.1:{port}/graphql", timeout=5,
+                                json={"query": "{ __typename }"})
+            assert result.json() == {"data": {"__typename": "Query"}}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    output = log.read_text()
+    assert proc.returncode == 0, output
+    assert "2 processes" in output and "Traceback" not in output, output
+    assert len(set(re.findall(r"Started server process \[(\d+)\]", output))) == 2, output
+    assert output.count("Application shutdown complete") == 2, output
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from graph.auth import Tokens
+from graph.errors import Unauthenticated
 from store import tokens as store_tokens
 from store.models import Role, TokenScope
 from store.users import get_user, set_active
@@ -52,6 +53,24 @@ async def test_expired_access_token(api: Api) -> None:
     code, message = only_error(await api.gql(ME, token=expired))
     assert code == "UNAUTHENTICATED"
     assert "expired" in message and "refreshToken" in message
+
+
+async def test_a_verified_token_still_expires(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tokens keeps the viewers of tokens it verified, never past the token's expiry."""
+    import graph.auth
+
+    user = await get_user((await api.user("a@example.com")).id)
+    assert user is not None
+    tokens = Tokens(JWT_SECRET, access_ttl_s=60)
+    token = tokens.issue(user).access_token
+    assert tokens.viewer_of_access_token(token).user_id == user.id
+    monkeypatch.setattr(graph.auth.jwt, "decode", None)  # kept: not decoded again
+    assert tokens.viewer_of_access_token(token).user_id == user.id
+    monkeypatch.undo()
+    now = graph.auth.time.time()
+    monkeypatch.setattr(graph.auth.time, "time", lambda: now + 61)
+    with pytest.raises(Unauthenticated, match="expired"):
+        tokens.viewer_of_access_token(token)
 
 
 async def test_forged_token_signed_with_another_secret(api: Api) -> None:

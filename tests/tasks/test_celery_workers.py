@@ -183,7 +183,7 @@ async def test_a_killed_worker_s_backtest_completes_on_another(
     events: list[dict[str, Any]] = []
 
     async def follow() -> None:
-        from tasks.jobs import stored_backtest_state
+        from tasks.job_state import stored_backtest_state
         from tasks.progress import channel
         from tasks.progress import follow as follow_channel
 

@@ -23,13 +23,8 @@ from tasks.broadcast import MemoryBroadcaster
 from tasks.celery_tasks import backoff_s, gave_up_message
 from tasks.compute import CancelToken
 from tasks.executor import InProcessExecutor
-from tasks.jobs import (
-    LEASE_LOST,
-    JobOptions,
-    TransientJobError,
-    run_backtest_job,
-    time_limit_message,
-)
+from tasks.job_lease import LEASE_LOST, JobOptions, TransientJobError, time_limit_message
+from tasks.jobs import run_backtest_job
 from tasks.progress import channel
 from tasks.recovery import gave_up, recover
 

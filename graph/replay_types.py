@@ -1,0 +1,295 @@
+"""GraphQL types of replays: the run, its comparison totals, per-fill table, curves, events.
+
+Thin over ``store.replays`` / ``store.replay_results`` records. A replay's summaries and
+totals come from its ``result`` JSON; its fills and round trips a page at a time; its curves
+from the stored blob (decoded once per request and object), downsampled on request like a
+backtest's (``domain.series.downsample_minmax``). Money is in the symbol's quote asset.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from domain.series import downsample_minmax, drawdown
+from graph.backtest_types import (
+    DEFAULT_POINTS,
+    PerformanceSummary,
+    RunStatus,
+    Series,
+    Trade,
+    TradeConnection,
+    TradeEdge,
+    check_points,
+)
+from graph.errors import BadUserInput
+from graph.sync_jobs import from_ms
+from graph.types_common import PageInfo, decode_cursor, encode_cursor, page_size
+from store import replay_results as results
+from store.backtest_results import F64, I64
+from store.models import RunStatus as StoreRunStatus
+from store.replay_results import FillRow
+from store.replays import ReplayRecord
+
+
+@strawberry.enum(description="Where a replayed fill's price comes from (domain/replay/rules.py): "
+                             "ACTUAL the transaction's own price; OPEN, CLOSE or TYPICAL "
+                             "((high + low + close) / 3) of the bar it is replayed in.")
+class FillModel(Enum):
+    ACTUAL = "actual"
+    OPEN = "open"
+    CLOSE = "close"
+    TYPICAL = "typical"
+
+
+@strawberry.enum
+class ReplaySource(Enum):
+    TRANSACTIONS = "transactions"
+    BACKTEST = "backtest"
+
+
+def _n(x: Any) -> float | None:
+    return None if x is None else float(x)
+
+
+@strawberry.type(description="Actual against replayed, in quote. slippage + feeAttribution + "
+                             "droppedPnl = pnlDifference.")
+class ReplayTotals:
+    n_fills: int
+    n_round_trips: int
+    n_dropped: int = strawberry.field(description="Fills the delay pushed past the last bar.")
+    dropped_rows: list[int] = strawberry.field(description="Their rows in their files (the "
+                                                           "first 1,000).")
+    actual_net_pnl: float | None
+    replayed_net_pnl: float | None
+    actual_fees: float | None
+    replayed_fees: float | None
+    slippage: float | None = strawberry.field(description="What the actual fills cost more "
+                                                          "than the replayed ones (positive: "
+                                                          "the actual execution was worse).")
+    fee_attribution: float | None = strawberry.field(description="Actual fees - replayed fees.")
+    pnl_difference: float | None = strawberry.field(description="Replayed net PnL - actual.")
+    dropped_pnl: float | None
+    open_position: bool = strawberry.field(description="A position is still open at the end "
+                                                       "(marked to the last close).")
+
+    @classmethod
+    def from_payload(cls, t: dict[str, Any]) -> ReplayTotals:
+        return cls(n_fills=int(t["n_fills"]), n_round_trips=int(t["n_round_trips"]),
+                   n_dropped=int(t["n_dropped"]), dropped_rows=list(t["dropped_rows"]),
+                   actual_net_pnl=_n(t["actual_net_pnl"]),
+                   replayed_net_pnl=_n(t["replayed_net_pnl"]), actual_fees=_n(t["actual_fees"]),
+                   replayed_fees=_n(t["replayed_fees"]), slippage=_n(t["slippage"]),
+                   fee_attribution=_n(t["fee_attribution"]),
+                   pnl_difference=_n(t["pnl_difference"]), dropped_pnl=_n(t["dropped_pnl"]),
+                   open_position=bool(t["open_position"]))
+
+
+@strawberry.type(description="One fill, actual and replayed (replayed fields are null when the "
+                             "delay dropped it).")
+class ReplayFill:
+    seq: int = strawberry.field(description="0-based, in time order.")
+    row: int = strawberry.field(description="Its row in its file (0: unknown).")
+    time: datetime
+    side: str = strawberry.field(description="buy or sell.")
+    quantity: float = strawberry.field(description="Change of the base position.")
+    price: float
+    fee: float = strawberry.field(description="Actual fee, in quote.")
+    replay_time: datetime | None
+    replay_price: float | None
+    replay_fee: float | None
+    slippage: float | None
+    fee_attribution: float | None
+    realized_pnl: float | None = strawberry.field(description="Net PnL it realized in the "
+                                                              "replay.")
+
+    @classmethod
+    def from_row(cls, r: FillRow) -> ReplayFill:
+        dropped = r.replay_bar < 0
+        return cls(seq=r.seq, row=r.file_row, time=from_ms(r.time),
+                   side="buy" if r.side > 0 else "sell", quantity=r.quantity, price=r.price,
+                   fee=r.fee, replay_time=None if dropped else from_ms(r.replay_time),
+                   replay_price=r.replay_price, replay_fee=r.replay_fee, slippage=r.slippage,
+                   fee_attribution=r.fee_attribution, realized_pnl=r.realized_pnl)
+
+
+@strawberry.type
+class ReplayFillEdge:
+    cursor: str
+    node: ReplayFill
+
+
+@strawberry.type
+class ReplayFillConnection:
+    edges: list[ReplayFillEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+def _after_seq(after: str | None) -> int | None:
+    if after is None:
+        return None
+    (seq,) = decode_cursor(after, 1)
+    if not isinstance(seq, int):
+        raise BadUserInput("invalid cursor: pass an endCursor of this list")
+    return seq
+
+
+def _summary(payload: dict[str, Any] | None) -> PerformanceSummary | None:
+    return None if payload is None else PerformanceSummary.from_payload(payload)
+
+
+@strawberry.type(description="A replay of transactions (or of a backtest's trades) against "
+                             "market data, with a what-if model.")
+class Replay:
+    id: strawberry.ID
+    status: RunStatus
+    progress: float
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    source: ReplaySource
+    backtest_id: strawberry.ID | None
+    import_ids: list[strawberry.ID] = strawberry.field(description="Empty: every import.")
+    exchange: str
+    symbol: str
+    timeframe: str
+    from_: datetime = strawberry.field(name="from")
+    to: datetime
+    initial_capital: float
+    risk_free_rate: float
+    fill: FillModel
+    fee_bps: float | None = strawberry.field(description="Null: the actual fees.")
+    slippage_bps: float
+    delay_bars: int
+    record: strawberry.Private[ReplayRecord]
+    cached: strawberry.Private[dict[str, Any]]
+
+    @classmethod
+    def from_record(cls, r: ReplayRecord) -> Replay:
+        p = r.parameters
+        fee = p.get("fee_rate")
+        return cls(
+            id=strawberry.ID(str(r.id)), status=RunStatus(r.status.value), progress=r.progress,
+            error=r.error, created_at=r.created_at, started_at=r.started_at,
+            finished_at=r.finished_at, source=ReplaySource(r.source),
+            backtest_id=None if r.backtest_id is None else strawberry.ID(str(r.backtest_id)),
+            import_ids=[strawberry.ID(str(i)) for i in r.import_ids], exchange=r.exchange,
+            symbol=r.symbol, timeframe=r.timeframe, from_=from_ms(r.start_ms),
+            to=from_ms(r.end_ms), initial_capital=r.initial_capital,
+            risk_free_rate=r.risk_free_rate, fill=FillModel(p.get("fill", "actual")),
+            fee_bps=None if fee is None else float(fee) * 10_000,
+            slippage_bps=float(p.get("slippage_rate", 0.0)) * 10_000,
+            delay_bars=int(p.get("delay_bars", 0)), record=r, cached={})
+
+    @strawberry.field(description="The replayed account's performance (null until succeeded).")
+    def summary(self) -> PerformanceSummary | None:
+        return _summary((self.record.result or {}).get("summary"))
+
+    @strawberry.field(description="The account as it was (actual fills), for comparison.")
+    def actual_summary(self) -> PerformanceSummary | None:
+        return _summary((self.record.result or {}).get("actual_summary"))
+
+    @strawberry.field(description="Actual against replayed (null until succeeded).")
+    def totals(self) -> ReplayTotals | None:
+        found = (self.record.result or {}).get("totals")
+        return None if found is None else ReplayTotals.from_payload(found)
+
+    @strawberry.field(description="Every fill, actual and replayed, a page at a time.")
+    async def fills(self, first: int | None = None, after: str | None = None
+                    ) -> ReplayFillConnection:
+        size = page_size(first)
+        rows = await results.fills_page(self.record.id, _after_seq(after), size + 1)
+        edges = [ReplayFillEdge(cursor=encode_cursor((r.seq,)), node=ReplayFill.from_row(r))
+                 for r in rows[:size]]
+        return ReplayFillConnection(
+            edges=edges, total_count=await results.count_fills(self.record.id),
+            page_info=PageInfo(has_next_page=len(rows) > size,
+                               end_cursor=edges[-1].cursor if edges else None))
+
+    @strawberry.field(description="The replayed account's round trips (FIFO lots), in order of "
+                                  "closing; open lots last, as end_of_data.")
+    async def trades(self, first: int | None = None, after: str | None = None
+                     ) -> TradeConnection:
+        size = page_size(first)
+        rows = await results.trades_page(self.record.id, _after_seq(after), size + 1)
+        edges = [TradeEdge(cursor=encode_cursor((r.seq,)), node=Trade.from_row(r))
+                 for r in rows[:size]]
+        return TradeConnection(edges=edges, total_count=await results.count_trades(
+            self.record.id), page_info=PageInfo(has_next_page=len(rows) > size,
+                                                end_cursor=edges[-1].cursor if edges else None))
+
+    async def _curve(self, name: str, max_points: int) -> Series | None:
+        n = check_points(max_points)
+        if self.record.status != StoreRunStatus.SUCCEEDED:
+            return None
+        if "curves" not in self.cached:
+            self.cached["curves"] = await results.replay_curves(self.record.id)
+        found: tuple[I64, dict[str, F64]] | None = self.cached["curves"]
+        if found is None:
+            return None
+        times, curves = found
+        if name.endswith("drawdown"):
+            source = curves["actual_equity" if name.startswith("actual") else "equity"]
+            values = drawdown(source, self.record.initial_capital)
+        else:
+            values = curves[name]
+        return Series.of(*downsample_minmax(times, values, n))
+
+    @strawberry.field(description="Replayed equity at each bar's close.")
+    async def equity_curve(self, max_points: int = DEFAULT_POINTS) -> Series | None:
+        return await self._curve("equity", max_points)
+
+    @strawberry.field(description="The actual account's equity at each bar's close.")
+    async def actual_equity_curve(self, max_points: int = DEFAULT_POINTS) -> Series | None:
+        return await self._curve("actual_equity", max_points)
+
+    @strawberry.field(description="Replayed drawdown from the running peak (positive fraction).")
+    async def drawdown_curve(self, max_points: int = DEFAULT_POINTS) -> Series | None:
+        return await self._curve("drawdown", max_points)
+
+    @strawberry.field(description="The actual account's drawdown.")
+    async def actual_drawdown_curve(self, max_points: int = DEFAULT_POINTS) -> Series | None:
+        return await self._curve("actual_drawdown", max_points)
+
+    @strawberry.field(description="Replayed realized PnL (net of fees) at each close.")
+    async def realized_pnl_curve(self, max_points: int = DEFAULT_POINTS) -> Series | None:
+        return await self._curve("realized", max_points)
+
+    @strawberry.field(description="Replayed unrealized PnL of the open lots (before fees).")
+    async def unrealized_pnl_curve(self, max_points: int = DEFAULT_POINTS) -> Series | None:
+        return await self._curve("unrealized", max_points)
+
+    @strawberry.field(description="Replayed position (base units) at each close.")
+    async def position_curve(self, max_points: int = DEFAULT_POINTS) -> Series | None:
+        return await self._curve("position", max_points)
+
+
+@strawberry.type(description="One event of a replay: the first is its current state, the last "
+                             "is terminal (kind done, error or cancelled).")
+class ReplayEvent:
+    replay_id: strawberry.ID
+    seq: int
+    kind: str = strawberry.field(description="status, progress, done, error or cancelled.")
+    status: RunStatus
+    progress: float
+    at: float = strawberry.field(description="UTC milliseconds.")
+    equity: Series | None = strawberry.field(description="The replayed equity, downsampled.")
+    summary: PerformanceSummary | None = strawberry.field(description="done: the results.")
+    totals: ReplayTotals | None = strawberry.field(description="done: actual against replayed.")
+    error: str | None
+
+    @classmethod
+    def from_event(cls, replay_id: int, e: dict[str, Any]) -> ReplayEvent:
+        equity, totals = e.get("equity"), e.get("totals")
+        return cls(replay_id=strawberry.ID(str(replay_id)), seq=int(e.get("seq", 0)),
+                   kind=str(e.get("kind", "status")), status=RunStatus(e["status"]),
+                   progress=float(e.get("progress", 0.0)), at=float(e.get("at", 0.0)) * 1000,
+                   equity=None if equity is None else Series.from_payload(equity),
+                   summary=_summary(e.get("summary")),
+                   totals=None if totals is None else ReplayTotals.from_payload(totals),
+                   error=e.get("error"))

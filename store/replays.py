@@ -1,0 +1,182 @@
+"""Replay executions: create them, move them through their life cycle, read them.
+
+Life cycle as for backtests (``store.backtests``): ``queued`` -> ``running`` (claimed under a
+lease, ``store.leases``) -> ``succeeded`` (``store.replay_results.save_replay``: everything in
+one transaction) or ``failed`` / ``cancelled``. Every transition is conditional on the current
+status, and ending a run as failed or cancelled clears any result, so nothing partial remains.
+
+Reads take ``owner_id`` (None: any owner, for admins); another owner's replay is reported
+missing, as an unknown id is. Records leave the result arrays out (``store.replay_results``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from domain.engine.records import TRADE_DTYPE
+from store.models import Backtest, ReplayExecution, RunStatus, Trade
+
+ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
+SOURCES = ("transactions", "backtest")
+_BLOBS = ("curves", "fill_records", "trade_records")
+# plain columns without the blobs (db_fields holds the foreign keys' columns only once Tortoise
+# is initialised, and this module may be imported before or after)
+_COLUMNS = tuple(dict.fromkeys(("owner_id", "backtest_id", *sorted(
+    f for f in ReplayExecution._meta.db_fields if f not in _BLOBS))))
+
+
+@dataclass(frozen=True)
+class NewReplay:
+    """What to replay: the owner's transactions of ``symbol`` (``source`` ``transactions``;
+    ``parameters["import_ids"]`` limits them to some batches) or the trades of a backtest,
+    on the candles of ``exchange``/``symbol``/``timeframe`` over ``[start_ms, end_ms)``.
+    ``parameters`` holds the what-if model (``fill``, ``fee_rate``, ``slippage_rate``,
+    ``delay_bars``)."""
+
+    owner_id: int
+    source: str
+    backtest_id: int | None
+    exchange: str
+    symbol: str
+    timeframe: str
+    start_ms: int
+    end_ms: int
+    initial_capital: float
+    parameters: dict[str, Any]
+    risk_free_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class ReplayRecord:
+    id: int
+    owner_id: int
+    source: str
+    backtest_id: int | None
+    exchange: str
+    symbol: str
+    timeframe: str
+    start_ms: int
+    end_ms: int
+    initial_capital: float
+    risk_free_rate: float
+    parameters: dict[str, Any]
+    status: RunStatus
+    progress: float
+    error: str | None
+    result: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status not in ACTIVE
+
+    @property
+    def import_ids(self) -> list[int]:
+        return [int(i) for i in self.parameters.get("import_ids") or []]
+
+
+def _record(r: dict[str, Any]) -> ReplayRecord:
+    return ReplayRecord(
+        r["id"], r["owner_id"], r["source"], r["backtest_id"], r["exchange"], r["symbol"] or "",
+        r["timeframe"], int(r["range_start_ms"]), int(r["range_end_ms"]),
+        float(r["initial_capital"]), float(r["risk_free_rate"]), dict(r["parameters"] or {}),
+        RunStatus(r["status"]), float(r["progress"]), r["error"], r["result"], r["created_at"],
+        r["started_at"], r["finished_at"])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def create_replay(new: NewReplay) -> ReplayRecord:
+    """A ``queued`` replay of ``new``."""
+    if new.source not in SOURCES:
+        raise ValueError(f"unknown replay source {new.source!r}")
+    row = await ReplayExecution.create(
+        owner_id=new.owner_id, source=new.source, backtest_id=new.backtest_id,
+        exchange=new.exchange, symbol=new.symbol, timeframe=new.timeframe,
+        range_start_ms=new.start_ms, range_end_ms=new.end_ms,
+        initial_capital=new.initial_capital, risk_free_rate=new.risk_free_rate,
+        parameters=new.parameters)
+    found = await get_replay(row.id)
+    assert found is not None
+    return found
+
+
+async def get_replay(replay_id: int, owner_id: int | None = None) -> ReplayRecord | None:
+    query = ReplayExecution.filter(id=replay_id)
+    if owner_id is not None:
+        query = query.filter(owner_id=owner_id)
+    rows = await query.values(*_COLUMNS)
+    return _record(rows[0]) if rows else None
+
+
+async def list_replays(owner_id: int | None, *, after_id: int | None = None,
+                       limit: int = 20) -> tuple[list[ReplayRecord], bool]:
+    """Newest first (by id): at most ``limit`` records with ``id < after_id``, and whether
+    more follow."""
+    query = ReplayExecution.all()
+    if owner_id is not None:
+        query = query.filter(owner_id=owner_id)
+    if after_id is not None:
+        query = query.filter(id__lt=after_id)
+    rows = await query.order_by("-id").limit(limit + 1).values(*_COLUMNS)
+    return [_record(r) for r in rows[:limit]], len(rows) > limit
+
+
+async def set_progress(replay_id: int, fraction: float) -> None:
+    """Record the fraction done of a running replay."""
+    await ReplayExecution.filter(id=replay_id, status=RunStatus.RUNNING).update(
+        progress=min(1.0, max(0.0, float(fraction))))
+
+
+async def mark_failed(replay_id: int, error: str, lease: str | None = None) -> bool:
+    """An active replay -> ``failed`` with ``error``; False when it had ended already (with a
+    ``lease``: only while that attempt holds the running row)."""
+    return await _finish(replay_id, RunStatus.FAILED, error, lease)
+
+
+async def mark_cancelled(replay_id: int, lease: str | None = None) -> bool:
+    return await _finish(replay_id, RunStatus.CANCELLED, None, lease)
+
+
+async def _finish(replay_id: int, status: RunStatus, error: str | None,
+                  lease: str | None) -> bool:
+    query = ReplayExecution.filter(id=replay_id, status__in=ACTIVE)
+    if lease is not None:
+        query = ReplayExecution.filter(id=replay_id, status=RunStatus.RUNNING, lease=lease)
+    changed = await query.update(status=status, error=error, result=None, curves=None,
+                                 fill_records=None, trade_records=None, finished_at=_now(),
+                                 lease=None)
+    return bool(changed)
+
+
+_TRADE_COLUMNS = ("entry_idx", "exit_idx", "entry_time", "exit_time", "entry_price",
+                  "exit_price", "quantity", "direction", "gross_pnl", "fees", "pnl",
+                  "trade_return", "exit_reason")
+
+
+async def backtest_trades(backtest_id: int
+                          ) -> tuple[npt.NDArray[np.void], dict[str, Any], dict[str, Any]] | None:
+    """A succeeded backtest's trades (``TRADE_DTYPE``, in order), its strategy snapshot and
+    parameter values; None when it does not exist or has not succeeded."""
+    found = await Backtest.filter(id=backtest_id, status=RunStatus.SUCCEEDED).values_list(
+        "strategy_snapshot", "parameters")
+    if not found:
+        return None
+    rows = await Trade.filter(backtest_id=backtest_id).order_by("seq").values_list(
+        *_TRADE_COLUMNS)
+    trades = np.empty(len(rows), dtype=TRADE_DTYPE)
+    if rows:
+        columns = list(zip(*rows, strict=True))
+        for name, values in zip(_TRADE_COLUMNS, columns, strict=True):
+            trades["return" if name == "trade_return" else name] = values
+    snapshot, params = found[0]
+    return trades, dict(snapshot), dict(params or {})
