@@ -29,7 +29,7 @@ from graph.types_common import (
     NotFoundError,
     PageInfo,
     ValidationError,
-    decode_cursor,
+    after_id,
     encode_cursor,
     page_size,
     parse_id,
@@ -144,13 +144,7 @@ async def replay(info: Info[Context, None], id: strawberry.ID) -> Replay:
 async def replays(info: Info[Context, None], first: int | None = None,
                   after: str | None = None) -> ReplayConnection:
     owner = info.context.owner_scope()
-    size = page_size(first)
-    after_id = None
-    if after is not None:
-        (after_id,) = decode_cursor(after, 1)
-        if not isinstance(after_id, int):
-            after_id = 0  # matches nothing
-    rows, more = await store.list_replays(owner, after_id=after_id, limit=size)
+    rows, more = await store.list_replays(owner, after_id=after_id(after), limit=page_size(first))
     edges = [ReplayEdge(cursor=encode_cursor((r.id,)), node=Replay.from_record(r)) for r in rows]
     return ReplayConnection(edges=edges, page_info=PageInfo(
         has_next_page=more, end_cursor=edges[-1].cursor if edges else None))

@@ -29,7 +29,7 @@ from graph.types_common import (
     NotFoundError,
     PageInfo,
     ValidationError,
-    decode_cursor,
+    after_id,
     encode_cursor,
     page_size,
     parse_id,
@@ -240,13 +240,7 @@ async def sweep(info: Info[Context, None], id: strawberry.ID) -> Sweep:
 async def sweeps(info: Info[Context, None], first: int | None = None,
                  after: str | None = None) -> SweepConnection:
     owner = info.context.owner_scope()
-    size = page_size(first)
-    after_id = None
-    if after is not None:
-        (after_id,) = decode_cursor(after, 1)
-        if not isinstance(after_id, int):
-            after_id = 0  # matches nothing
-    rows, more = await store.list_sweeps(owner, after_id=after_id, limit=size)
+    rows, more = await store.list_sweeps(owner, after_id=after_id(after), limit=page_size(first))
     edges = [SweepEdge(cursor=encode_cursor((r.id,)), node=Sweep.from_record(r)) for r in rows]
     return SweepConnection(edges=edges, page_info=PageInfo(
         has_next_page=more, end_cursor=edges[-1].cursor if edges else None))

@@ -104,6 +104,15 @@ def decode_cursor(cursor: str, length: int | None = None) -> tuple[Any, ...]:
     return tuple(values)
 
 
+def after_id(after: str | None) -> int | None:
+    """The row id an id-ordered page starts after: None for the first page, 0 (matching
+    nothing) for a well-formed cursor that holds no id; ``BAD_USER_INPUT`` for a malformed one."""
+    if after is None:
+        return None
+    (value,) = decode_cursor(after, 1)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def page_size(first: int | None) -> int:
     """The number of rows to return for ``first`` (default :data:`DEFAULT_PAGE_SIZE`);
     ``BAD_USER_INPUT`` when it is negative or above :data:`MAX_PAGE_SIZE`."""
