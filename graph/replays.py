@@ -24,6 +24,7 @@ from strawberry.types import Info
 from graph.context import Context
 from graph.errors import NotFound
 from graph.replay_types import FillModel, Replay, ReplayEvent
+from graph.sweeps import cancel_job
 from graph.sync_jobs import to_ms
 from graph.types_common import (
     NotFoundError,
@@ -37,7 +38,7 @@ from graph.types_common import (
 from store import replays as store
 from tasks.progress import channel, follow
 from tasks.replay_jobs import stored_replay_state
-from tasks.replay_submit import ReplayRequest, UnknownBacktest, cancel_replay, queue_replay
+from tasks.replay_submit import ReplayRequest, UnknownBacktest, queue_replay
 from tasks.submit import InvalidRequest
 
 
@@ -121,14 +122,7 @@ async def run_replay(info: Info[Context, None], input: RunReplayInput) -> RunRep
 
 async def cancel_replay_resolver(info: Info[Context, None],
                                  id: strawberry.ID) -> CancelReplayResult:
-    ctx = info.context
-    ctx.require_write()
-    try:
-        key = parse_id(id, "replay")
-    except NotFound:
-        return NotFoundError(message=f"replay {id} not found")
-    record = await cancel_replay(key, ctx.owner_scope(), ctx.services.executor,
-                                 ctx.services.broadcaster)
+    record = await cancel_job(info.context, "replay", id, store.get_replay)
     if record is None:
         return NotFoundError(message=f"replay {id} not found")
     return Replay.from_record(record)

@@ -32,8 +32,8 @@ from store.models import RunStatus
 from store.replays import NewReplay, ReplayRecord
 from tasks.broadcast import Broadcaster
 from tasks.executor import Executor
-from tasks.jobs import finish_cancelled, job_events
-from tasks.submit import InvalidRequest
+from tasks.jobs import job_events
+from tasks.submit import InvalidRequest, cancel_run
 
 DEFAULT_CAPITAL = 10_000.0
 MAX_DELAY_BARS = 100_000
@@ -175,9 +175,6 @@ async def cancel_replay(replay_id: int, owner_scope: int | None, executor: Execu
                         broadcaster: Broadcaster) -> ReplayRecord | None:
     """Cancel a replay the caller may see: None when not found; the record as it is then (a
     finished one unchanged; a running one ends ``cancelled`` at the next check)."""
-    record = await store_replays.get_replay(replay_id, owner_scope)
-    if record is None:
+    if await cancel_run("replay", replay_id, owner_scope, executor, broadcaster) is None:
         return None
-    if not record.is_terminal and not await executor.cancel("replay", replay_id):
-        await finish_cancelled("replay", replay_id, broadcaster)
     return await store_replays.get_replay(replay_id)

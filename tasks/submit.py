@@ -25,6 +25,7 @@ from domain.strategy import Strategy, parameter_grid, parse_strategy, resolve_pa
 from domain.strategy.grid import parse_grid
 from domain.timeframes import parse_timeframe
 from store import backtests as store_backtests
+from store import replays as store_replays
 from store import strategies as store_strategies
 from store import sweeps as store_sweeps
 from store.backtests import BacktestRecord, NewBacktest
@@ -187,10 +188,11 @@ async def queue_sweep(owner_id: int, owner_scope: int | None, req: SweepRequest,
 
 async def cancel_run(kind: str, job_id: int, owner_scope: int | None, executor: Executor,
                      broadcaster: Broadcaster) -> bool | None:
-    """Cancel a backtest or sweep the caller may see: None when not found, False when it had
-    finished already, True when cancelled (queued) or asked to stop (running: it ends
+    """Cancel a backtest, sweep or replay the caller may see: None when not found, False when
+    it had finished already, True when cancelled (queued) or asked to stop (running: it ends
     ``cancelled`` at the engine's next chunk)."""
-    get = store_backtests.get_backtest if kind == "backtest" else store_sweeps.get_sweep
+    get = {"backtest": store_backtests.get_backtest, "sweep": store_sweeps.get_sweep,
+           "replay": store_replays.get_replay}[kind]
     record = await get(job_id, owner_scope)
     if record is None:
         return None
