@@ -9,9 +9,9 @@ times of the year (buys and sells, fees in USDT, BTC or BNB, with trade ids).
 
 Timed, end to end (target: under 5 s):
 
-* **import**: ``tasks.transaction_import.import_transactions`` on the CSV's bytes: parse and
+* **import**: ``tasks.imports.transactions.import_transactions`` on the CSV's bytes: parse and
   check every row, look up what is stored, COPY the batch into ``transaction_histories``;
-* **replay**: ``tasks.replay_submit.queue_replay`` then ``tasks.replay_jobs.run_replay_job``
+* **replay**: ``tasks.jobs.replay_submit.queue_replay`` then ``tasks.jobs.replay.run_replay_job``
   (in a thread, as a Celery worker runs it): read the fills and both candle series back, replay
   the account as it was and a what-if (typical price, 10 bps fee, 5 bps slippage, 1 bar
   delay), compute both accounts' metrics, save the curves, the per-fill table (N rows) and the
@@ -51,10 +51,10 @@ from store.db import close_db, migrate  # noqa: E402
 from store.settings import Settings  # noqa: E402
 from store.transactions import read_fills  # noqa: E402
 from store.users import create_user  # noqa: E402
-from tasks.broadcast import MemoryBroadcaster  # noqa: E402
-from tasks.replay_jobs import run_replay_job  # noqa: E402
-from tasks.replay_submit import ReplayRequest, queue_replay  # noqa: E402
-from tasks.transaction_import import ImportRequest, import_transactions  # noqa: E402
+from tasks.imports.transactions import ImportRequest, import_transactions  # noqa: E402
+from tasks.jobs.replay import run_replay_job  # noqa: E402
+from tasks.jobs.replay_submit import ReplayRequest, queue_replay  # noqa: E402
+from tasks.messaging.broadcast import MemoryBroadcaster  # noqa: E402
 
 START = 1_704_067_200_000  # 2024-01-01
 MINUTE = 60_000

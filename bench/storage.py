@@ -45,9 +45,9 @@ from store.candles import delete_candles, read_candles, write_candles  # noqa: E
 from store.db import close_db, db_info, migrate  # noqa: E402
 from store.models import MarketData  # noqa: E402
 from store.settings import Settings, get_settings  # noqa: E402
-from tasks.exchange import make_exchange  # noqa: E402
-from tasks.market import StoreSink  # noqa: E402
-from tasks.sync import sync  # noqa: E402
+from tasks.market.exchange import make_exchange  # noqa: E402
+from tasks.market.store import StoreSink  # noqa: E402
+from tasks.market.sync import sync  # noqa: E402
 from tests.tasks.fake_binance import FakeBinance  # noqa: E402
 
 EXCHANGE = "bench"

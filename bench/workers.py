@@ -6,7 +6,7 @@ temporary PostgreSQL database on ``--server`` (default ``postgres://postgres@127
 migrates and seeds it (a user, the SMA crossover strategy, 3,000 1h candles for the small
 backtests, ``--bars`` 1m candles for the sweep), uses the Redis database ``--redis`` (default
 ``redis://127.0.0.1:6379/12``, flushed before and after), starts ``backtest worker`` processes
-(``--pool solo``, one engine thread each: ``tasks.local_workers``), and drops the database at
+(``--pool solo``, one engine thread each: ``tests.support.local_workers``), and drops the database at
 the end.
 
 Figures (targets from issue 5):
@@ -54,11 +54,11 @@ from store.settings import Settings  # noqa: E402
 from store.strategies import create_strategy  # noqa: E402
 from store.sweeps import NewSweep  # noqa: E402
 from store.users import create_user  # noqa: E402
-from tasks.broadcast import make_broadcaster  # noqa: E402
-from tasks.celery_executor import CeleryExecutor  # noqa: E402
-from tasks.compute import warm_up  # noqa: E402
-from tasks.executor import Executor, InProcessExecutor  # noqa: E402
-from tasks.local_workers import LocalWorkers  # noqa: E402
+from tasks.execution.celery.executor import CeleryExecutor  # noqa: E402
+from tasks.execution.compute import warm_up  # noqa: E402
+from tasks.execution.executor import Executor, InProcessExecutor  # noqa: E402
+from tasks.messaging.broadcast import make_broadcaster  # noqa: E402
+from tests.support.local_workers import LocalWorkers  # noqa: E402
 
 SMA = json.loads((ROOT / "examples" / "sma_crossover.json").read_text())
 SMALL = demo_candles(3_000, "1h")

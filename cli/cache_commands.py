@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def cmd_cache_stats(args: argparse.Namespace) -> int:
     """Print the hit and miss counts per kind (a table, or JSON with ``--json``)."""
     from store.settings import get_settings  # lazy: `backtest run` never imports the cache
-    from tasks.cache import KINDS, open_cache
+    from tasks.cache.candles import KINDS, open_cache
 
     async def read() -> tuple[bool, dict[str, int]]:
         async with open_cache(get_settings()) as cache:
@@ -61,7 +61,7 @@ def cmd_cache_stats(args: argparse.Namespace) -> int:
 def cmd_cache_clear(args: argparse.Namespace) -> int:
     """Drop every cached entry, series version and count."""
     from store.settings import get_settings
-    from tasks.cache import open_cache
+    from tasks.cache.candles import open_cache
 
     async def clear() -> tuple[bool, int]:
         async with open_cache(get_settings()) as cache:

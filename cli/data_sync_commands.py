@@ -5,7 +5,7 @@
 ``cmd_data_watch(args)``: ``args.symbol``, ``args.timeframe``, ``args.exchange``; prints every
 update until Ctrl-C.
 
-Candles go to the store through ``tasks.market.StoreSink`` (which invalidates the cached ranges
+Candles go to the store through ``tasks.market.store.StoreSink`` (which invalidates the cached ranges
 of the series when ``REDIS_URL`` is set); the exchange's base URLs come from the settings
 (``BINANCE_REST_URL``, ``BINANCE_WS_URL``).
 """
@@ -27,12 +27,12 @@ from cli.inputs import parse_time
 from domain.timeframes import iso
 from store.db import close_db, init_db
 from store.settings import get_settings
-from tasks.broadcast import Broadcaster, make_broadcaster
-from tasks.cache import open_cache
-from tasks.live_candles import publisher
-from tasks.market import StoreSink, exchange_from_settings
-from tasks.sync import SyncProgress, sync
-from tasks.watch import KlineUpdate, UpdateCallback, watch_klines
+from tasks.cache.candles import open_cache
+from tasks.market.live_candles import publisher
+from tasks.market.store import StoreSink, exchange_from_settings
+from tasks.market.sync import SyncProgress, sync
+from tasks.market.watch import KlineUpdate, UpdateCallback, watch_klines
+from tasks.messaging.broadcast import Broadcaster, make_broadcaster
 
 
 @contextlib.asynccontextmanager

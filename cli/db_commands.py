@@ -29,7 +29,7 @@ from store.candles import Coverage, coverage
 from store.db import close_db, database, db_info, migrate
 from store.seed import DEMO_EXCHANGE, DEMO_SYMBOL, DEMO_TIMEFRAME, seed_demo_if_empty
 from store.settings import get_settings
-from tasks.cache import open_cache, write_candles_and_invalidate
+from tasks.cache.candles import open_cache, write_candles_and_invalidate
 
 T = TypeVar("T")
 DEFAULT_EXCHANGE = "binance"

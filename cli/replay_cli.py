@@ -3,7 +3,7 @@
 
 Every command acts for ``--user EMAIL`` (default: the demo account of ``make run``) on the
 database of ``DATABASE_URL``. ``replay run`` creates the replay like the API does
-(``tasks.replay_submit``), runs it in this process with a progress bar (``tasks.replay_jobs``)
+(``tasks.jobs.replay_submit``), runs it in this process with a progress bar (``tasks.jobs.replay``)
 and prints the actual account next to the replayed one; it is stored like any replay.
 """
 
@@ -26,12 +26,12 @@ from store import transactions as store_transactions
 from store.db import active_settings
 from store.replays import ReplayRecord
 from store.users import DEMO_EMAIL, get_user_by_email, normalize_email
-from tasks.broadcast import MemoryBroadcaster
-from tasks.progress import channel
-from tasks.replay_jobs import run_replay_job
-from tasks.replay_submit import ReplayRequest, queue_replay
-from tasks.submit import InvalidRequest
-from tasks.transaction_import import ImportRequest, import_transactions
+from tasks.imports.transactions import ImportRequest, import_transactions
+from tasks.jobs.replay import run_replay_job
+from tasks.jobs.replay_submit import ReplayRequest, queue_replay
+from tasks.jobs.submit import InvalidRequest
+from tasks.messaging.broadcast import MemoryBroadcaster
+from tasks.messaging.events import channel
 
 
 async def _owner(args: argparse.Namespace) -> int:

@@ -1,14 +1,14 @@
 """``backtest worker`` and ``backtest beat``: Celery's worker and beat with the project's config.
 
 ``backtest worker [--concurrency N] [--queues backtests,sweeps,sync,replays] [--pool prefork|solo]
-[--loglevel info] [--hostname NAME]`` runs a Celery worker of ``tasks.celery_app.app``: the
+[--loglevel info] [--hostname NAME]`` runs a Celery worker of ``tasks.execution.celery.app.app``: the
 settings come from the environment (``REDIS_URL``, ``DATABASE_URL``, ``CELERY_BROKER_URL``,
 ``CELERY_VISIBILITY_TIMEOUT``, ``JOB_*``...), the same as the API's. Each worker process runs one
 job at a time and the engine with one thread (``ENGINE_THREADS=1`` unless set): the
 processes are the unit of parallelism, so ``--concurrency`` (default: the number of CPUs) is how
 many jobs run at once on the machine.
 
-``backtest beat`` runs Celery beat: the periodic tasks of ``tasks.celery_app`` (the stuck-job
+``backtest beat`` runs Celery beat: the periodic tasks of ``tasks.execution.celery.app`` (the stuck-job
 recovery, and the ``WATCH_LIST`` refresh when set). Run exactly one beat per deployment.
 """
 
@@ -22,7 +22,7 @@ from cli.errors import UsageError
 
 def _app() -> object:
     from store.settings import get_settings
-    from tasks.celery_app import CeleryNotConfigured, app, configure
+    from tasks.execution.celery.app import CeleryNotConfigured, app, configure
 
     try:
         settings = get_settings()
@@ -47,7 +47,7 @@ def worker_argv(args: argparse.Namespace) -> list[str]:
 def cmd_worker(args: argparse.Namespace) -> int:
     os.environ.setdefault("ENGINE_THREADS", "1")
     app = _app()
-    from tasks import worker_runtime
+    from tasks.execution.celery import runtime as worker_runtime
 
     worker_runtime.TASKS_IN_MAIN_PROCESS = args.pool == "solo"
     app.worker_main(worker_argv(args))  # type: ignore[attr-defined]

@@ -47,8 +47,8 @@ from graph.schema import MAX_TOKENS, build_schema
 from store import owner_versions
 from store.db import close_db, connection, init_db
 from store.settings import Settings, get_settings
-from tasks.broadcast import make_broadcaster
-from tasks.cache import cache_from_settings
+from tasks.cache.candles import cache_from_settings
+from tasks.messaging.broadcast import make_broadcaster
 
 log = logging.getLogger("graph.app")
 
@@ -194,7 +194,7 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
     the one ``EXECUTOR`` names (tests); ``warm=True`` starts the in-process executor's engine
     processes (and loads the engine in them) at start-up, in the background, so the first
     backtest does not wait; ``recover=True`` makes it pick up the jobs a previous server left
-    (``tasks.recovery``; the Celery executor always does); ``freeze=True`` (a server process)
+    (``tasks.jobs.recovery``; the Celery executor always does); ``freeze=True`` (a server process)
     moves what start-up created out of the garbage collector's way
     (:func:`_freeze_startup_objects`)."""
     settings = settings or get_settings()
@@ -224,7 +224,7 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
         try:
             services.responses = await _response_cache(settings, view)
             if services.executor is None:
-                from tasks.executor import make_executor
+                from tasks.execution.executor import make_executor
 
                 services.executor = make_executor(settings, services.broadcaster, warm=warm,
                                                   recover=recover)

@@ -3,7 +3,7 @@
 Thin over ``store.backtests`` / ``store.sweeps`` records. A backtest's summary is loaded with
 the request's DataLoader (``backtest.summary``: one query for every backtest of a response),
 its trades page by page, its curves from the stored equity blob (through the app's cache,
-``tasks.cache``, once the run has succeeded), downsampled on request
+``tasks.cache.candles``, once the run has succeeded), downsampled on request
 (``domain.series``: per bucket the lowest and the highest point, plus the first and the last,
 so peaks, troughs and the final value survive). Times of bars are DateTime in lists of objects
 and UTC milliseconds in series (parallel float arrays, see ``graph.series``). Metrics that are
@@ -33,7 +33,7 @@ from store import backtest_results as results
 from store.backtest_results import F64, I64, Summary, TradeRow
 from store.backtests import BacktestRecord
 from store.models import RunStatus as StoreRunStatus
-from tasks.cache import finished_equity_curve
+from tasks.cache.candles import finished_equity_curve
 
 DEFAULT_POINTS = 1_000
 MAX_POINTS = 100_000

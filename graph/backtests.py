@@ -2,11 +2,11 @@
 ``backtestProgress`` subscription (types in ``graph.backtest_types``).
 
 ``runBacktest`` checks the input, creates a queued backtest and hands it to the executor
-(``tasks.submit``), returning at once; problems come back as ``ValidationError`` (paths such as
+(``tasks.jobs.submit``), returning at once; problems come back as ``ValidationError`` (paths such as
 ``input.params.fast``), a strategy that is not the caller's as ``NotFound``. ``backtests`` is a
 Relay connection with filters, sorting by creation or by a metric (runs without it last), keyset
 cursors and a page cap (``store.backtest_list``). ``backtestProgress`` sends the current state
-first, then each event until the run ends (``tasks.progress.follow``). A backtest of another
+first, then each event until the run ends (``tasks.messaging.events.follow``). A backtest of another
 user is NOT_FOUND everywhere; an admin sees all.
 """
 
@@ -38,14 +38,14 @@ from store import backtests as store
 from store.backtest_list import BacktestFilter as StoreFilter
 from store.backtest_list import SortKey, list_backtests
 from store.models import RunStatus as StoreRunStatus
-from tasks.job_state import stored_backtest_state
-from tasks.progress import channel, follow
-from tasks.submit import (
+from tasks.jobs.state import stored_backtest_state
+from tasks.jobs.submit import (
     BacktestRequest,
     InvalidRequest,
     UnknownStrategy,
     queue_backtest,
 )
+from tasks.messaging.events import channel, follow
 
 
 @strawberry.input

@@ -1,4 +1,4 @@
-"""``cacheStats``: the hit and miss counts of the Redis cache (``tasks.cache``), admins only.
+"""``cacheStats``: the hit and miss counts of the Redis cache (``tasks.cache.candles``), admins only.
 
 The counts are those of every process using the same Redis (API servers, workers, the CLI),
 since the cache was last cleared (``backtest cache clear``). Without ``REDIS_URL`` the cache is
@@ -11,7 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from graph.context import Context
-from tasks.cache import CacheUnavailable
+from tasks.cache.candles import CacheUnavailable
 
 
 @strawberry.type(description="Lookups of one kind of cached data: hits and misses.")

@@ -19,8 +19,8 @@ from strawberry.dataloader import DataLoader
 from graph.auth import Tokens, Viewer
 from graph.errors import ApiError, Forbidden, Unauthenticated
 from store.settings import Settings
-from tasks.broadcast import Broadcaster
-from tasks.cache import Cache, NullCache
+from tasks.cache.candles import Cache, NullCache
+from tasks.messaging.broadcast import Broadcaster
 
 L = TypeVar("L", bound=DataLoader[Any, Any])
 
@@ -32,9 +32,9 @@ class Services:
     settings: Settings
     tokens: Tokens
     broadcaster: Broadcaster
-    executor: Any  # tasks.executor.Executor
+    executor: Any  # tasks.execution.executor.Executor
     extra: dict[str, Any] = field(default_factory=dict)  # feature-owned long-lived objects
-    cache: Cache = field(default_factory=NullCache)  # tasks.cache: candle ranges, results
+    cache: Cache = field(default_factory=NullCache)  # tasks.cache.candles: candle ranges, results
     responses: Any = None  # graph.response_cache.ResponseCache, when on (set by the lifespan)
 
 

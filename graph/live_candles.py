@@ -1,8 +1,8 @@
 """``candleUpdates``: live candles of one market as the exchange's kline stream reports them.
 
-The subscription subscribes to the market's channel (``tasks.live_candles.candle_channel``)
+The subscription subscribes to the market's channel (``tasks.market.live_candles.candle_channel``)
 first, then keeps the app's shared watcher of that market running while it lasts
-(``tasks.live_candles.LiveCandles``), so no update published in between is lost. Each closed bar
+(``tasks.market.live_candles.LiveCandles``), so no update published in between is lost. Each closed bar
 is sent once (several publishers, e.g. another API process and ``backtest data watch`` over
 Redis, may report it); the forming bar's updates only with ``includeForming: true``, flagged
 ``closed: false``. History comes from the ``candles`` query: load it, then subscribe, and
@@ -20,9 +20,9 @@ from strawberry.types import Info
 from domain.timeframes import parse_timeframe
 from graph.context import Context, Services
 from graph.errors import ApiError, BadUserInput
-from tasks.exchange import Exchange
-from tasks.live_candles import LiveCandles, candle_channel, live_candles_of
-from tasks.market import exchange_from_settings
+from tasks.market.exchange import Exchange
+from tasks.market.live_candles import LiveCandles, candle_channel, live_candles_of
+from tasks.market.store import exchange_from_settings
 
 
 @strawberry.type(description="One state of a bar: closed, or still forming (closed false).")

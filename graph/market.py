@@ -2,7 +2,7 @@
 
 - ``candles`` returns one market's candles as parallel arrays (``times`` in UTC milliseconds,
   ``open`` ... ``volume``) with the requested indicator series computed by the engine's
-  indicators on the same bars (``tasks.candle_series``: warm-up bars are read before the range,
+  indicators on the same bars (``tasks.market.candle_series``: warm-up bars are read before the range,
   so values are defined from the first bar wherever stored data allows; ``null`` where not).
   ``limit`` defaults to 1,000 and may be at most 200,000; more is ``BAD_USER_INPUT``, as are an
   unknown timeframe or indicator and bad indicator parameters (the message says which).
@@ -40,8 +40,8 @@ from graph.sync_jobs import (
 )
 from store import candles as store_candles
 from store.candles import Coverage
-from tasks import candle_series as series
-from tasks.candle_series import IndicatorRequest
+from tasks.market import candle_series as series
+from tasks.market.candle_series import IndicatorRequest
 
 
 @strawberry.input(description="An indicator to compute along the candles.")

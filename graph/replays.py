@@ -6,7 +6,7 @@ subscription (types in ``graph.replay_types``).
 exchange and timeframe, with a what-if model: fills at the actual price or at the open, close
 or typical price of the bar, another fee rate (``feeBps``; null keeps the actual fees), a
 slippage (``slippageBps``), a delay of ``delayBars`` bars. It checks the input, creates a
-queued replay and hands it to the executor (``tasks.replay_submit``), returning at once;
+queued replay and hands it to the executor (``tasks.jobs.replay_submit``), returning at once;
 problems come back as ``ValidationError`` (paths ``input.feeBps``...), a backtest that is not
 the caller's as ``NotFound``. The rules are in ``domain/replay/rules.py``. A replay of another
 user is NOT_FOUND everywhere; an admin sees all.
@@ -36,10 +36,10 @@ from graph.types_common import (
     parse_id,
 )
 from store import replays as store
-from tasks.progress import channel, follow
-from tasks.replay_jobs import stored_replay_state
-from tasks.replay_submit import ReplayRequest, UnknownBacktest, queue_replay
-from tasks.submit import InvalidRequest
+from tasks.jobs.replay import stored_replay_state
+from tasks.jobs.replay_submit import ReplayRequest, UnknownBacktest, queue_replay
+from tasks.jobs.submit import InvalidRequest
+from tasks.messaging.events import channel, follow
 
 
 @strawberry.input(description="What to replay and how. From transactions: symbol and "

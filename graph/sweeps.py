@@ -2,9 +2,9 @@
 ``sweepProgress`` subscription.
 
 A sweep runs every parameter set of a grid on one market range as ONE job
-(``domain.engine.sweep.run_sweep`` through ``tasks.jobs.run_sweep_job``); its result is a table
+(``domain.engine.sweep.run_sweep`` through ``tasks.jobs.lifecycle.run_sweep_job``); its result is a table
 ranked by ``rankBy`` (best first; for drawdowns, lowest first; undefined values last), of which
-the best ``tasks.compute.MAX_STORED_SWEEP_ROWS`` rows are kept. The grid maps parameter names
+the best ``tasks.execution.compute.MAX_STORED_SWEEP_ROWS`` rows are kept. The grid maps parameter names
 to a list of values or an inclusive range ``{"start", "stop", "step"}``
 (``domain.strategy.grid``, as the CLI's ``--grid``); parameters left out keep their own range or
 values. A sweep of another user is NOT_FOUND everywhere; an admin sees all.
@@ -37,10 +37,9 @@ from graph.types_common import (
 from store import sweeps as store
 from store.models import RunStatus as StoreRunStatus
 from store.sweeps import SweepRecord
-from tasks.cache import finished_sweep_table
-from tasks.job_state import stored_sweep_state
-from tasks.progress import channel, follow
-from tasks.submit import (
+from tasks.cache.candles import finished_sweep_table
+from tasks.jobs.state import stored_sweep_state
+from tasks.jobs.submit import (
     InvalidRequest,
     Market,
     SweepRequest,
@@ -48,6 +47,7 @@ from tasks.submit import (
     cancel_run,
     queue_sweep,
 )
+from tasks.messaging.events import channel, follow
 
 
 class _MarketInput(Protocol):

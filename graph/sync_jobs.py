@@ -2,7 +2,7 @@
 ``marketDataSyncProgress`` follows it live (``graph.market`` puts them in the schema).
 
 A job fetches an exchange's closed candles of one market over ``[since, until)`` into the
-store (``tasks.sync_jobs``). It belongs to the user who started it: another user's job is
+store (``tasks.jobs.sync``). It belongs to the user who started it: another user's job is
 ``NOT_FOUND``; an admin sees every job.
 """
 
@@ -23,8 +23,8 @@ from graph.types_common import NotFoundError, ValidationError, parse_id
 from store import sync_jobs as store
 from store.models import RunStatus
 from store.sync_jobs import SyncJobRecord
-from tasks.progress import channel, follow
-from tasks.sync_jobs import JOB_KIND, cancel_sync_job, check_sync_request, state_event
+from tasks.jobs.sync import JOB_KIND, cancel_sync_job, check_sync_request, state_event
+from tasks.messaging.events import channel, follow
 
 
 @strawberry.enum(name="SyncJobStatus")

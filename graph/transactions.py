@@ -1,7 +1,7 @@
 """Imported trade history: ``importTransactions`` (a multipart upload), ``transactions``,
 ``transactionImports``, ``transactionImport`` and ``deleteTransactionImport``.
 
-An import parses the whole file first (``tasks.transaction_import``): a file with any bad row
+An import parses the whole file first (``tasks.imports.transactions``): a file with any bad row
 comes back as ``TransactionFileProblems`` listing every bad row (row number, column, reason;
 the first ``graph.transaction_types.MAX_PROBLEMS``) and stores nothing; a bad request (format,
 name, exchange) as ``ValidationError``. A good file is stored as one named batch, skipping what is
@@ -42,7 +42,7 @@ from graph.types_common import (
     parse_id,
 )
 from store import transactions as store
-from tasks.transaction_import import (
+from tasks.imports.transactions import (
     MAX_FILE_BYTES,
     ImportRequest,
     InvalidImport,

@@ -11,7 +11,7 @@ results (a fencing token).
 
 :func:`release` puts a running row back to ``queued`` (a transient error, to be retried);
 :func:`stale_running` and :func:`stale_queued` find the rows the recovery sweep
-(``tasks.recovery``) requeues or fails. For a queued row, ``heartbeat_at`` records when it was
+(``tasks.jobs.recovery``) requeues or fails. For a queued row, ``heartbeat_at`` records when it was
 last handed to the executor (:func:`mark_dispatched`).
 """
 

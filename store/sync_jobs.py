@@ -1,6 +1,6 @@
 """Market data sync jobs started through the API: what to fetch, how far it got, how it ended.
 
-A job goes ``queued -> running -> succeeded | failed | cancelled``; ``tasks.sync_jobs`` moves it
+A job goes ``queued -> running -> succeeded | failed | cancelled``; ``tasks.jobs.sync`` moves it
 along. Reads take ``owner_id`` (the caller's user id, or ``None`` for an admin): another owner's
 job is reported missing, as for an unknown id. The job runner itself uses the unscoped
 :func:`load_sync_job`.

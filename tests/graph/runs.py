@@ -2,7 +2,7 @@
 ``api`` whose executor uses it, seeded users, strategies and candles, and waiting for runs.
 
 The engine's workers start once per module (``pool``), not once per test: each test's app gets
-an :class:`~tasks.executor.InProcessExecutor` sharing that pool (``run_api``).
+an :class:`~tasks.execution.executor.InProcessExecutor` sharing that pool (``run_api``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from domain.demo import demo_candles
 from graph.app import create_app
 from store.candles import write_candles
 from store.strategies import create_strategy
-from tasks.executor import InProcessExecutor
-from tasks.pool import ComputePool
+from tasks.execution.executor import InProcessExecutor
+from tasks.execution.pool import ComputePool
 from tests.graph.conftest import Api, SignedIn, api_settings
 
 ROOT = Path(__file__).resolve().parents[2]

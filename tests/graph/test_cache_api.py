@@ -1,4 +1,4 @@
-"""The API through the Redis cache (tasks.cache), on both backends: the candles query, a
+"""The API through the Redis cache (tasks.cache.candles), on both backends: the candles query, a
 finished backtest's curves and a finished sweep's table give the same answers from the cache,
 counted; ``cacheStats`` (graph.cache, composed into a schema of its own here) is admins' only."""
 
@@ -22,7 +22,7 @@ from graph.schema import BacktestSchema, extensions
 from store import backtest_results, backtests, sweeps
 from store import candles as store_candles
 from store.models import Role, TokenScope
-from tasks.cache import STAT_NAMES, NullCache, RedisCache
+from tasks.cache.candles import STAT_NAMES, NullCache, RedisCache
 from tests.graph.conftest import Api
 
 pytestmark = pytest.mark.asyncio

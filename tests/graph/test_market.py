@@ -12,7 +12,7 @@ from domain.candles import Candles
 from domain.demo import demo_candles
 from domain.indicators.api import INDICATORS, compute_indicator
 from store import candles as store_candles
-from tasks.candle_series import MAX_LIMIT, WARMUP_FACTOR
+from tasks.market.candle_series import MAX_LIMIT, WARMUP_FACTOR
 from tests.graph.conftest import Api, errors_of
 
 pytestmark = pytest.mark.asyncio

@@ -30,7 +30,7 @@ from store.candles import write_candles
 from store.db import close_db, init_db
 from store.strategies import create_strategy
 from store.users import create_user
-from tasks.executor import InProcessExecutor
+from tasks.execution.executor import InProcessExecutor
 from tests.graph.conftest import api_settings
 from tests.graph.runs import CANDLES, EXCHANGE, SMA, SYMBOL, TIMEFRAME, metric_value, run_input
 from tests.serving import serve_app

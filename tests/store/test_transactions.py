@@ -21,7 +21,7 @@ from store.settings import Settings
 from store.transaction_imports import NewImport, new_transactions, save_import
 from store.transactions import TransactionFilter
 from store.users import create_user
-from tasks.transaction_import import ImportRequest, InvalidImport, import_transactions
+from tasks.imports.transactions import ImportRequest, InvalidImport, import_transactions
 from tests.domain.transactions.helpers import fixture
 from tests.domain.transactions.test_large import N, plain_rows
 

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tasks.exchange import Exchange, make_exchange
-from tasks.retry import Backoff
+from tasks.market.exchange import Exchange, make_exchange
+from tasks.market.retry import Backoff
 from tests.tasks.fake_binance import FakeBinance
 
 T = TypeVar("T")

@@ -1,4 +1,4 @@
-"""tasks.cache on a Redis database of the test's own and both database backends: read-through
+"""tasks.cache.candles on a Redis database of the test's own and both database backends: read-through
 hits with identical arrays, invalidation by every writer of new candles (the store sink of syncs
 and watchers, the sync job, the CLI import), TTL and size cap, finished results, counts shared
 by processes, an unreachable Redis, and the null cache."""
@@ -28,8 +28,7 @@ from store import candles as store_candles
 from store.db import close_db, init_db
 from store.settings import Settings, get_settings
 from store.users import create_user
-from tasks.broadcast import MemoryBroadcaster
-from tasks.cache import (
+from tasks.cache.candles import (
     STAT_NAMES,
     Cache,
     CacheUnavailable,
@@ -41,11 +40,12 @@ from tasks.cache import (
     read_candles_cached,
     write_candles_and_invalidate,
 )
-from tasks.live_candles import LiveCandles, live_candles_of
-from tasks.market import StoreSink
-from tasks.redis_cache import decode_candles, encode_candles
-from tasks.sync import sync
-from tasks.sync_jobs import run_sync_job
+from tasks.cache.redis_store import decode_candles, encode_candles
+from tasks.jobs.sync import run_sync_job
+from tasks.market.live_candles import LiveCandles, live_candles_of
+from tasks.market.store import StoreSink
+from tasks.market.sync import sync
+from tasks.messaging.broadcast import MemoryBroadcaster
 from tests.tasks.conftest import FAST, connect
 from tests.tasks.fake_binance import FakeBinance
 
@@ -344,7 +344,7 @@ async def test_an_unreachable_redis_is_a_miss_and_logs_once(
     c = demo_candles(100, "1h")
     broken = RedisCache(UNREACHABLE)
     try:
-        with caplog.at_level(logging.WARNING, logger="tasks.cache"):
+        with caplog.at_level(logging.WARNING, logger="tasks.cache.candles"):
             assert await write_candles_and_invalidate(broken, *DEMO, c) == 100
             for _ in range(3):
                 same(await read_candles_cached(broken, *DEMO), c)
@@ -354,7 +354,7 @@ async def test_an_unreachable_redis_is_a_miss_and_logs_once(
             assert not await broken.put_result("backtest", 1, "equity", b"x")
             await broken.drop_results("backtest", 1)
             await broken.invalidate_series(*DEMO)
-        warnings = [r for r in caplog.records if r.name == "tasks.cache"]
+        warnings = [r for r in caplog.records if r.name == "tasks.cache.candles"]
         assert len(warnings) == 1 and "127.0.0.1:1" in warnings[0].getMessage()
         with pytest.raises(CacheUnavailable, match="did not answer"):
             await broken.stats()

@@ -3,7 +3,7 @@ on PostgreSQL and Redis: results equal the engine's, a worker killed mid-run los
 cancels stop runs, a restarted Redis leaves nothing half-written.
 
 The module has a PostgreSQL database of its own (the workers keep connections to it) and each
-test a Redis database of its own; workers are started per test (``tasks.local_workers``) with
+test a Redis database of its own; workers are started per test (``tests.support.local_workers``) with
 short heartbeats and visibility timeout, so recovery takes seconds.
 """
 
@@ -36,11 +36,11 @@ from store.db import close_db, init_db
 from store.settings import Settings
 from store.strategies import create_strategy
 from store.users import create_user
-from tasks.compute import SweepTask, compute_sweep, warm_up
-from tasks.local_workers import LocalWorkers
+from tasks.execution.compute import SweepTask, compute_sweep, warm_up
 from tests.dbfixtures import PgServer, _migrate_once, _truncate, require_pg
 from tests.graph.conftest import JWT_SECRET, Api
 from tests.graph.runs import SMA, iso, wait_for
+from tests.support.local_workers import LocalWorkers
 
 EXCHANGE, TIMEFRAME = "demo", "1m"
 SMALL = demo_candles(3_000, TIMEFRAME)
@@ -183,9 +183,9 @@ async def test_a_killed_worker_s_backtest_completes_on_another(
     events: list[dict[str, Any]] = []
 
     async def follow() -> None:
-        from tasks.job_state import stored_backtest_state
-        from tasks.progress import channel
-        from tasks.progress import follow as follow_channel
+        from tasks.jobs.state import stored_backtest_state
+        from tasks.messaging.events import channel
+        from tasks.messaging.events import follow as follow_channel
 
         broadcaster = celery_api.services.broadcaster
         async for event in follow_channel(broadcaster, channel("backtest", int(run_id)),

@@ -1,5 +1,5 @@
 """cli/data_sync_commands.py against the fake Binance (the sink and URLs patched in), and
-tasks.market.StoreSink syncing into a real SQLite database."""
+tasks.market.store.StoreSink syncing into a real SQLite database."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from cli import data_sync_commands as commands
 from cli.errors import UsageError
 from domain.candles import Candles
 from domain.timeframes import iso
-from tasks.exchange import make_exchange
-from tasks.market import StoreSink
-from tasks.memory_sink import MemorySink
-from tasks.sync import CandleSink, SyncReport, sync
+from tasks.market.exchange import make_exchange
+from tasks.market.store import StoreSink
+from tasks.market.sync import CandleSink, SyncReport, sync
+from tests.support.memory_sink import MemorySink
 from tests.tasks.conftest import FAST, connect, run
 from tests.tasks.fake_binance import FakeBinance
 
@@ -116,7 +116,7 @@ def test_data_watch_publishes_to_redis_when_configured(
     import redis
 
     from store.settings import get_settings
-    from tasks.live_candles import candle_channel
+    from tasks.market.live_candles import candle_channel
 
     url = redis_url
     monkeypatch.setenv("REDIS_URL", url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ccxt
 import pytest
 
-from tasks.exchange import (
+from tasks.market.exchange import (
     MarketDataError,
     UnknownSymbol,
     UnsupportedTimeframe,
@@ -13,9 +13,9 @@ from tasks.exchange import (
     load_market,
     make_exchange,
 )
-from tasks.memory_sink import MemorySink
-from tasks.retry import call_with_retry
-from tasks.sync import sync
+from tasks.market.retry import call_with_retry
+from tasks.market.sync import sync
+from tests.support.memory_sink import MemorySink
 from tests.tasks.conftest import FAST, connect, run
 from tests.tasks.fake_binance import FakeBinance
 

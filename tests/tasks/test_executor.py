@@ -22,12 +22,12 @@ from store.candles import write_candles
 from store.models import RunStatus
 from store.settings import Settings
 from store.users import create_user
-from tasks.broadcast import MemoryBroadcaster
-from tasks.compute import CancelToken
-from tasks.executor import InProcessExecutor
-from tasks.jobs import INTERRUPTED, run_backtest_job
-from tasks.pool import ComputeCrashed, ComputeFailed, ComputePool, WorkerDied
-from tasks.progress import channel
+from tasks.execution.compute import CancelToken
+from tasks.execution.executor import InProcessExecutor
+from tasks.execution.pool import ComputeCrashed, ComputeFailed, ComputePool, WorkerDied
+from tasks.jobs.lifecycle import INTERRUPTED, run_backtest_job
+from tasks.messaging.broadcast import MemoryBroadcaster
+from tasks.messaging.events import channel
 
 DOC = {"name": "t", "side": "long",
        "entry": {"left": {"price": "close"}, "op": ">", "right": {"indicator": "sma", "period": 5}},

@@ -19,14 +19,14 @@ from store.candles import write_candles
 from store.models import Backtest, RunStatus, Trade
 from store.settings import Settings
 from store.users import create_user
-from tasks.broadcast import MemoryBroadcaster
-from tasks.celery_tasks import backoff_s, gave_up_message
-from tasks.compute import CancelToken
-from tasks.executor import InProcessExecutor
-from tasks.job_lease import LEASE_LOST, JobOptions, TransientJobError, time_limit_message
-from tasks.jobs import run_backtest_job
-from tasks.progress import channel
-from tasks.recovery import gave_up, recover
+from tasks.execution.celery.tasks import backoff_s, gave_up_message
+from tasks.execution.compute import CancelToken
+from tasks.execution.executor import InProcessExecutor
+from tasks.jobs.lease import LEASE_LOST, JobOptions, TransientJobError, time_limit_message
+from tasks.jobs.lifecycle import run_backtest_job
+from tasks.jobs.recovery import gave_up, recover
+from tasks.messaging.broadcast import MemoryBroadcaster
+from tasks.messaging.events import channel
 
 pytestmark = pytest.mark.asyncio
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from tasks.broadcast import Event, MemoryBroadcaster
-from tasks.exchange import Exchange, make_exchange
-from tasks.live_candles import LiveCandles, candle_channel, live_candles_of, publisher
-from tasks.memory_sink import MemorySink
-from tasks.watch import KlineUpdate
+from tasks.market.exchange import Exchange, make_exchange
+from tasks.market.live_candles import LiveCandles, candle_channel, live_candles_of, publisher
+from tasks.market.watch import KlineUpdate
+from tasks.messaging.broadcast import Event, MemoryBroadcaster
+from tests.support.memory_sink import MemorySink
 from tests.tasks.conftest import FAST, run
 from tests.tasks.fake_binance import FakeBinance
 from tests.tasks.fake_market import START_MS

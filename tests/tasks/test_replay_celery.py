@@ -11,9 +11,9 @@ from domain.replay import ReplayModel, what_if
 from domain.transactions.model import Transaction
 from store.candles import write_candles
 from store.transaction_imports import NewImport, save_import
-from tasks.local_workers import LocalWorkers
 from tests.graph.conftest import Api
 from tests.graph.runs import wait_for
+from tests.support.local_workers import LocalWorkers
 from tests.tasks import test_celery_workers as celery
 
 pytestmark = pytest.mark.asyncio

@@ -26,14 +26,14 @@ from store.models import RunStatus
 from store.settings import Settings
 from store.transaction_imports import NewImport, save_import
 from store.users import create_user
-from tasks.broadcast import MemoryBroadcaster
-from tasks.compute import CancelToken
-from tasks.jobs import run_backtest_job
-from tasks.progress import channel
-from tasks.recovery import recover
-from tasks.replay_jobs import run_replay_job, stored_replay_state
-from tasks.replay_submit import ReplayRequest, cancel_replay, queue_replay
-from tasks.submit import InvalidRequest
+from tasks.execution.compute import CancelToken
+from tasks.jobs.lifecycle import run_backtest_job
+from tasks.jobs.recovery import recover
+from tasks.jobs.replay import run_replay_job, stored_replay_state
+from tasks.jobs.replay_submit import ReplayRequest, cancel_replay, queue_replay
+from tasks.jobs.submit import InvalidRequest
+from tasks.messaging.broadcast import MemoryBroadcaster
+from tasks.messaging.events import channel
 
 pytestmark = pytest.mark.asyncio
 SYMBOL = "DEMO/USDT"

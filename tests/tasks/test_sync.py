@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from domain.candles import Candles
-from tasks.exchange import ExchangeUnavailable, MarketDataError
-from tasks.memory_sink import MemorySink
-from tasks.sync import SyncProgress, SyncReport, missing_ranges_of, rows_to_candles, sync
+from tasks.market.exchange import ExchangeUnavailable, MarketDataError
+from tasks.market.sync import SyncProgress, SyncReport, missing_ranges_of, rows_to_candles, sync
+from tests.support.memory_sink import MemorySink
 from tests.tasks.conftest import FAST, connect, run
 from tests.tasks.fake_binance import FakeBinance
 

@@ -15,9 +15,9 @@ from store import sync_jobs
 from store.models import RunStatus
 from store.settings import Settings
 from store.users import create_user
-from tasks.broadcast import Event, MemoryBroadcaster
-from tasks.progress import channel, follow, is_terminal
-from tasks.sync_jobs import check_sync_request, run_sync_job, state_event
+from tasks.jobs.sync import check_sync_request, run_sync_job, state_event
+from tasks.messaging.broadcast import Event, MemoryBroadcaster
+from tasks.messaging.events import channel, follow, is_terminal
 from tests.tasks.fake_binance import FakeBinance
 
 MIN = 60_000

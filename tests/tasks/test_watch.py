@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 
 from domain.candles import Candles
-from tasks.exchange import (
+from tasks.market.exchange import (
     ExchangeUnavailable,
     UnknownSymbol,
     _override_rest,
     _override_ws,
     make_exchange,
 )
-from tasks.memory_sink import MemorySink
-from tasks.sync import sync
-from tasks.watch import KlineUpdate, WatchReport, watch_klines
+from tasks.market.sync import sync
+from tasks.market.watch import KlineUpdate, WatchReport, watch_klines
+from tests.support.memory_sink import MemorySink
 from tests.tasks.conftest import FAST, connect, run
 from tests.tasks.fake_binance import FakeBinance
 

@@ -13,11 +13,17 @@ import pytest
 
 from store import candles as store_candles
 from store.settings import Settings, WatchItem, parse_watch_list
-from tasks.broadcast import MemoryBroadcaster, RedisBroadcaster
-from tasks.cache import NullCache
-from tasks.celery_app import QUEUES, CeleryNotConfigured, celery_config, configure, make_app
-from tasks.progress import JobEvents
-from tasks.watch_list import refresh_watch_list
+from tasks.cache.candles import NullCache
+from tasks.execution.celery.app import (
+    QUEUES,
+    CeleryNotConfigured,
+    celery_config,
+    configure,
+    make_app,
+)
+from tasks.market.watch_list import refresh_watch_list
+from tasks.messaging.broadcast import MemoryBroadcaster, RedisBroadcaster
+from tasks.messaging.events import JobEvents
 from tests.tasks.fake_binance import FakeBinance
 
 MIN = 60_000

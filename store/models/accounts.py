@@ -1,0 +1,115 @@
+"""Users, their tokens and exchange keys, and the audit log."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from store.models.market import SyncJob
+    from store.models.runs import Backtest, SweepRun
+    from store.models.strategies import Strategy
+    from store.models.transactions import ReplayExecution, TransactionImport, TransactionRecord
+
+
+
+class Role(StrEnum):
+    """What a user may do: ``user`` owns its objects only, ``admin`` may read and change all."""
+
+    USER = "user"
+    ADMIN = "admin"
+
+
+class TokenScope(StrEnum):
+    """What a personal access token allows."""
+
+    READ = "read"
+    READ_WRITE = "read_write"
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    display_name = fields.CharField(max_length=100, default="")
+    password_hash = fields.CharField(max_length=255, null=True)  # argon2id
+    role = fields.CharEnumField(Role, max_length=16, default=Role.USER)
+    is_active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    credentials: fields.ReverseRelation[ExchangeCredential]
+    access_tokens: fields.ReverseRelation[AccessToken]
+    strategies: fields.ReverseRelation[Strategy]
+    backtests: fields.ReverseRelation[Backtest]
+    transactions: fields.ReverseRelation[TransactionRecord]
+    transaction_imports: fields.ReverseRelation[TransactionImport]
+    replays: fields.ReverseRelation[ReplayExecution]
+    sweeps: fields.ReverseRelation[SweepRun]
+    sync_jobs: fields.ReverseRelation[SyncJob]
+
+    class Meta:
+        table = "users"
+
+
+class AccessToken(Model):
+    """A personal access token for third-party integrations, stored only as its SHA-256 hash."""
+
+    id = fields.IntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="access_tokens", on_delete=fields.CASCADE)
+    owner_id: int
+    name = fields.CharField(max_length=100)
+    scope = fields.CharEnumField(TokenScope, max_length=16, default=TokenScope.READ)
+    token_hash = fields.CharField(max_length=64, unique=True)  # sha256 hex of the whole token
+    prefix = fields.CharField(max_length=16)  # first characters, shown in lists to tell tokens apart
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    expires_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "access_tokens"
+        indexes = (("owner_id", "created_at"),)
+
+
+class ExchangeCredential(Model):
+    """A user's API key for an exchange.
+
+    The ``*_encrypted`` columns hold ciphertext only (encryption arrives with its own issue;
+    until then nothing writes them).
+    """
+
+    id = fields.IntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="credentials", on_delete=fields.CASCADE)
+    owner_id: int
+    exchange = fields.CharField(max_length=32)
+    label = fields.CharField(max_length=100, default="")
+    api_key_encrypted = fields.BinaryField(null=True)
+    api_secret_encrypted = fields.BinaryField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "exchange_credentials"
+        unique_together = (("owner", "exchange", "label"),)
+
+
+class AuditLog(Model):
+    """Who did what to which object, when (append-only)."""
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="audit_entries", null=True, on_delete=fields.SET_NULL)
+    user_id: int | None
+    action = fields.CharField(max_length=64)  # e.g. "backtest.run", "credential.create"
+    entity_type = fields.CharField(max_length=64, default="")
+    entity_id = fields.CharField(max_length=64, null=True)
+    details: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    ip_address = fields.CharField(max_length=45, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "audit_log"

@@ -1,0 +1,58 @@
+"""Candles, and the sync jobs that fetch them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+from store.models.jobs import JobRow
+
+if TYPE_CHECKING:
+    from store.models.accounts import User
+
+
+
+class MarketData(Model):
+    """One OHLCV candle, ts being the bar's open time in UTC milliseconds.
+
+    On PostgreSQL the table gets a BRIN index on ``ts`` or becomes a TimescaleDB hypertable
+    (see ``store/pg_extras.py``).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    exchange = fields.CharField(max_length=32)
+    symbol = fields.CharField(max_length=32)
+    timeframe = fields.CharField(max_length=8)
+    ts = fields.BigIntField()
+    open = fields.FloatField()
+    high = fields.FloatField()
+    low = fields.FloatField()
+    close = fields.FloatField()
+    volume = fields.FloatField()
+
+    class Meta:
+        table = "market_data"
+        unique_together = (("exchange", "symbol", "timeframe", "ts"),)
+
+
+class SyncJob(JobRow):
+    """A market data sync started through the API: what to fetch, how far it got, how it ended."""
+
+    job_kind = "sync"
+
+    id = fields.IntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sync_jobs", on_delete=fields.CASCADE)
+    owner_id: int
+    exchange = fields.CharField(max_length=32)
+    symbol = fields.CharField(max_length=32)
+    timeframe = fields.CharField(max_length=8)
+    since_ms = fields.BigIntField()
+    until_ms = fields.BigIntField(null=True)
+    stored = fields.BigIntField(default=0)  # candles written
+
+    class Meta:
+        table = "sync_jobs"
+        indexes = (("owner_id", "created_at"),)

@@ -1,0 +1,287 @@
+"""The CPU-bound part of the backtest and sweep jobs, free of database and event loop.
+
+These functions run wherever the executor puts them: in a child process of the in-process
+executor's pool (``tasks.execution.pool``), in a thread, or inline in a Celery worker. Each takes a
+picklable task, a ``report`` callback for progress payloads (JSON-compatible dicts) and a
+``cancelled`` callback the engine checks between chunks (``domain.errors.Cancelled`` ends the
+run), and returns a picklable output. The job bodies (``tasks.jobs.lifecycle``) load the inputs before
+and save the outputs after. A runner (:class:`Runner`) is what calls them: the pool's
+``ComputePool.run``, or :func:`run_in_thread`; either relays progress to the event loop and
+wires a :class:`CancelToken` to ``cancelled``.
+
+Progress payloads carry ``progress`` (0..1), ``at`` (epoch seconds when the engine reported)
+and, for backtests, ``equity``: the curve so far, downsampled to at most
+:data:`EVENT_POINTS` points (``domain.series.downsample_minmax``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from domain.candles import Candles
+from domain.engine.run import Progress, run_backtest
+from domain.engine.sweep import LOWER_IS_BETTER, rank_order, run_sweep
+from domain.metrics import METRIC_NAMES
+from domain.series import downsample_minmax
+from domain.strategy import parameter_grid, parse_strategy
+
+Report = Callable[[dict[str, Any]], None]
+CancelCheck = Callable[[], bool]
+T = TypeVar("T")
+R = TypeVar("R")
+
+ENGINE_THREADS: int | None = None
+"""Threads of the sweep kernels in this process (None: numba's default, one per CPU). Celery
+workers set 1 (``tasks.execution.celery.runtime``): their processes are the unit of parallelism."""
+
+
+def _apply_engine_threads() -> None:
+    """Give the calling thread's parallel kernels :data:`ENGINE_THREADS` threads (numba's
+    setting is per calling thread)."""
+    if ENGINE_THREADS is not None:
+        import numba
+
+        most = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
+        numba.set_num_threads(max(1, min(ENGINE_THREADS, most)))
+
+
+EVENT_POINTS = 200
+"""Points of the partial equity curve in a progress event."""
+MAX_STORED_SWEEP_ROWS = 1_000
+"""Rows of a sweep's ranked table that are kept (the best ones)."""
+
+
+class CancelToken:
+    """A request to stop a run, made once by whoever cancels it (in the parent) and read by
+    the runner: a thread runner checks :attr:`cancelled`; the process pool registers
+    :meth:`on_cancel` to set a flag its worker reads."""
+
+    def __init__(self) -> None:
+        self._cancelled = False
+        self.reason: str | None = None
+        self._callbacks: list[Callable[[], None]] = []
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel(self, reason: str | None = None) -> None:
+        """Ask the run to stop. ``reason`` None is a user's cancel (the run ends
+        ``cancelled``); a reason (e.g. the server stopping) makes it end ``failed`` with it."""
+        if not self._cancelled:
+            self._cancelled = True
+            self.reason = reason
+            for callback in list(self._callbacks):
+                callback()
+
+    def on_cancel(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` on :meth:`cancel` (now, if cancelled already); returns a function
+        that unregisters it."""
+        if self._cancelled:
+            callback()
+        self._callbacks.append(callback)
+        return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
+
+
+@dataclass(frozen=True)
+class BacktestTask:
+    document: dict[str, Any]
+    params: dict[str, float]
+    candles: Candles
+    risk_free_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class BacktestOutput:
+    trades: npt.NDArray[np.void]  # TRADE_DTYPE
+    times: npt.NDArray[np.int64]
+    equity: npt.NDArray[np.float64]
+    metrics: dict[str, float]
+    final_equity: float
+    data_fingerprint: str
+
+
+class Runner(Protocol):
+    def __call__(self, fn: Callable[[T, Report, CancelCheck], R], task: T,
+                 on_progress: Callable[[dict[str, Any]], None],
+                 cancel: CancelToken) -> Awaitable[R]: ...
+
+
+async def run_in_thread(fn: Callable[[T, Report, CancelCheck], R], task: T,
+                        on_progress: Callable[[dict[str, Any]], None], cancel: CancelToken) -> R:
+    """Run ``fn`` in a thread of this process, progress handed back to the event loop."""
+    loop = asyncio.get_running_loop()
+
+    def report(payload: dict[str, Any]) -> None:
+        loop.call_soon_threadsafe(on_progress, payload)
+
+    return await asyncio.to_thread(fn, task, report, lambda: cancel.cancelled)
+
+
+class RunnerError(Exception):
+    """A runner could not finish a run, for a reason a user should read (e.g. its worker
+    process died)."""
+
+
+@dataclass(frozen=True)
+class SweepTask:
+    document: dict[str, Any]
+    grid: dict[str, list[float]]  # parameter -> values (``parameter_grid`` overrides)
+    candles: Candles
+    rank_by: str
+    risk_free_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class SweepOutput:
+    rows: list[dict[str, Any]]  # {"rank", "params", "metrics"}, best first, at most the cap
+    n_sets: int
+
+
+def series_payload(times: npt.NDArray[np.int64], values: npt.NDArray[np.float64],
+                   max_points: int = EVENT_POINTS) -> dict[str, list[float]]:
+    """``{"times": [...ms], "values": [...]}`` downsampled for an event."""
+    t, v = downsample_minmax(times, values, max_points)
+    return {"times": t.tolist(), "values": v.tolist()}
+
+
+def json_number(x: float) -> float | None:
+    """``x``, or None when it is NaN or infinite (JSON and GraphQL floats are finite)."""
+    return float(x) if math.isfinite(x) else None
+
+
+def fingerprint(candles: Candles) -> str:
+    """SHA-256 (hex) of the candles' arrays: which data a run used."""
+    digest = hashlib.sha256()
+    for a in (candles.ts, candles.open, candles.high, candles.low, candles.close, candles.volume):
+        digest.update(np.ascontiguousarray(a).tobytes())
+    return digest.hexdigest()
+
+
+def chunk_bars(n: int) -> int:
+    """Bars per kernel call: about 50 chunks, so cancel and progress react quickly, and at
+    least 2,000 bars each (results do not depend on the chunking)."""
+    return max(2_000, min(50_000, n // 50))
+
+
+def compute_backtest(task: BacktestTask, report: Report, cancelled: CancelCheck) -> BacktestOutput:
+    """Run one backtest (``domain.engine.run.run_backtest``)."""
+    strategy = parse_strategy(task.document)
+    c = task.candles
+
+    def on_progress(p: Progress) -> None:
+        report({"progress": p.fraction, "at": time.time(),
+                "equity": series_payload(c.ts[:p.bars_done], p.equity[:p.bars_done])})
+
+    result = run_backtest(strategy, c, task.params, risk_free_rate=task.risk_free_rate,
+                          progress=on_progress, cancel=cancelled, chunk_bars=chunk_bars(len(c)))
+    return BacktestOutput(result.trades, c.ts, result.equity, result.metrics,
+                          result.final_equity, fingerprint(c))
+
+
+def compute_sweep(task: SweepTask, report: Report, cancelled: CancelCheck) -> SweepOutput:
+    """Run one sweep (``domain.engine.sweep.run_sweep``); keep the best
+    :data:`MAX_STORED_SWEEP_ROWS` rows, metrics as JSON numbers (None if not finite)."""
+    _apply_engine_threads()
+    strategy = parse_strategy(task.document)
+    param_sets = parameter_grid(strategy, task.grid)
+
+    def on_progress(done: int, total: int) -> None:
+        report({"progress": done / total if total else 1.0, "at": time.time(),
+                "done": done, "total": total})
+
+    result = run_sweep(strategy, task.candles, param_sets, rank_by=task.rank_by,
+                       risk_free_rate=task.risk_free_rate, progress=on_progress,
+                       cancel=cancelled, chunk_sets=64)
+    rows = [{"rank": r.rank, "params": r.params,
+             "metrics": {k: json_number(v) for k, v in r.metrics.items()}}
+            for r in result.top(MAX_STORED_SWEEP_ROWS)]
+    return SweepOutput(rows, len(param_sets))
+
+
+@dataclass(frozen=True)
+class SweepChunkTask:
+    """Parameter sets ``[start, stop)`` of a sweep's grid (in ``parameter_grid`` order)."""
+
+    document: dict[str, Any]
+    grid: dict[str, list[float]]
+    candles: Candles
+    rank_by: str
+    start: int
+    stop: int
+    risk_free_rate: float = 0.0
+
+
+def rank_key(value: float, rank_by: str) -> float:
+    """The sort key of a metric value in ``domain.engine.sweep.rank_order``: smaller is better,
+    NaN last."""
+    if math.isnan(value):
+        return math.inf
+    return value if rank_by in LOWER_IS_BETTER else -value
+
+
+def _json_key(key: float) -> float | str:
+    return key if math.isfinite(key) else repr(key)  # "inf" / "-inf": float() reads them back
+
+
+def compute_sweep_chunk(task: SweepChunkTask, report: Report,
+                        cancelled: CancelCheck) -> SweepOutput:
+    """Run one chunk of a sweep: its best :data:`MAX_STORED_SWEEP_ROWS` rows, each with its
+    set's ``index`` in the grid and its rank ``key`` (:func:`rank_key`), for
+    :func:`merge_sweep_rows`."""
+    _apply_engine_threads()
+    strategy = parse_strategy(task.document)
+    param_sets = parameter_grid(strategy, task.grid)[task.start:task.stop]
+
+    def on_progress(done: int, total: int) -> None:
+        report({"done": done, "total": total, "at": time.time()})
+
+    result = run_sweep(strategy, task.candles, param_sets, rank_by=task.rank_by,
+                       risk_free_rate=task.risk_free_rate, progress=on_progress,
+                       cancel=cancelled, chunk_sets=64)
+    col = METRIC_NAMES.index(task.rank_by)
+    order = rank_order(result.metrics[:, col], task.rank_by)[:MAX_STORED_SWEEP_ROWS]
+    rows = [{"index": task.start + int(i),
+             "key": _json_key(rank_key(float(result.metrics[i, col]), task.rank_by)),
+             "params": dict(param_sets[i]),
+             "metrics": {k: json_number(v) for k, v in
+                         zip(METRIC_NAMES, result.metrics[i].tolist(), strict=True)}}
+            for i in order.tolist()]
+    return SweepOutput(rows, len(param_sets))
+
+
+def merge_sweep_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The chunks' rows as one ranked table, the same as one ``compute_sweep`` of the whole
+    grid would give: best first by rank key, then grid order; the best
+    :data:`MAX_STORED_SWEEP_ROWS`, ranked from 1."""
+    ordered = sorted(rows, key=lambda r: (float(r["key"]), int(r["index"])))
+    return [{"rank": n + 1, "params": r["params"], "metrics": r["metrics"]}
+            for n, r in enumerate(ordered[:MAX_STORED_SWEEP_ROWS])]
+
+
+def warm_up() -> int:
+    """Load the engine's kernels (from numba's cache) with a tiny backtest and sweep; returns
+    the pid."""
+    import os
+
+    from domain.demo import demo_candles
+
+    doc = {"name": "warm-up", "side": "long",
+           "entry": {"left": {"price": "close"}, "op": ">", "right": {"indicator": "sma",
+                                                                      "period": 3}},
+           "exit": {"left": {"price": "close"}, "op": "<", "right": {"indicator": "sma",
+                                                                     "period": 3}}}
+    strategy = parse_strategy(doc)
+    candles = demo_candles(50)
+    run_backtest(strategy, candles, cancel=lambda: False, chunk_bars=25)
+    run_sweep(strategy, candles, [{}, {}], cancel=lambda: False)
+    return os.getpid()

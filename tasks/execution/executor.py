@@ -1,0 +1,261 @@
+"""Where jobs run: the :class:`Executor` interface and its in-process implementation.
+
+The API creates the row of a job, publishes its ``queued`` event (``tasks.jobs.submit``), then
+calls ``submit_backtest`` / ``submit_sweep`` / ``submit_sync`` with its id; ``cancel(kind, id)``
+asks a job to stop. ``tasks.execution.celery.executor.CeleryExecutor`` implements the same methods by
+sending the ids to Celery workers, whose tasks call the same job bodies
+(``tasks.jobs.lifecycle.run_backtest_job``...); :func:`make_executor` picks one from ``EXECUTOR``.
+
+:class:`InProcessExecutor` (the default) runs each job body as an asyncio task of the API
+process, at most ``settings.job_slots`` backtests and sweeps at once, the others waiting in
+submission order. The body loads and saves on the event loop (asyncio database drivers) and
+computes in a :class:`~tasks.execution.pool.ComputePool` of as many processes, so the loop never blocks
+on the engine; progress comes back through the pool to the body, which publishes it. Market
+syncs (network-bound) run as plain asyncio tasks, not counted against the slots.
+
+Cancelling a queued job removes it and marks it cancelled at once; a running one gets its
+:class:`~tasks.execution.compute.CancelToken` set (the engine stops at its next chunk; the body marks it
+cancelled); a sync job's task is cancelled. :meth:`InProcessExecutor.stop` fails the queued
+jobs and stops the running ones with the reason "interrupted" (``tasks.jobs.lifecycle.INTERRUPTED``),
+waits for their bodies to record that, then joins the pool's processes.
+
+With ``recover=True`` (``backtest serve``), :meth:`InProcessExecutor.start` first runs jobs
+left queued by a previous server process and requeues those it left running
+(``tasks.jobs.recovery``), then repeats the recovery every ``JOB_STALE_AFTER_S / 2`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from domain.candles import Candles
+from store.settings import Settings
+from tasks.cache.candles import cache_from_settings
+from tasks.execution.compute import CancelToken
+from tasks.execution.pool import ComputePool
+from tasks.jobs.lease import JobOptions
+from tasks.jobs.lifecycle import (
+    INTERRUPTED,
+    finish_cancelled,
+    load_candles,
+    run_backtest_job,
+    run_sweep_job,
+)
+from tasks.messaging.broadcast import Broadcaster
+
+log = logging.getLogger("tasks.execution.executor")
+
+STOP_TIMEOUT_S = 20.0
+
+
+class Executor(Protocol):
+    async def start(self) -> None:
+        """Get ready to run jobs (called once, by the app's lifespan)."""
+
+    async def stop(self) -> None:
+        """Stop: no job may be left running; their rows must say how they ended."""
+
+    async def submit_backtest(self, backtest_id: int) -> None:
+        """Run the queued backtest ``backtest_id``."""
+
+    async def submit_sweep(self, sweep_id: int) -> None:
+        """Run the queued sweep ``sweep_id``."""
+
+    async def submit_sync(self, job_id: int) -> None:
+        """Run the queued market data sync job ``job_id``."""
+
+    async def submit_replay(self, replay_id: int) -> None:
+        """Run the queued replay execution ``replay_id``."""
+
+    async def cancel(self, kind: str, job_id: int) -> bool:
+        """Stop the ``kind`` (backtest, sweep, sync, replay) job ``job_id``: True when this executor
+        knows it and has cancelled it (queued) or asked it to stop (running)."""
+
+
+@dataclass
+class _Job:
+    kind: str
+    job_id: int
+    body: Callable[[CancelToken], Awaitable[None]]
+    token: CancelToken = field(default_factory=CancelToken)
+    task: asyncio.Task[None] | None = None
+
+
+class InProcessExecutor:
+    """Jobs in this process, the engine in a process pool (see the module docstring).
+
+    ``pool`` shares an existing pool (tests, benchmarks); by default the executor makes its own
+    of ``settings.job_slots`` processes and closes it on :meth:`stop`. ``warm=True`` starts
+    the processes and loads the engine in them at :meth:`start`, in the background.
+    """
+
+    def __init__(self, settings: Settings, broadcaster: Broadcaster, *,
+                 pool: ComputePool | None = None, warm: bool = False,
+                 recover: bool = False) -> None:
+        self.settings = settings
+        self.slots = settings.job_slots
+        self._recover = recover
+        self._options = JobOptions.from_settings(settings)
+        self.cache = cache_from_settings(settings)
+
+        async def read(exchange: str, symbol: str, timeframe: str, start_ms: int,
+                       end_ms: int) -> Candles:
+            return await load_candles(exchange, symbol, timeframe, start_ms, end_ms, self.cache)
+
+        self._read = read
+        self.broadcaster = broadcaster
+        self._own_pool = pool is None
+        self.pool = pool or ComputePool(self.slots)
+        self._warm = warm
+        self._queued: deque[_Job] = deque()
+        self._running: dict[tuple[str, int], _Job] = {}
+        self._syncs: dict[int, asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[object]] = set()
+        self._stopping = False
+
+    async def start(self) -> None:
+        self.pool.start()
+        if self._warm:
+            self._spawn(self.pool.warm())
+        if self._recover:
+            self._spawn(self._recover_forever())
+
+    async def _recover_forever(self) -> None:
+        from tasks.jobs.recovery import recover
+
+        queued_after: float | None = 0.0  # at start: every queued job is an orphan's
+        while not self._stopping:
+            try:
+                await recover(self.settings, self.broadcaster, self._dispatch,
+                              queued_after_s=queued_after)
+            except Exception as err:  # the database away: try again next time
+                log.warning("recovering stuck jobs failed: %s", err)
+            queued_after = None
+            await asyncio.sleep(max(1.0, self.settings.job_stale_after_s / 2))
+
+    async def _dispatch(self, kind: str, job_id: int) -> None:
+        submit = {"backtest": self.submit_backtest, "sweep": self.submit_sweep,
+                  "sync": self.submit_sync, "replay": self.submit_replay}[kind]
+        await submit(job_id)
+
+    def _spawn(self, coro: Awaitable[object]) -> None:
+        task: asyncio.Task[object] = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @property
+    def queued(self) -> list[tuple[str, int]]:
+        """``(kind, id)`` of the jobs waiting for a slot, next first."""
+        return [(j.kind, j.job_id) for j in self._queued]
+
+    @property
+    def running(self) -> list[tuple[str, int]]:
+        return list(self._running)
+
+    async def submit_backtest(self, backtest_id: int) -> None:
+        self._enqueue(_Job("backtest", backtest_id, lambda token: run_backtest_job(
+            backtest_id, self.broadcaster, runner=self.pool.run, cancel=token,
+            options=self._options, read=self._read)))
+
+    async def submit_sweep(self, sweep_id: int) -> None:
+        self._enqueue(_Job("sweep", sweep_id, lambda token: run_sweep_job(
+            sweep_id, self.broadcaster, runner=self.pool.run, cancel=token,
+            options=self._options, read=self._read)))
+
+    async def submit_replay(self, replay_id: int) -> None:
+        from tasks.jobs.replay import run_replay_job  # its own module, loaded on first use
+
+        self._enqueue(_Job("replay", replay_id, lambda token: run_replay_job(
+            replay_id, self.broadcaster, runner=self.pool.run, cancel=token,
+            options=self._options, read=self._read)))
+
+    async def submit_sync(self, job_id: int) -> None:
+        if self._stopping:
+            raise RuntimeError("the executor is stopping")
+        from tasks.jobs.sync import run_sync_job  # its own module, loaded on first use
+
+        task = asyncio.create_task(run_sync_job(job_id, self.broadcaster,
+                                                options=self._options))
+        self._syncs[job_id] = task
+        task.add_done_callback(lambda _: self._syncs.pop(job_id, None))
+
+    def _enqueue(self, job: _Job) -> None:
+        if self._stopping:
+            raise RuntimeError("the executor is stopping")
+        self._queued.append(job)
+        self._pump()
+
+    def _pump(self) -> None:
+        while self._queued and len(self._running) < self.slots and not self._stopping:
+            job = self._queued.popleft()
+            self._running[(job.kind, job.job_id)] = job
+            job.task = asyncio.create_task(self._execute(job))
+
+    async def _execute(self, job: _Job) -> None:
+        try:
+            await job.body(job.token)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the body records failures itself; this is a bug in it
+            log.exception("%s %s: the job body raised", job.kind, job.job_id)
+        finally:
+            self._running.pop((job.kind, job.job_id), None)
+            self._pump()
+
+    async def cancel(self, kind: str, job_id: int) -> bool:
+        if kind == "sync":
+            task = self._syncs.get(job_id)
+            if task is None:
+                return False
+            task.cancel()
+            return True
+        for job in self._queued:
+            if (job.kind, job.job_id) == (kind, job_id):
+                self._queued.remove(job)
+                await finish_cancelled(kind, job_id, self.broadcaster)
+                return True
+        running = self._running.get((kind, job_id))
+        if running is None:
+            return False
+        running.token.cancel()
+        return True
+
+    async def stop(self) -> None:
+        self._stopping = True
+        queued, self._queued = list(self._queued), deque()
+        for job in queued:
+            with contextlib.suppress(Exception):
+                await finish_cancelled(job.kind, job.job_id, self.broadcaster, INTERRUPTED)
+        tasks: list[asyncio.Task[object]] = []
+        for job in list(self._running.values()):
+            job.token.cancel(INTERRUPTED)
+            if job.task is not None:
+                tasks.append(job.task)
+        for sync in list(self._syncs.values()):
+            sync.cancel()
+            tasks.append(sync)
+        tasks.extend(self._background)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+            for task in late:  # a body stuck outside the engine: interrupt it
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self.cache.close()
+        if self._own_pool:
+            await self.pool.close()
+
+
+def make_executor(settings: Settings, broadcaster: Broadcaster, *, warm: bool = False,
+                  recover: bool = False) -> Executor:
+    """The executor ``EXECUTOR`` names: in-process (default) or Celery workers."""
+    if settings.executor == "celery":
+        from tasks.execution.celery.executor import CeleryExecutor
+
+        return CeleryExecutor(settings, broadcaster)
+    return InProcessExecutor(settings, broadcaster, warm=warm, recover=recover)
