@@ -61,6 +61,7 @@ from domain.strategy import parse_strategy  # noqa: E402
 from graph.auth import Tokens  # noqa: E402
 from store import backtest_results as results_store  # noqa: E402
 from store import backtests as store_backtests  # noqa: E402
+from store import leases as store_leases  # noqa: E402
 from store.candles import write_candles  # noqa: E402
 from store.db import close_db, migrate  # noqa: E402
 from store.settings import Settings  # noqa: E402
@@ -101,7 +102,7 @@ async def seed(settings: Settings, n_backtests: int) -> tuple[str, int, int, int
             record = await store_backtests.create_backtest(store_backtests.NewBacktest(
                 user.id, strategy.id, SMA, {"fast": 10, "slow": 50}, "demo", "DEMO/USDT", "1h",
                 int(small.ts[0]), int(small.ts[-1]) + 1, 10_000.0))
-            await store_backtests.mark_running(record.id)
+            await store_leases.claim("backtest", record.id, "bench", 60.0)
             metrics = dict(result.metrics, sharpe=result.metrics["sharpe"] + i / 1000)
             await results_store.save_results(record.id, results_store.Results(
                 result.trades, small.ts, result.equity, metrics, result.final_equity))

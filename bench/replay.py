@@ -11,7 +11,7 @@ Timed, end to end (target: under 5 s):
 
 * **import**: ``tasks.imports.transactions.import_transactions`` on the CSV's bytes: parse and
   check every row, look up what is stored, COPY the batch into ``transaction_histories``;
-* **replay**: ``tasks.jobs.replay_submit.queue_replay`` then ``tasks.jobs.replay.run_replay_job``
+* **replay**: ``tasks.jobs.replay_submit.queue_replay`` then ``tasks.jobs.lifecycle.run_job("replay", ...)``
   (in a thread, as a Celery worker runs it): read the fills and both candle series back, replay
   the account as it was and a what-if (typical price, 10 bps fee, 5 bps slippage, 1 bar
   delay), compute both accounts' metrics, save the curves, the per-fill table (N rows) and the
@@ -37,8 +37,11 @@ from pathlib import Path
 import asyncpg
 import numpy as np
 
+from tasks.jobs.lifecycle import run_job
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
 
 import cli  # noqa: E402, F401  (keys numba's cache by the engine's sources)
 from domain.candles import Candles  # noqa: E402
@@ -48,11 +51,11 @@ from domain.transactions.model import Transaction  # noqa: E402
 from store import replays as store_replays  # noqa: E402
 from store.candles import read_candles, write_candles  # noqa: E402
 from store.db import close_db, migrate  # noqa: E402
+from store.scope import ALL_OWNERS  # noqa: E402
 from store.settings import Settings  # noqa: E402
 from store.transactions import read_fills  # noqa: E402
 from store.users import create_user  # noqa: E402
 from tasks.imports.transactions import ImportRequest, import_transactions  # noqa: E402
-from tasks.jobs.replay import run_replay_job  # noqa: E402
 from tasks.jobs.replay_submit import ReplayRequest, queue_replay  # noqa: E402
 from tasks.messaging.broadcast import MemoryBroadcaster  # noqa: E402
 
@@ -164,9 +167,9 @@ async def run(settings: Settings, n_tx: int, n_bars: int) -> bool:
     events = MemoryBroadcaster()
     record = await queue_replay(user.id, user.id, ReplayRequest(
         symbol="BTC/USDT", timeframe="1m", exchange=EXCHANGE, **MODEL), _Nowhere(), events)  # type: ignore[arg-type]
-    await run_replay_job(record.id, events)
+    await run_job("replay", record.id, events)
     t2 = time.perf_counter()
-    done = await store_replays.get_replay(record.id)
+    done = await store_replays.get_replay(record.id, owner=ALL_OWNERS)
     assert done is not None and done.result is not None, done
     if done.error:
         print(f"replay failed: {done.error}")
@@ -177,7 +180,7 @@ async def run(settings: Settings, n_tx: int, n_bars: int) -> bool:
     p0 = time.perf_counter()
     txs = parse_transactions(data, "plain_csv")
     p1 = time.perf_counter()
-    await read_fills(user.id, "BTC/USDT", (), done.start_ms, done.end_ms)
+    await read_fills("BTC/USDT", (), done.start_ms, done.end_ms, owner=user.id)
     p2 = time.perf_counter()
     await read_candles(EXCHANGE, "BTC/USDT", "1m", done.start_ms, done.end_ms)
     p3 = time.perf_counter()

@@ -113,7 +113,7 @@ async def throughput(bench: Bench, executor: Executor, n: int) -> float:
     ids = [await bench.new_backtest(i) for i in range(n)]
     start = time.perf_counter()
     for job_id in ids:
-        await executor.submit_backtest(job_id)
+        await executor.submit("backtest", job_id)
     await wait_all(Backtest, ids)
     return n / (time.perf_counter() - start)
 
@@ -121,7 +121,7 @@ async def throughput(bench: Bench, executor: Executor, n: int) -> float:
 async def sweep_time(bench: Bench, executor: Executor) -> float:
     sweep_id = await bench.new_sweep()
     start = time.perf_counter()
-    await executor.submit_sweep(sweep_id)
+    await executor.submit("sweep", sweep_id)
     await wait_all(SweepRun, [sweep_id])
     return time.perf_counter() - start
 
@@ -132,7 +132,7 @@ async def overhead(bench: Bench, executor: Executor, n: int) -> list[float]:
     for i in range(n):
         job_id = await bench.new_backtest(i)
         sent = time.time()
-        await executor.submit_backtest(job_id)
+        await executor.submit("backtest", job_id)
         await wait_all(Backtest, [job_id])
         started = (await Backtest.get(id=job_id)).started_at
         assert started is not None

@@ -22,21 +22,26 @@ from cli.inputs import (
     parse_number,
     parse_time,
 )
+from cli.problems import option
 from domain.candles import Candles
 from domain.csv import write_candles_csv
 from domain.demo import demo_candles
 from domain.engine.run import Progress, run_backtest
 from domain.engine.sweep import run_sweep
-from domain.errors import DataError
+from domain.errors import DataError, Problem, StrategyError
 from domain.strategy import parameter_grid
 from domain.strategy.schema import strategy_json_schema
 from domain.timeframes import parse_timeframe
 
 
-def _progress_bar(total: int, unit: str, disabled: bool) -> tqdm:
+def progress_bar(total: int, unit: str, disabled: bool) -> tqdm:
+    """A progress bar on stderr, shown only when stderr is a terminal and not ``disabled``."""
     # disable=None: shown only when stderr is a terminal
     return tqdm(total=total, unit=unit, unit_scale=True, file=sys.stderr, leave=False,
                 disable=True if disabled else None, dynamic_ncols=True)
+
+
+_progress_bar = progress_bar  # the former name, still imported by cli/replay_cli.py
 
 
 @contextlib.contextmanager
@@ -86,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if unknown:
         defined = ", ".join(strategy.parameters) or "none"
         raise UsageError(f"--param {unknown[0]}: the strategy has no such parameter (defined: {defined})")
-    bar = _progress_bar(len(candles), "bar", args.no_progress or args.json)
+    bar = progress_bar(len(candles), "bar", args.no_progress or args.json)
 
     def on_progress(p: Progress) -> None:
         bar.update(p.bars_done - bar.n)
@@ -114,10 +119,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     candles = _candles_in_range(args)
     grid = {name: parse_grid_spec(name, spec)
             for name, spec in parse_assignments(args.grid, "--grid").items()}
-    sets = parameter_grid(strategy, grid)
+    try:
+        sets = parameter_grid(strategy, grid)
+    except StrategyError as err:  # located by domain paths: grid.fast -> --grid fast
+        raise StrategyError([Problem(option(p.path), p.message) for p in err.problems]) from None
     if args.top < 1:
         raise UsageError("--top must be >= 1")
-    bar = _progress_bar(len(sets), "set", args.no_progress or args.json)
+    bar = progress_bar(len(sets), "set", args.no_progress or args.json)
 
     def on_progress(done: int, total: int) -> None:
         bar.update(done - bar.n)

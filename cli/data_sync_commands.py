@@ -36,7 +36,9 @@ from tasks.messaging.broadcast import Broadcaster, make_broadcaster
 
 
 @contextlib.asynccontextmanager
-async def _database() -> AsyncIterator[StoreSink]:
+async def store_sink() -> AsyncIterator[StoreSink]:
+    """The database open, and a sink storing candles in it (invalidating the cached ranges of
+    what it stores); closed on the way out. Tests replace it with a memory sink."""
     await init_db()
     try:
         async with open_cache(get_settings()) as cache:  # new candles invalidate cached ranges
@@ -65,7 +67,7 @@ async def _sync(args: argparse.Namespace, since: int, until: int | None) -> int:
         bar.set_postfix_str(f"{p.pages} pages, {p.candles} candles", refresh=False)
         bar.refresh()
 
-    async with _database() as sink:
+    async with store_sink() as sink:
         exchange = exchange_from_settings(exchange_id)
         try:
             report = await sync(exchange, args.symbol, args.timeframe, since, until, sink=sink,
@@ -111,7 +113,7 @@ async def _watch(args: argparse.Namespace) -> int:
             await publish(update)
 
         on_update = print_and_publish
-    async with _database() as sink:
+    async with store_sink() as sink:
         exchange = exchange_from_settings(exchange_id)
         try:
             report = await watch_klines(exchange, args.symbol, args.timeframe, sink=sink,

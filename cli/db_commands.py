@@ -35,7 +35,10 @@ T = TypeVar("T")
 DEFAULT_EXCHANGE = "binance"
 
 
-def _with_db(work: Callable[[], Awaitable[T]]) -> T:
+def with_db(work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` in one ``asyncio.run`` with the database of ``DATABASE_URL`` open (always
+    closed after)."""
+
     async def run() -> T:
         async with database():
             return await work()
@@ -43,12 +46,19 @@ def _with_db(work: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
+def table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
+    """``rows`` under ``header`` in aligned columns (the columns in ``right`` right-aligned)."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     return "\n".join(
         "  ".join(cell.rjust(w) if i in right else cell.ljust(w)
                   for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
         for row in [header, *rows])
+
+
+# The former private names, still imported by cli/replay_cli.py (not changed here); use
+# with_db and table.
+_with_db = with_db
+_table = table
 
 
 def cmd_db_migrate(args: argparse.Namespace) -> int:
@@ -80,7 +90,7 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
 
 def cmd_db_info(args: argparse.Namespace) -> int:
     """Print the backend, the URL (no password), how market data is stored, and the tables."""
-    info = _with_db(db_info)
+    info = with_db(db_info)
     if getattr(args, "json", False):
         print(json.dumps(info, indent=2))
         return 0
@@ -98,7 +108,7 @@ def cmd_db_info(args: argparse.Namespace) -> int:
     rows = [[name, "missing" if n is None else f"{n:,}"] for name, n in info["tables"].items()]
     print("\n".join(lines))
     print("tables:")
-    print("\n".join("  " + line for line in _table(["table", "rows"], rows, {1}).splitlines()))
+    print("\n".join("  " + line for line in table(["table", "rows"], rows, {1}).splitlines()))
     return 0
 
 
@@ -118,7 +128,7 @@ def cmd_data_import(args: argparse.Namespace) -> int:
             return await write_candles_and_invalidate(cache, exchange, symbol,
                                                       candles.timeframe, candles)
 
-    new = _with_db(work)
+    new = with_db(work)
     print(f"{args.file}: {len(candles):,} {candles.timeframe} candles of {exchange} {symbol}, "
           f"{new:,} new, {len(candles) - new:,} already stored "
           f"({iso(int(candles.ts[0]))} .. {iso(int(candles.ts[-1]))})")
@@ -137,7 +147,7 @@ def cmd_data_list(args: argparse.Namespace) -> int:
         return await coverage(getattr(args, "exchange", None), getattr(args, "symbol", None),
                               parse_timeframe(tf) if tf else None)
 
-    series = _with_db(work)
+    series = with_db(work)
     if getattr(args, "json", False):
         print(json.dumps([{
             "exchange": c.exchange, "symbol": c.symbol, "timeframe": c.timeframe,
@@ -151,5 +161,5 @@ def cmd_data_list(args: argparse.Namespace) -> int:
     header = ["exchange", "symbol", "timeframe", "first", "last", "count", "gaps"]
     rows = [[c.exchange, c.symbol, c.timeframe, iso(c.first_ts), iso(c.last_ts), f"{c.count:,}",
              _gaps(c)] for c in series]
-    print(_table(header, rows, {5}))
+    print(table(header, rows, {5}))
     return 0

@@ -7,13 +7,13 @@ code 2; nothing prints a traceback unless ``BACKTEST_DEBUG=1`` is set.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from cli import commands
 from cli.errors import UsageError
+from cli.lazy import lazy_command
 from domain.errors import DomainError, StrategyError
 
 EXIT_BAD_INPUT = 2
@@ -73,18 +73,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _lazy(target: str) -> Callable[[argparse.Namespace], int]:
-    """A command implemented in ``module:function``, imported only when it runs (so that
-    ``backtest run`` never pays for importing the database or exchange libraries)."""
-
-    def call(args: argparse.Namespace) -> int:
-        module, _, name = target.partition(":")
-        func: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), name)
-        return func(args)
-
-    return call
-
-
 def _data_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     data = sub.add_parser("data", help="market data in the database: sync, import, list, watch")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
@@ -95,27 +83,27 @@ def _data_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     sync.add_argument("--since", required=True, metavar="ISO", help="first bar's open time")
     sync.add_argument("--until", metavar="ISO", help="end of the range (default: now)")
     sync.add_argument("--exchange", default="binance", help="exchange id (default binance)")
-    sync.set_defaults(func=_lazy("cli.data_sync_commands:cmd_data_sync"))
+    sync.set_defaults(func=lazy_command("cli.data_sync_commands:cmd_data_sync"))
 
     imp = dsub.add_parser("import", help="import a candle CSV (Binance dump or plain) into the database")
     imp.add_argument("file", help="CSV or .zip file")
     imp.add_argument("--symbol", required=True, help="market symbol, e.g. BTC/USDT")
     imp.add_argument("--timeframe", help="timeframe (default: inferred from the file)")
     imp.add_argument("--exchange", default="binance", help="exchange id (default binance)")
-    imp.set_defaults(func=_lazy("cli.db_commands:cmd_data_import"))
+    imp.set_defaults(func=lazy_command("cli.db_commands:cmd_data_import"))
 
     lst = dsub.add_parser("list", help="what is stored: first, last, count and gaps per market")
     lst.add_argument("--exchange", help="only this exchange")
     lst.add_argument("--symbol", help="only this symbol")
     lst.add_argument("--timeframe", help="only this timeframe")
     lst.add_argument("--json", action="store_true", help="print the coverage as JSON")
-    lst.set_defaults(func=_lazy("cli.db_commands:cmd_data_list"))
+    lst.set_defaults(func=lazy_command("cli.db_commands:cmd_data_list"))
 
     watch = dsub.add_parser("watch", help="stream live candles into the database (Ctrl-C stops)")
     watch.add_argument("symbol", help="market symbol, e.g. BTC/USDT")
     watch.add_argument("timeframe", help="timeframe, e.g. 1m")
     watch.add_argument("--exchange", default="binance", help="exchange id (default binance)")
-    watch.set_defaults(func=_lazy("cli.data_sync_commands:cmd_data_watch"))
+    watch.set_defaults(func=lazy_command("cli.data_sync_commands:cmd_data_watch"))
 
 
 def _db_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -124,10 +112,10 @@ def _db_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     migrate = dbsub.add_parser("migrate", help="apply the migrations (creates the database file)")
     migrate.add_argument("--seed-demo", action="store_true",
                          help="also store the synthetic demo candles (demo DEMO/USDT 1h) if missing")
-    migrate.set_defaults(func=_lazy("cli.db_commands:cmd_db_migrate"))
+    migrate.set_defaults(func=lazy_command("cli.db_commands:cmd_db_migrate"))
     info = dbsub.add_parser("info", help="backend, market data storage mode, tables")
     info.add_argument("--json", action="store_true", help="print the information as JSON")
-    info.set_defaults(func=_lazy("cli.db_commands:cmd_db_info"))
+    info.set_defaults(func=lazy_command("cli.db_commands:cmd_db_info"))
 
 
 def _serve_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -144,7 +132,7 @@ def _serve_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
                             "usually the number of CPUs then)")
     serve.add_argument("--reload", action="store_true",
                        help="restart when a source file changes (development only; off by default)")
-    serve.set_defaults(func=_lazy("cli.serve_commands:cmd_serve"))
+    serve.set_defaults(func=lazy_command("cli.serve_commands:cmd_serve"))
 
     users = sub.add_parser("users", help="accounts: create, list, set-password, disable, enable")
     usub = users.add_subparsers(dest="users_command", required=True, metavar="SUBCOMMAND")
@@ -155,23 +143,23 @@ def _serve_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     create.add_argument("--name", help="display name")
     create.add_argument("--password-stdin", action="store_true",
                         help="read the password from the first line of stdin (default: ask)")
-    create.set_defaults(func=_lazy("cli.user_commands:cmd_users_create"))
+    create.set_defaults(func=lazy_command("cli.user_commands:cmd_users_create"))
     lst = usub.add_parser("list", help="every account")
     lst.add_argument("--json", action="store_true", help="print the accounts as JSON")
-    lst.set_defaults(func=_lazy("cli.user_commands:cmd_users_list"))
+    lst.set_defaults(func=lazy_command("cli.user_commands:cmd_users_list"))
     setpw = usub.add_parser("set-password", help="give an account a new password")
     setpw.add_argument("email")
     setpw.add_argument("--password-stdin", action="store_true",
                        help="read the password from the first line of stdin (default: ask)")
-    setpw.set_defaults(func=_lazy("cli.user_commands:cmd_users_set_password"))
+    setpw.set_defaults(func=lazy_command("cli.user_commands:cmd_users_set_password"))
     for name, verb in (("disable", "stop an account from signing in and using its tokens"),
                        ("enable", "let a disabled account sign in again")):
         cmd = usub.add_parser(name, help=verb)
         cmd.add_argument("email")
-        cmd.set_defaults(func=_lazy(f"cli.user_commands:cmd_users_{name}"))
+        cmd.set_defaults(func=lazy_command(f"cli.user_commands:cmd_users_{name}"))
     demo = usub.add_parser("ensure-demo", help="create the demo account if missing and print "
                                                "its password (only when created)")
-    demo.set_defaults(func=_lazy("cli.user_commands:cmd_users_ensure_demo"))
+    demo.set_defaults(func=lazy_command("cli.user_commands:cmd_users_ensure_demo"))
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:

@@ -3,7 +3,7 @@
 
 Every command acts for ``--user EMAIL`` (default: the demo account of ``make run``) on the
 database of ``DATABASE_URL``. ``replay run`` creates the replay like the API does
-(``tasks.jobs.replay_submit``), runs it in this process with a progress bar (``tasks.jobs.replay``)
+(``tasks.jobs.replay_submit``), runs it in this process with a progress bar (``tasks.jobs.kinds.replay``)
 and prints the actual account next to the replayed one; it is stored like any replay.
 """
 
@@ -20,14 +20,16 @@ from cli.commands import _progress_bar
 from cli.db_commands import _table, _with_db
 from cli.errors import UsageError
 from cli.inputs import iso, parse_time, read_bytes
+from cli.problems import problems_message
 from store import replay_results
 from store import replays as store_replays
 from store import transactions as store_transactions
 from store.db import active_settings
 from store.replays import ReplayRecord
+from store.scope import ALL_OWNERS
 from store.users import DEMO_EMAIL, get_user_by_email, normalize_email
 from tasks.imports.transactions import ImportRequest, import_transactions
-from tasks.jobs.replay import run_replay_job
+from tasks.jobs.lifecycle import run_job
 from tasks.jobs.replay_submit import ReplayRequest, queue_replay
 from tasks.jobs.submit import InvalidRequest
 from tasks.messaging.broadcast import MemoryBroadcaster
@@ -64,7 +66,8 @@ def cmd_replay_imports(args: argparse.Namespace) -> int:
         owner = await _owner(args)
         found, after = [], None
         while True:
-            page, more = await store_transactions.list_imports(owner, after_id=after, limit=100)
+            page, more = await store_transactions.list_imports(owner=owner, after_id=after,
+                                                              limit=100)
             found += page
             if not more:
                 return found
@@ -88,7 +91,7 @@ def cmd_replay_imports(args: argparse.Namespace) -> int:
 
 def cmd_replay_delete_import(args: argparse.Namespace) -> int:
     async def work() -> Any:
-        return await store_transactions.delete_import(args.id, await _owner(args))
+        return await store_transactions.delete_import(args.id, owner=await _owner(args))
 
     deleted = _with_db(work)
     if deleted is None:
@@ -101,7 +104,7 @@ def cmd_replay_delete_import(args: argparse.Namespace) -> int:
 class _Here:
     """An executor for one replay run by this command itself."""
 
-    async def submit_replay(self, replay_id: int) -> None:
+    async def submit(self, kind: str, job_id: int) -> None:
         return None
 
     async def cancel(self, kind: str, job_id: int) -> bool:
@@ -128,16 +131,16 @@ def cmd_replay_run(args: argparse.Namespace) -> int:
         try:
             record = await queue_replay(owner, owner, request, _Here(), events)  # type: ignore[arg-type]
         except InvalidRequest as err:
-            raise UsageError("; ".join(f"{_option(p)}: {m}" for p, m in err.problems)) from None
+            raise UsageError(problems_message(err.problems)) from None
         async with events.subscribe(channel("replay", record.id)) as stream:
-            job = asyncio.create_task(run_replay_job(record.id, events))
+            job = asyncio.create_task(run_job("replay", record.id, events))
             async for event in stream:
                 bar.update(int(100 * float(event.get("progress", 0.0))) - bar.n)
                 if event["kind"] in ("done", "error", "cancelled"):
                     break
             await job
         await events.close()
-        done = await store_replays.get_replay(record.id)
+        done = await store_replays.get_replay(record.id, owner=ALL_OWNERS)
         assert done is not None
         fills = (await replay_results.fills_page(record.id, None, 10**9)
                  if args.fills_out else [])
@@ -156,13 +159,3 @@ def cmd_replay_run(args: argparse.Namespace) -> int:
             raise UsageError(f"--fills-out {args.fills_out}: cannot write: {err.strerror}") from None
     print(json.dumps(out.replay_dict(record), indent=2) if args.json else out.replay_table(record))
     return 0
-
-
-_OPTIONS = {"symbol": "--symbol", "timeframe": "--timeframe", "exchange": "--exchange",
-            "backtestId": "--backtest", "importIds": "--import", "to": "--to", "from": "--from",
-            "initialCapital": "--capital", "fill": "--fill", "feeBps": "--fee-bps",
-            "slippageBps": "--slippage-bps", "delayBars": "--delay", "riskFreeRate": "--risk-free"}
-
-
-def _option(field: str) -> str:
-    return _OPTIONS.get(field, field)

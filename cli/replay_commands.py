@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 
+from cli.lazy import lazy_command
 from domain.replay.rules import FILL_MODELS
 from domain.transactions.importers import FORMATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from cli.main import _lazy
-
     replay = sub.add_parser("replay", help="trade history: import it, replay it on candles with "
                                            "what-if fills, fees and slippage")
     rsub = replay.add_subparsers(dest="replay_command", required=True, metavar="SUBCOMMAND")
@@ -35,12 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.add_argument("--format", required=True, choices=FORMATS, help="the file's format")
     imp.add_argument("--name", help="the batch's name (default: the file name)")
     imp.add_argument("--exchange", default="binance", help="exchange id (default binance)")
-    imp.set_defaults(func=_lazy("cli.replay_cli:cmd_replay_import"))
+    imp.set_defaults(func=lazy_command("cli.replay_cli:cmd_replay_import"))
     lst = rsub.add_parser("imports", help="the import batches")
-    lst.set_defaults(func=_lazy("cli.replay_cli:cmd_replay_imports"))
+    lst.set_defaults(func=lazy_command("cli.replay_cli:cmd_replay_imports"))
     dele = rsub.add_parser("delete-import", help="delete a batch and its transactions")
     dele.add_argument("id", type=int, help="the batch's id (see `replay imports`)")
-    dele.set_defaults(func=_lazy("cli.replay_cli:cmd_replay_delete_import"))
+    dele.set_defaults(func=lazy_command("cli.replay_cli:cmd_replay_delete_import"))
 
     run = rsub.add_parser("run", help="replay transactions (or a backtest's trades) on candles")
     run.add_argument("--symbol", help="BASE/QUOTE (default with --backtest: the backtest's)")
@@ -61,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run.add_argument("--fills-out", metavar="FILE", help="write the per-fill table as CSV")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
-    run.set_defaults(func=_lazy("cli.replay_cli:cmd_replay_run"))
+    run.set_defaults(func=lazy_command("cli.replay_cli:cmd_replay_run"))
     for cmd in (imp, lst, dele, run):
         cmd.add_argument("--user", metavar="EMAIL",
                          help="whose transactions and replays (default: the demo account)")

@@ -21,7 +21,7 @@ import getpass
 import json
 import sys
 
-from cli.db_commands import _table, _with_db
+from cli.db_commands import table, with_db
 from cli.errors import UsageError
 from store import users as store_users
 from store.models import Role
@@ -55,14 +55,14 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     if problems := store_users.account_problems(args.email, None, name):
         raise UsageError("; ".join(f"{field}: {message}" for field, message in problems))
     password = _password(args)
-    user = _with_db(lambda: store_users.create_user(args.email, password, name, role))
+    user = with_db(lambda: store_users.create_user(args.email, password, name, role))
     print(f"created {_describe(user)}")
     return 0
 
 
 def cmd_users_list(args: argparse.Namespace) -> int:
     """Print every account."""
-    users = _with_db(store_users.list_users)
+    users = with_db(store_users.list_users)
     if getattr(args, "json", False):
         print(json.dumps([{"id": u.id, "email": u.email, "display_name": u.display_name,
                            "role": str(u.role), "is_active": u.is_active,
@@ -73,14 +73,14 @@ def cmd_users_list(args: argparse.Namespace) -> int:
         return 0
     rows = [[str(u.id), u.email, u.display_name, str(u.role), "yes" if u.is_active else "no",
              u.created_at.strftime("%Y-%m-%d %H:%M")] for u in users]
-    print(_table(["id", "email", "name", "role", "active", "created (UTC)"], rows, {0}))
+    print(table(["id", "email", "name", "role", "active", "created (UTC)"], rows, {0}))
     return 0
 
 
 def cmd_users_set_password(args: argparse.Namespace) -> int:
     """Give an account a new password."""
     password = _password(args)
-    user = _with_db(lambda: store_users.set_password(args.email, password))
+    user = with_db(lambda: store_users.set_password(args.email, password))
     if user is None:
         raise UsageError(f"no account with email {store_users.normalize_email(args.email)}")
     print(f"new password set for {_describe(user)}")
@@ -88,7 +88,7 @@ def cmd_users_set_password(args: argparse.Namespace) -> int:
 
 
 def _set_active(args: argparse.Namespace, active: bool) -> int:
-    user = _with_db(lambda: store_users.set_active(args.email, active))
+    user = with_db(lambda: store_users.set_active(args.email, active))
     if user is None:
         raise UsageError(f"no account with email {store_users.normalize_email(args.email)}")
     print(f"{'enabled' if active else 'disabled'} {_describe(user)}")
@@ -105,7 +105,7 @@ def cmd_users_enable(args: argparse.Namespace) -> int:
 
 def cmd_users_ensure_demo(args: argparse.Namespace) -> int:
     """Create the demo account when missing and print its password (that one time only)."""
-    user, password = _with_db(store_users.ensure_demo_user)
+    user, password = with_db(store_users.ensure_demo_user)
     if password is None:
         print(f"demo account: {user.email} (exists; its password was printed when it was "
               f"created; set a new one with `backtest users set-password {user.email}`)")

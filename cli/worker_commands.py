@@ -18,6 +18,7 @@ import argparse
 import os
 
 from cli.errors import UsageError
+from cli.lazy import lazy_command
 
 
 def _app() -> object:
@@ -64,8 +65,6 @@ def cmd_beat(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from cli.main import _lazy
-
     worker = sub.add_parser("worker", help="run a Celery worker for backtests, sweeps and syncs "
                                            "(EXECUTOR=celery)")
     worker.add_argument("--concurrency", type=int, metavar="N",
@@ -76,11 +75,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         help="prefork (default): child processes; solo: this process only")
     worker.add_argument("--hostname", metavar="NAME", help="the worker's node name")
     worker.add_argument("--loglevel", default="info", help="debug, info (default), warning...")
-    worker.set_defaults(func=_lazy("cli.worker_commands:cmd_worker"))
+    worker.set_defaults(func=lazy_command("cli.worker_commands:cmd_worker"))
 
     beat = sub.add_parser("beat", help="run Celery beat: stuck-job recovery and the WATCH_LIST "
                                        "refresh (one per deployment)")
     beat.add_argument("--loglevel", default="info", help="debug, info (default), warning...")
     beat.add_argument("--schedule", metavar="FILE",
                       help="where beat keeps its state (default: celerybeat-schedule here)")
-    beat.set_defaults(func=_lazy("cli.worker_commands:cmd_beat"))
+    beat.set_defaults(func=lazy_command("cli.worker_commands:cmd_beat"))

@@ -158,7 +158,7 @@ async def me(info: Info[Context, None]) -> User:
 
 
 async def access_tokens(info: Info[Context, None]) -> list[AccessToken]:
-    records = await store_tokens.list_tokens(info.context.owner_scope())
+    records = await store_tokens.list_tokens(owner=info.context.scope())
     return [AccessToken.from_record(t) for t in records]
 
 
@@ -208,8 +208,8 @@ async def create_access_token(info: Info[Context, None],
 
 async def revoke_access_token(info: Info[Context, None], id: strawberry.ID) -> AccessToken:
     info.context.require_write()
-    record = await store_tokens.revoke_token(info.context.owner_scope(),
-                                             parse_id(id, "access token"))
+    record = await store_tokens.revoke_token(parse_id(id, "access token"),
+                                             owner=info.context.scope())
     if record is None:
         raise NotFound("access token", id)
     return AccessToken.from_record(record)

@@ -48,6 +48,7 @@ from store import owner_versions
 from store.db import close_db, connection, init_db
 from store.settings import Settings, get_settings
 from tasks.cache.candles import cache_from_settings
+from tasks.market.live_candles import LiveCandles
 from tasks.messaging.broadcast import make_broadcaster
 
 log = logging.getLogger("graph.app")
@@ -198,9 +199,11 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
     moves what start-up created out of the garbage collector's way
     (:func:`_freeze_startup_objects`)."""
     settings = settings or get_settings()
+    broadcaster = make_broadcaster(settings.redis_url)
+    cache = cache_from_settings(settings)
     services = Services(settings=settings, tokens=Tokens(load_secret(settings)),
-                        broadcaster=make_broadcaster(settings.redis_url), executor=executor,
-                        cache=cache_from_settings(settings))
+                        broadcaster=broadcaster, executor=executor, cache=cache,
+                        live_candles=LiveCandles.for_settings(settings, broadcaster, cache=cache))
     view = BacktestGraphQL(
         services,
         schema=build_schema(introspection=settings.graphql_ide),
@@ -234,9 +237,7 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
             try:
                 yield
             finally:
-                live = services.extra.get("live_candles")
-                if live is not None:
-                    await live.aclose()
+                await services.live_candles.aclose()
                 await services.executor.stop()
         finally:
             await services.broadcaster.close()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from enum import Enum
 from typing import Any, cast
 
 import strawberry
@@ -26,6 +25,7 @@ from domain.engine.rules import EXIT_REASONS
 from domain.series import downsample_minmax, drawdown
 from graph.context import Context
 from graph.errors import BadUserInput
+from graph.jobs import Job, job_fields
 from graph.series import float_column
 from graph.sync_jobs import from_ms
 from graph.types_common import PageInfo, decode_cursor, encode_cursor, page_size
@@ -37,15 +37,6 @@ from tasks.cache.candles import finished_equity_curve
 
 DEFAULT_POINTS = 1_000
 MAX_POINTS = 100_000
-
-
-@strawberry.enum(description="Life cycle of a backtest or a sweep.")
-class RunStatus(Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
 
 
 def _num(x: Any) -> float | None:
@@ -164,14 +155,7 @@ def summary_loader(info: Info[Context, None]) -> DataLoader[int, Summary | None]
 
 
 @strawberry.type(description="One run of a strategy on a range of market data.")
-class Backtest:
-    id: strawberry.ID
-    status: RunStatus
-    progress: float = strawberry.field(description="Fraction done, 0 to 1.")
-    error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+class Backtest(Job):
     strategy_id: strawberry.ID | None = strawberry.field(
         description="The strategy version run (null once deleted; the snapshot stays).")
     strategy_name: str
@@ -194,9 +178,7 @@ class Backtest:
         """``summary``: the run's summary (or None) when already loaded; otherwise
         ``summary`` loads it with the request's DataLoader."""
         return cls(
-            id=strawberry.ID(str(r.id)), status=RunStatus(r.status.value), progress=r.progress,
-            error=r.error, created_at=r.created_at, started_at=r.started_at,
-            finished_at=r.finished_at,
+            **job_fields("backtest", r),
             strategy_id=None if r.strategy_id is None else strawberry.ID(str(r.strategy_id)),
             strategy_name=str(r.strategy_snapshot.get("name", "")),
             strategy_snapshot=JSON(r.strategy_snapshot), params=JSON(r.parameters),

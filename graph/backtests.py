@@ -12,7 +12,7 @@ user is NOT_FOUND everywhere; an admin sees all.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
@@ -21,10 +21,19 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graph.backtest_types import Backtest, PerformanceSummary, RunStatus, Series
+from graph.backtest_types import Backtest, PerformanceSummary, Series
 from graph.context import Context
 from graph.errors import BadUserInput, NotFound
-from graph.sweeps import SweepSubscriptions, cancel_job, market_of
+from graph.jobs import (
+    JobStage,
+    RunStatus,
+    cancel_as,
+    event_eta,
+    event_stage,
+    follow_job,
+    register_job_type,
+)
+from graph.sweeps import SweepSubscriptions, market_of
 from graph.types_common import (
     NotFoundError,
     PageInfo,
@@ -38,14 +47,13 @@ from store import backtests as store
 from store.backtest_list import BacktestFilter as StoreFilter
 from store.backtest_list import SortKey, list_backtests
 from store.models import RunStatus as StoreRunStatus
-from tasks.jobs.state import stored_backtest_state
+from store.scope import OwnerScope
 from tasks.jobs.submit import (
     BacktestRequest,
     InvalidRequest,
     UnknownStrategy,
     queue_backtest,
 )
-from tasks.messaging.events import channel, follow
 
 
 @strawberry.input
@@ -122,7 +130,9 @@ class BacktestEvent:
     seq: int
     kind: str = strawberry.field(description="status, progress, done, error or cancelled.")
     status: RunStatus
+    stage: JobStage | None
     progress: float
+    eta: float | None = strawberry.field(description="Seconds left (estimated).")
     at: float = strawberry.field(description="When it happened (progress: when the engine "
                                              "reported it), UTC milliseconds.")
     equity: Series | None = strawberry.field(description="progress and done: the equity curve "
@@ -135,7 +145,8 @@ class BacktestEvent:
         equity, summary = e.get("equity"), e.get("summary")
         return cls(backtest_id=strawberry.ID(str(backtest_id)), seq=int(e.get("seq", 0)),
                    kind=str(e.get("kind", "status")), status=RunStatus(e["status"]),
-                   progress=float(e.get("progress", 0.0)), at=float(e.get("at", 0.0)) * 1000,
+                   stage=event_stage(e), progress=float(e.get("progress", 0.0)),
+                   eta=event_eta(e), at=float(e.get("at", 0.0)) * 1000,
                    equity=None if equity is None else Series.from_payload(equity),
                    summary=None if summary is None else PerformanceSummary.from_payload(summary),
                    error=e.get("error"))
@@ -153,24 +164,28 @@ async def run_backtest(info: Info[Context, None], input: RunBacktestInput) -> Ru
         strategy_id = parse_id(input.strategy_id, "strategy")
         request = BacktestRequest(strategy_id, market_of(input), input.params,
                                   input.initial_capital, input.risk_free_rate)
-        record = await queue_backtest(viewer.user_id, ctx.owner_scope(), request,
+        record = await queue_backtest(viewer.user_id, ctx.scope(), request,
                                       ctx.services.executor, ctx.services.broadcaster)
     except (NotFound, UnknownStrategy):
         return NotFoundError(message=f"strategy {input.strategy_id} not found")
     except InvalidRequest as err:
-        return ValidationError.of((f"input.{path}", message) for path, message in err.problems)
+        return ValidationError.of_domain(err.problems)
     return Backtest.from_record(record)
 
 
 async def cancel_backtest(info: Info[Context, None], id: strawberry.ID) -> CancelBacktestResult:
-    record = await cancel_job(info.context, "backtest", id, store.get_backtest)
-    if record is None:
-        return NotFoundError(message=f"backtest {id} not found")
-    return Backtest.from_record(record)
+    return await cancel_as(info, "backtest", id, Backtest)
+
+
+async def load_backtests(ids: Sequence[int], owner: OwnerScope) -> list[Backtest]:
+    return [Backtest.from_record(r) for r in await store.get_backtests(ids, owner=owner)]
+
+
+register_job_type("backtest", Backtest, load_backtests)
 
 
 async def backtest(info: Info[Context, None], id: strawberry.ID) -> Backtest:
-    found = await store.get_backtest(parse_id(id, "backtest"), info.context.owner_scope())
+    found = await store.get_backtest(parse_id(id, "backtest"), owner=info.context.scope())
     if found is None:
         raise NotFound("backtest", id)
     return Backtest.from_record(found)
@@ -191,11 +206,11 @@ def _after(cursor: str | None, sort: SortKey, descending: bool) -> tuple[float |
 async def backtests(info: Info[Context, None], filter: BacktestFilter | None = None,
                     sort: BacktestSort | None = None, first: int | None = None,
                     after: str | None = None) -> BacktestConnection:
-    owner = info.context.owner_scope()
+    owner = info.context.scope()
     size = page_size(first)
     sort = sort or BacktestSort()
     key, descending = SortKey(sort.field.value), sort.direction == SortDirection.DESC
-    page = await list_backtests(owner, (filter or BacktestFilter()).to_store(), sort=key,
+    page = await list_backtests((filter or BacktestFilter()).to_store(), owner=owner, sort=key,
                                 descending=descending, after=_after(after, key, descending),
                                 limit=size)
     edges = [BacktestEdge(cursor=encode_cursor((key.value, descending, value, row_id)),
@@ -209,11 +224,7 @@ async def backtests(info: Info[Context, None], filter: BacktestFilter | None = N
 async def backtest_progress(info: Info[Context, None], id: strawberry.ID
                             ) -> AsyncGenerator[BacktestEvent, None]:
     key = parse_id(id, "backtest")
-    if await store.get_backtest(key, info.context.owner_scope()) is None:
-        raise NotFound("backtest", id)
-    events = follow(info.context.services.broadcaster, channel("backtest", key),
-                    lambda: stored_backtest_state(key))
-    async for event in events:
+    async for event in follow_job(info, "backtest", key):
         yield BacktestEvent.from_event(key, event)
 
 

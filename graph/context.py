@@ -1,16 +1,16 @@
 """The per-request context and the app-wide services it carries.
 
 Resolvers reach everything through ``info.context``: the caller (:meth:`Context.viewer` and the
-``require_*`` checks), the services (settings, JWTs, progress channel, executor, cache) and the
-request's DataLoaders (:meth:`Context.loader`, created on first use and never shared between
-requests).
+``require_*`` checks), the services (settings, JWTs, progress channel, executor, cache, live
+candle watchers) and the request's DataLoaders (:meth:`Context.loader`, created on first use
+and never shared between requests).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.requests import Request
 from starlette.websockets import WebSocket
@@ -18,9 +18,13 @@ from strawberry.dataloader import DataLoader
 
 from graph.auth import Tokens, Viewer
 from graph.errors import ApiError, Forbidden, Unauthenticated
+from store.scope import ALL_OWNERS, OwnerScope
 from store.settings import Settings
 from tasks.cache.candles import Cache, NullCache
 from tasks.messaging.broadcast import Broadcaster
+
+if TYPE_CHECKING:  # (importing it loads ccxt)
+    from tasks.market.live_candles import LiveCandles
 
 L = TypeVar("L", bound=DataLoader[Any, Any])
 
@@ -33,7 +37,7 @@ class Services:
     tokens: Tokens
     broadcaster: Broadcaster
     executor: Any  # tasks.execution.executor.Executor
-    extra: dict[str, Any] = field(default_factory=dict)  # feature-owned long-lived objects
+    live_candles: LiveCandles  # the shared kline watchers of candleUpdates (closed on shutdown)
     cache: Cache = field(default_factory=NullCache)  # tasks.cache.candles: candle ranges, results
     responses: Any = None  # graph.response_cache.ResponseCache, when on (set by the lifespan)
 
@@ -77,10 +81,10 @@ class Context:
             raise Forbidden("only an admin can do this")
         return viewer
 
-    def owner_scope(self) -> int | None:
-        """The owner id every query must filter on: the caller's, or None (all) for admins."""
+    def scope(self) -> OwnerScope:
+        """Whose rows the caller may see (``store.scope``): its own, or all for admins."""
         viewer = self.require_viewer()
-        return None if viewer.is_admin else viewer.user_id
+        return ALL_OWNERS if viewer.is_admin else viewer.user_id
 
     def loader(self, name: str, factory: Callable[[], L]) -> L:
         """The request's DataLoader called ``name``, created by ``factory`` on first use."""

@@ -2,11 +2,15 @@
 
 The subscription subscribes to the market's channel (``tasks.market.live_candles.candle_channel``)
 first, then keeps the app's shared watcher of that market running while it lasts
-(``tasks.market.live_candles.LiveCandles``), so no update published in between is lost. Each closed bar
-is sent once (several publishers, e.g. another API process and ``backtest data watch`` over
-Redis, may report it); the forming bar's updates only with ``includeForming: true``, flagged
-``closed: false``. History comes from the ``candles`` query: load it, then subscribe, and
-merge by time (the first update may repeat the last bar loaded).
+(``Services.live_candles``, a ``tasks.market.live_candles.LiveCandles``), so no update published
+in between is lost. Each closed bar is sent once (several publishers, e.g. another API process
+and ``backtest data watch`` over Redis, may report it); the forming bar's updates only with
+``includeForming: true``, flagged ``closed: false``. History comes from the ``candles`` query:
+load it, then subscribe, and merge by time (the first update may repeat the last bar loaded).
+
+A watcher that gives up ends the subscription with an error: ``BAD_USER_INPUT`` for a failure
+the watcher reports as ``expected`` (the request's fault: an unknown symbol...), else
+``INTERNAL``.
 """
 
 from __future__ import annotations
@@ -18,11 +22,9 @@ import strawberry
 from strawberry.types import Info
 
 from domain.timeframes import parse_timeframe
-from graph.context import Context, Services
-from graph.errors import ApiError, BadUserInput
-from tasks.market.exchange import Exchange
-from tasks.market.live_candles import LiveCandles, candle_channel, live_candles_of
-from tasks.market.store import exchange_from_settings
+from graph.context import Context
+from graph.errors import BAD_USER_INPUT, INTERNAL, ApiError, BadUserInput
+from tasks.market.live_candles import candle_channel
 
 
 @strawberry.type(description="One state of a bar: closed, or still forming (closed false).")
@@ -46,22 +48,19 @@ class CandleUpdate:
                    volume=float(e["volume"]), closed=bool(e["closed"]))
 
 
-def manager_of(services: Services) -> LiveCandles:
-    """The app's live candle watchers (made on first use, kept in ``services.extra``)."""
-
-    def exchange_factory(exchange_id: str) -> Exchange:
-        return exchange_from_settings(exchange_id, services.settings)
-
-    return live_candles_of(services.extra, services.broadcaster, exchange_factory,
-                           cache=services.cache)
-
-
 class FeedFailed(ApiError):
-    """The market's live feed stopped (the watcher gave up); ``code`` says whose fault."""
+    """The market's live feed stopped (the watcher gave up): ``BAD_USER_INPUT`` when the failure
+    was ``expected`` (the request's fault, e.g. an unknown symbol), else ``INTERNAL``."""
 
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, expected: bool) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = BAD_USER_INPUT if expected else INTERNAL
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> FeedFailed:
+        """The failure an ``error`` event of the channel reports
+        (``tasks.market.live_candles.error_event``)."""
+        return cls(str(event.get("error")), expected=event.get("expected") is True)
 
 
 async def candle_updates(info: Info[Context, None], symbol: str, timeframe: str,
@@ -74,11 +73,11 @@ async def candle_updates(info: Info[Context, None], symbol: str, timeframe: str,
     services = info.context.services
     last_closed = -1
     async with services.broadcaster.subscribe(candle_channel(exchange, symbol, tf)) as events, \
-            manager_of(services).watching(exchange, symbol, tf):
+            services.live_candles.watching(exchange, symbol, tf):
         async for event in events:
             kind = event.get("kind")
             if kind == "error":
-                raise FeedFailed(str(event.get("error")), str(event.get("code", "INTERNAL")))
+                raise FeedFailed.from_event(event)
             if kind != "candle":
                 continue
             if event.get("closed"):

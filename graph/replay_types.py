@@ -18,7 +18,6 @@ from domain.series import downsample_minmax, drawdown
 from graph.backtest_types import (
     DEFAULT_POINTS,
     PerformanceSummary,
-    RunStatus,
     Series,
     Trade,
     TradeConnection,
@@ -26,6 +25,7 @@ from graph.backtest_types import (
     check_points,
 )
 from graph.errors import BadUserInput
+from graph.jobs import Job, JobStage, RunStatus, event_eta, event_stage, job_fields
 from graph.sync_jobs import from_ms
 from graph.types_common import PageInfo, decode_cursor, encode_cursor, page_size
 from store import replay_results as results
@@ -144,14 +144,7 @@ def _summary(payload: dict[str, Any] | None) -> PerformanceSummary | None:
 
 @strawberry.type(description="A replay of transactions (or of a backtest's trades) against "
                              "market data, with a what-if model.")
-class Replay:
-    id: strawberry.ID
-    status: RunStatus
-    progress: float
-    error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+class Replay(Job):
     source: ReplaySource
     backtest_id: strawberry.ID | None
     import_ids: list[strawberry.ID] = strawberry.field(description="Empty: every import.")
@@ -174,9 +167,7 @@ class Replay:
         p = r.parameters
         fee = p.get("fee_rate")
         return cls(
-            id=strawberry.ID(str(r.id)), status=RunStatus(r.status.value), progress=r.progress,
-            error=r.error, created_at=r.created_at, started_at=r.started_at,
-            finished_at=r.finished_at, source=ReplaySource(r.source),
+            **job_fields("replay", r), source=ReplaySource(r.source),
             backtest_id=None if r.backtest_id is None else strawberry.ID(str(r.backtest_id)),
             import_ids=[strawberry.ID(str(i)) for i in r.import_ids], exchange=r.exchange,
             symbol=r.symbol, timeframe=r.timeframe, from_=from_ms(r.start_ms),
@@ -276,7 +267,9 @@ class ReplayEvent:
     seq: int
     kind: str = strawberry.field(description="status, progress, done, error or cancelled.")
     status: RunStatus
+    stage: JobStage | None
     progress: float
+    eta: float | None = strawberry.field(description="Seconds left (estimated).")
     at: float = strawberry.field(description="UTC milliseconds.")
     equity: Series | None = strawberry.field(description="The replayed equity, downsampled.")
     summary: PerformanceSummary | None = strawberry.field(description="done: the results.")
@@ -288,7 +281,8 @@ class ReplayEvent:
         equity, totals = e.get("equity"), e.get("totals")
         return cls(replay_id=strawberry.ID(str(replay_id)), seq=int(e.get("seq", 0)),
                    kind=str(e.get("kind", "status")), status=RunStatus(e["status"]),
-                   progress=float(e.get("progress", 0.0)), at=float(e.get("at", 0.0)) * 1000,
+                   stage=event_stage(e), progress=float(e.get("progress", 0.0)),
+                   eta=event_eta(e), at=float(e.get("at", 0.0)) * 1000,
                    equity=None if equity is None else Series.from_payload(equity),
                    summary=_summary(e.get("summary")),
                    totals=None if totals is None else ReplayTotals.from_payload(totals),

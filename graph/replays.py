@@ -14,7 +14,7 @@ user is NOT_FOUND everywhere; an admin sees all.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from typing import Annotated
 
@@ -23,8 +23,8 @@ from strawberry.types import Info
 
 from graph.context import Context
 from graph.errors import NotFound
+from graph.jobs import cancel_as, follow_job, register_job_type
 from graph.replay_types import FillModel, Replay, ReplayEvent
-from graph.sweeps import cancel_job
 from graph.sync_jobs import to_ms
 from graph.types_common import (
     NotFoundError,
@@ -36,10 +36,9 @@ from graph.types_common import (
     parse_id,
 )
 from store import replays as store
-from tasks.jobs.replay import stored_replay_state
+from store.scope import OwnerScope
 from tasks.jobs.replay_submit import ReplayRequest, UnknownBacktest, queue_replay
 from tasks.jobs.submit import InvalidRequest
-from tasks.messaging.events import channel, follow
 
 
 @strawberry.input(description="What to replay and how. From transactions: symbol and "
@@ -109,27 +108,31 @@ async def run_replay(info: Info[Context, None], input: RunReplayInput) -> RunRep
     except NotFound as err:
         if input.backtest_id is not None and "backtest" in err.message:
             return NotFoundError(message=f"backtest {input.backtest_id} not found")
-        return ValidationError.single("input.importIds", err.message)
+        return ValidationError.of_domain([("import_ids", err.message)])
     try:
-        record = await queue_replay(viewer.user_id, ctx.owner_scope(), request,
+        record = await queue_replay(viewer.user_id, ctx.scope(), request,
                                     ctx.services.executor, ctx.services.broadcaster)
     except UnknownBacktest:
         return NotFoundError(message=f"backtest {input.backtest_id} not found")
     except InvalidRequest as err:
-        return ValidationError.of((f"input.{path}", message) for path, message in err.problems)
+        return ValidationError.of_domain(err.problems)
     return Replay.from_record(record)
 
 
 async def cancel_replay_resolver(info: Info[Context, None],
                                  id: strawberry.ID) -> CancelReplayResult:
-    record = await cancel_job(info.context, "replay", id, store.get_replay)
-    if record is None:
-        return NotFoundError(message=f"replay {id} not found")
-    return Replay.from_record(record)
+    return await cancel_as(info, "replay", id, Replay)
+
+
+async def load_replays(ids: Sequence[int], owner: OwnerScope) -> list[Replay]:
+    return [Replay.from_record(r) for r in await store.get_replays(ids, owner=owner)]
+
+
+register_job_type("replay", Replay, load_replays)
 
 
 async def replay(info: Info[Context, None], id: strawberry.ID) -> Replay:
-    found = await store.get_replay(parse_id(id, "replay"), info.context.owner_scope())
+    found = await store.get_replay(parse_id(id, "replay"), owner=info.context.scope())
     if found is None:
         raise NotFound("replay", id)
     return Replay.from_record(found)
@@ -137,8 +140,8 @@ async def replay(info: Info[Context, None], id: strawberry.ID) -> Replay:
 
 async def replays(info: Info[Context, None], first: int | None = None,
                   after: str | None = None) -> ReplayConnection:
-    owner = info.context.owner_scope()
-    rows, more = await store.list_replays(owner, after_id=after_id(after), limit=page_size(first))
+    rows, more = await store.list_replays(owner=info.context.scope(), after_id=after_id(after),
+                                          limit=page_size(first))
     edges = [ReplayEdge(cursor=encode_cursor((r.id,)), node=Replay.from_record(r)) for r in rows]
     return ReplayConnection(edges=edges, page_info=PageInfo(
         has_next_page=more, end_cursor=edges[-1].cursor if edges else None))
@@ -147,11 +150,7 @@ async def replays(info: Info[Context, None], first: int | None = None,
 async def replay_progress(info: Info[Context, None], id: strawberry.ID
                           ) -> AsyncGenerator[ReplayEvent, None]:
     key = parse_id(id, "replay")
-    if await store.get_replay(key, info.context.owner_scope()) is None:
-        raise NotFound("replay", id)
-    events = follow(info.context.services.broadcaster, channel("replay", key),
-                    lambda: stored_replay_state(key))
-    async for event in events:
+    async for event in follow_job(info, "replay", key):
         yield ReplayEvent.from_event(key, event)
 
 

@@ -61,10 +61,11 @@ CACHEABLE: Mapping[str, frozenset[str]] = {
     "BacktestConnection": frozenset({"edges", "pageInfo"}),
     "BacktestEdge": frozenset({"cursor", "node"}),
     "PageInfo": frozenset({"hasNextPage", "endCursor"}),
+    # (not eta: it is extrapolated to the time of the request)
     "Backtest": frozenset({
-        "id", "status", "progress", "error", "createdAt", "startedAt", "finishedAt",
-        "strategyId", "strategyName", "strategySnapshot", "params", "exchange", "symbol",
-        "timeframe", "from", "to", "initialCapital", "riskFreeRate", "summary"}),
+        "id", "kind", "status", "stage", "progress", "error", "createdAt", "startedAt",
+        "finishedAt", "strategyId", "strategyName", "strategySnapshot", "params", "exchange",
+        "symbol", "timeframe", "from", "to", "initialCapital", "riskFreeRate", "summary"}),
     "PerformanceSummary": frozenset({
         "finalEquity", "totalReturn", "cagr", "netPnl", "nTrades", "winRate", "avgWin",
         "avgLoss", "profitFactor", "expectancy", "maxDrawdown", "maxDrawdownDuration",

@@ -1,8 +1,9 @@
 """The schema: composes the feature modules' query, mutation and subscription classes.
 
-Each feature module (accounts, strategies, market, backtests, sweeps, transactions, replays)
-defines its own ``*Queries``, ``*Mutations`` and ``*Subscriptions`` classes; this module only
-joins them and adds the extensions every operation goes through: error codes
+Each feature module (accounts, strategies, market, backtests, sweeps, transactions, replays,
+and jobs, over every kind of job) defines its own ``*Queries``, ``*Mutations`` and
+``*Subscriptions`` classes; this module only joins them (``graph.jobs.job_mutations`` builds
+its class once the job kinds' modules have registered their types) and adds the extensions every operation goes through: error codes
 (``graph.errors``), the query limits below, and caches of parsed and of validated query texts
 (a client sends the same few texts again and again). Execution goes through
 ``graph.execution.GraphExecutionContext`` (plain fields and float series completed directly).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -38,6 +40,7 @@ from graph.backtests import BacktestMutations, BacktestQueries, BacktestSubscrip
 from graph.cache import CacheQueries
 from graph.errors import ErrorCodes
 from graph.execution import GraphExecutionContext
+from graph.jobs import JobQueries, JobSubscriptions, job_mutations
 from graph.market import MarketMutations, MarketQueries, MarketSubscriptions
 from graph.replays import ReplayMutations, ReplayQueries, ReplaySubscriptions
 from graph.strategies import StrategyMutations, StrategyQueries
@@ -50,20 +53,25 @@ MAX_ALIASES = 15
 CACHED_DOCUMENTS = 256  # parsed, and validated, query texts kept (two LRUs, process-wide)
 
 
+JobMutations: Any = job_mutations()  # after the imports above: every kind's type registered
+
+
 @strawberry.type
 class Query(AccountQueries, StrategyQueries, MarketQueries, BacktestQueries, SweepQueries,
-            CacheQueries, TransactionQueries, ReplayQueries):
+            CacheQueries, TransactionQueries, ReplayQueries, JobQueries):
     pass
 
 
 @strawberry.type
 class Mutation(AccountMutations, StrategyMutations, MarketMutations, BacktestMutations,
-               SweepMutations, TransactionMutations, ReplayMutations):
+               SweepMutations, TransactionMutations, ReplayMutations,
+               JobMutations):  # type: ignore[misc]  # (a class built at import: Any)
     pass
 
 
 @strawberry.type
-class Subscription(MarketSubscriptions, BacktestSubscriptions, ReplaySubscriptions):
+class Subscription(MarketSubscriptions, BacktestSubscriptions, ReplaySubscriptions,
+                   JobSubscriptions):
     pass
 
 

@@ -7,7 +7,8 @@ version. Another user's strategy is ``NOT_FOUND`` (never ``FORBIDDEN``, so ids d
 an admin sees and changes everyone's.
 
 Invalid documents come back as a ``StrategyValidationError`` whose problems carry the path
-at fault under ``input.document`` (``input.document.entry.all[1].left.period``).
+at fault under ``input.document`` (``input.document.entry.all[1].left.period``). The rules of
+names, versions and storable documents are ``domain.strategy.naming``'s.
 """
 
 from __future__ import annotations
@@ -21,8 +22,16 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from domain.errors import StrategyError
-from domain.strategy import parse_strategy, strategy_json_schema, validate_strategy
+from domain.errors import Problem, StrategyError
+from domain.strategy import parse_strategy, strategy_json_schema
+from domain.strategy.naming import (
+    check_name,
+    document_problems,
+    named_document,
+    unstorable,
+    update_problems,
+    updated_version,
+)
 from graph.context import Context
 from graph.errors import BadUserInput, NotFound
 from graph.types_common import (
@@ -35,9 +44,7 @@ from graph.types_common import (
     parse_id,
 )
 from store import strategies as store
-from store.strategies import NAME_MAX_LEN, StrategyNameTaken, StrategyRecord
-
-MAX_DOCUMENT_BYTES = 256 * 1024
+from store.strategies import StrategyNameTaken, StrategyRecord
 
 
 @strawberry.type(description="The values a sweep tries: start, start + step, ... <= stop.")
@@ -116,10 +123,10 @@ class StrategyType:
 async def load_strategy(info: Info[Context, None], strategy_id: int) -> StrategyType | None:
     """Version ``strategy_id`` if the caller may see it, batched per request (a DataLoader): for
     other types' ``strategy`` fields (e.g. a backtest's)."""
-    owner = info.context.owner_scope()
+    owner = info.context.scope()
 
     async def load(ids: list[int]) -> list[StrategyRecord | None]:
-        found = await store.strategies_by_id(owner, ids)
+        found = await store.strategies_by_id(ids, owner=owner)
         return [found.get(i) for i in ids]
 
     record = await info.context.loader("strategies_by_id", lambda: DataLoader(load)).load(
@@ -168,31 +175,19 @@ DeleteStrategyResult = Annotated[DeletedStrategy | NotFoundError,
                                  strawberry.union("DeleteStrategyResult")]
 
 
-def _check_name(name: str) -> tuple[str, StrategyValidationError | None]:
-    clean = name.strip()
-    if not 1 <= len(clean) <= NAME_MAX_LEN:
-        return clean, StrategyValidationError.single(
-            "input.name", f"give a name of 1 to {NAME_MAX_LEN} characters")
-    return clean, None
+def _invalid(problems: list[Problem]) -> StrategyValidationError:
+    return StrategyValidationError.of_domain((p.path, p.message) for p in problems)
 
 
-def _check_document(document: object, name: str | None) -> tuple[Any, StrategyValidationError | None]:
-    """The document to store (with ``name`` written in) and its problems, if any."""
-    if isinstance(document, dict) and name is not None:
-        document = {**document, "name": name}
+def _check_document(document: object, name: str | None) -> tuple[Any, list[Problem]]:
+    """The document to store (with ``name`` written in) and its problems
+    (``domain.strategy.naming``), its size measured as it will be stored."""
+    document = named_document(document, name)
     try:
         size = len(orjson.dumps(document))
     except orjson.JSONEncodeError as err:  # integers beyond 64 bits, nesting beyond 255 levels
-        return document, StrategyValidationError.single("input.document", f"cannot be stored: {err}")
-    if size > MAX_DOCUMENT_BYTES:
-        return document, StrategyValidationError.single(
-            "input.document", f"the document is larger than {MAX_DOCUMENT_BYTES // 1024} KB")
-    problems = validate_strategy(document)
-    if problems:
-        return document, StrategyValidationError.of(
-            (f"input.document.{p.path}" if p.path else "input.document", p.message)
-            for p in problems)
-    return document, None
+        return document, [unstorable(str(err))]
+    return document, document_problems(document, size)
 
 
 def _cursor(r: StrategyRecord) -> str:
@@ -219,9 +214,9 @@ def _key(id: strawberry.ID) -> int | None:
 
 async def strategies(info: Info[Context, None], first: int | None = None,
                      after: str | None = None) -> StrategyConnection:
-    owner = info.context.owner_scope()
+    owner = info.context.scope()
     size = page_size(first)
-    rows = await store.list_latest(owner, size + 1, _after(after))
+    rows = await store.list_latest(owner=owner, limit=size + 1, after=_after(after))
     edges = [StrategyEdge(cursor=_cursor(r), node=StrategyType.from_record(r))
              for r in rows[:size]]
     return StrategyConnection(edges=edges, page_info=PageInfo(
@@ -229,8 +224,8 @@ async def strategies(info: Info[Context, None], first: int | None = None,
 
 
 async def strategy(info: Info[Context, None], id: strawberry.ID) -> StrategyType:
-    owner = info.context.owner_scope()
-    found = await store.get_strategy(owner, parse_id(id, "strategy"))
+    owner = info.context.scope()
+    found = await store.get_strategy(parse_id(id, "strategy"), owner=owner)
     if found is None:
         raise NotFound("strategy", id)
     return StrategyType.from_record(found)
@@ -244,44 +239,40 @@ def strategy_schema(info: Info[Context, None]) -> JSON:
 async def create_strategy(info: Info[Context, None],
                           input: CreateStrategyInput) -> CreateStrategyResult:
     viewer = info.context.require_write()
-    name = None
-    if input.name is not None:
-        name, problem = _check_name(input.name)
-        if problem is not None:
-            return problem
-    document, problem = _check_document(input.document, name)
-    if problem is not None:
-        return problem
+    name, problems = check_name(input.name) if input.name is not None else (None, [])
+    if problems:
+        return _invalid(problems)
+    document, problems = _check_document(input.document, name)
+    if problems:
+        return _invalid(problems)
     try:
         record = await store.create_strategy(viewer.user_id, document["name"], document)
     except StrategyNameTaken as err:
-        return StrategyValidationError.single("input.name", str(err))
+        return _invalid([Problem("name", str(err))])
     return StrategyType.from_record(record)
 
 
 async def update_strategy(info: Info[Context, None], id: strawberry.ID,
                           input: UpdateStrategyInput) -> UpdateStrategyResult:
     info.context.require_write()
-    owner = info.context.owner_scope()
+    owner = info.context.scope()
     key = _key(id)
-    latest = await store.latest_version(owner, key) if key is not None else None
+    latest = await store.latest_version(key, owner=owner) if key is not None else None
     if latest is None:
         return NotFoundError(message=f"strategy {id} not found")
-    if input.name is None and input.document is None:
-        return StrategyValidationError.single("input", "give a new name, a new document, or both")
-    name = latest.name
-    if input.name is not None:
-        name, problem = _check_name(input.name)
-        if problem is not None:
-            return problem
-    base = latest.document if input.document is None else input.document
-    document, problem = _check_document(base, name)
-    if problem is not None:
-        return problem
+    if problems := update_problems(input.name, input.document):
+        return _invalid(problems)
+    if input.name is not None and (problems := check_name(input.name)[1]):
+        return _invalid(problems)
+    name, base = updated_version(latest.name, latest.document, input.name, input.document)
+    document, problems = _check_document(base, name)
+    if problems:
+        return _invalid(problems)
     try:
-        record = await store.save_version(owner, latest.id, name=name, document=document)
+        record = await store.save_version(latest.id, owner=owner, name=name,
+                                           document=document)
     except StrategyNameTaken as err:
-        return StrategyValidationError.single("input.name", str(err))
+        return _invalid([Problem("name", str(err))])
     if record is None:  # deleted meanwhile
         return NotFoundError(message=f"strategy {id} not found")
     return StrategyType.from_record(record)
@@ -289,10 +280,10 @@ async def update_strategy(info: Info[Context, None], id: strawberry.ID,
 
 async def delete_strategy(info: Info[Context, None], id: strawberry.ID) -> DeleteStrategyResult:
     info.context.require_write()
-    owner = info.context.owner_scope()
+    owner = info.context.scope()
     key = _key(id)
-    found = await store.get_strategy(owner, key) if key is not None else None
-    deleted = await store.delete_strategy(owner, found.id) if found is not None else None
+    found = await store.get_strategy(key, owner=owner) if key is not None else None
+    deleted = await store.delete_strategy(found.id, owner=owner) if found is not None else None
     if found is None or deleted is None:
         return NotFoundError(message=f"strategy {id} not found")
     return DeletedStrategy(name=found.name, deleted_ids=[strawberry.ID(str(i)) for i in deleted])

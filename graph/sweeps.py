@@ -4,7 +4,7 @@
 A sweep runs every parameter set of a grid on one market range as ONE job
 (``domain.engine.sweep.run_sweep`` through ``tasks.jobs.lifecycle.run_sweep_job``); its result is a table
 ranked by ``rankBy`` (best first; for drawdowns, lowest first; undefined values last), of which
-the best ``tasks.execution.compute.MAX_STORED_SWEEP_ROWS`` rows are kept. The grid maps parameter names
+the best ``domain.engine.ranking.MAX_STORED_SWEEP_ROWS`` rows are kept. The grid maps parameter names
 to a list of values or an inclusive range ``{"start", "stop", "step"}``
 (``domain.strategy.grid``, as the CLI's ``--grid``); parameters left out keep their own range or
 values. A sweep of another user is NOT_FOUND everywhere; an admin sees all.
@@ -12,18 +12,30 @@ values. A sweep of another user is NOT_FOUND everywhere; an admin sees all.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graph.backtest_types import PerformanceSummary, RunStatus
+from domain.metrics import METRIC_NAMES
+from graph.backtest_types import PerformanceSummary
 from graph.context import Context
 from graph.errors import NotFound
+from graph.jobs import (
+    Job,
+    JobStage,
+    RunStatus,
+    cancel_as,
+    event_eta,
+    event_stage,
+    follow_job,
+    job_fields,
+    register_job_type,
+)
 from graph.sync_jobs import from_ms, to_ms
 from graph.types_common import (
     NotFoundError,
@@ -36,18 +48,16 @@ from graph.types_common import (
 )
 from store import sweeps as store
 from store.models import RunStatus as StoreRunStatus
+from store.scope import OwnerScope
 from store.sweeps import SweepRecord
 from tasks.cache.candles import finished_sweep_table
-from tasks.jobs.state import stored_sweep_state
 from tasks.jobs.submit import (
     InvalidRequest,
     Market,
     SweepRequest,
     UnknownStrategy,
-    cancel_run,
     queue_sweep,
 )
-from tasks.messaging.events import channel, follow
 
 
 class _MarketInput(Protocol):
@@ -64,44 +74,17 @@ def market_of(input: _MarketInput) -> Market:
                   to_ms(input.to))
 
 
-R = TypeVar("R")
+def _metric_enum() -> type[Enum]:
+    """``Metric``: one member per name of ``domain.metrics.METRIC_NAMES``, in its order
+    (``SHARPE = "sharpe"``...), so a metric added there is one the API ranks by."""
+    enum = Enum("Metric", [(name.upper(), name) for name in METRIC_NAMES])  # type: ignore[misc]
+    return strawberry.enum(enum, description="A metric of domain.metrics, to rank sweeps by.")
 
 
-async def cancel_job(ctx: Context, kind: str, ident: strawberry.ID,
-                     load: Callable[[int], Awaitable[R | None]]) -> R | None:
-    """Cancel the caller's ``kind`` run (backtest or sweep) ``ident`` and return it as it is
-    then, reloaded with ``load``; None when it does not exist or is not the caller's."""
-    ctx.require_write()
-    try:
-        key = parse_id(ident, kind)
-    except NotFound:
-        return None
-    done = await cancel_run(kind, key, ctx.owner_scope(), ctx.services.executor,
-                            ctx.services.broadcaster)
-    return None if done is None else await load(key)
-
-
-@strawberry.enum(description="A metric of domain.metrics, to rank sweeps by.")
-class Metric(Enum):
-    TOTAL_RETURN = "total_return"
-    CAGR = "cagr"
-    NET_PNL = "net_pnl"
-    N_TRADES = "n_trades"
-    WIN_RATE = "win_rate"
-    AVG_WIN = "avg_win"
-    AVG_LOSS = "avg_loss"
-    PROFIT_FACTOR = "profit_factor"
-    EXPECTANCY = "expectancy"
-    MAX_DRAWDOWN = "max_drawdown"
-    MAX_DRAWDOWN_DURATION = "max_drawdown_duration"
-    SHARPE = "sharpe"
-    SORTINO = "sortino"
-    CALMAR = "calmar"
-    EXPOSURE = "exposure"
-    BEST_TRADE = "best_trade"
-    WORST_TRADE = "worst_trade"
-    SQN = "sqn"
-    BUY_AND_HOLD_RETURN = "buy_and_hold_return"
+if TYPE_CHECKING:
+    Metric = Enum
+else:
+    Metric = _metric_enum()
 
 
 @strawberry.type(description="One parameter set of a sweep with its results.")
@@ -121,14 +104,7 @@ class SweepRow:
 
 
 @strawberry.type(description="A parameter sweep run as one job; its result is a ranked table.")
-class Sweep:
-    id: strawberry.ID
-    status: RunStatus
-    progress: float
-    error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+class Sweep(Job):
     strategy_id: strawberry.ID | None
     strategy_snapshot: JSON
     grid: JSON = strawberry.field(description="Each swept parameter's values.")
@@ -144,9 +120,7 @@ class Sweep:
     @classmethod
     def from_record(cls, r: SweepRecord) -> Sweep:
         return cls(
-            id=strawberry.ID(str(r.id)), status=RunStatus(r.status.value), progress=r.progress,
-            error=r.error, created_at=r.created_at, started_at=r.started_at,
-            finished_at=r.finished_at,
+            **job_fields("sweep", r),
             strategy_id=None if r.strategy_id is None else strawberry.ID(str(r.strategy_id)),
             strategy_snapshot=JSON(r.strategy_snapshot), grid=JSON(r.grid),
             rank_by=Metric(r.rank_by), n_combinations=r.n_combinations, exchange=r.exchange,
@@ -179,14 +153,28 @@ class SweepConnection:
 class SweepEvent:
     sweep_id: strawberry.ID
     seq: int
-    kind: str
+    kind: str = strawberry.field(description="status, progress, done, error or cancelled.")
     status: RunStatus
+    stage: JobStage | None
     progress: float
+    eta: float | None = strawberry.field(description="Seconds left (estimated).")
     at: float = strawberry.field(description="UTC milliseconds.")
     done: int | None = strawberry.field(description="progress: parameter sets evaluated.")
     total: int | None
     top: list[SweepRow] | None = strawberry.field(description="done: the best rows.")
     error: str | None
+
+    @classmethod
+    def from_event(cls, sweep_id: int, e: dict[str, Any], capital: float) -> SweepEvent:
+        """``capital``: the sweep's initial capital (for the final equity of the top rows)."""
+        top = e.get("top")
+        return cls(
+            sweep_id=strawberry.ID(str(sweep_id)), seq=int(e.get("seq", 0)),
+            kind=str(e.get("kind", "status")), status=RunStatus(e["status"]),
+            stage=event_stage(e), progress=float(e.get("progress", 0.0)), eta=event_eta(e),
+            at=float(e.get("at", 0.0)) * 1000, done=e.get("done"), total=e.get("total"),
+            top=None if top is None else [SweepRow.of(r, capital) for r in top],
+            error=e.get("error"))
 
 
 @strawberry.input
@@ -200,7 +188,7 @@ class RunSweepInput:
     from_: datetime = strawberry.field(name="from")
     to: datetime
     exchange: str = "binance"
-    rank_by: Metric = Metric.SHARPE
+    rank_by: Metric = Metric("sharpe")
     initial_capital: float | None = None
 
 
@@ -214,24 +202,28 @@ async def run_sweep(info: Info[Context, None], input: RunSweepInput) -> RunSweep
     try:
         request = SweepRequest(parse_id(input.strategy_id, "strategy"), market_of(input),
                                input.grid, input.rank_by.value, input.initial_capital)
-        record = await queue_sweep(viewer.user_id, ctx.owner_scope(), request,
+        record = await queue_sweep(viewer.user_id, ctx.scope(), request,
                                    ctx.services.executor, ctx.services.broadcaster)
     except (NotFound, UnknownStrategy):
         return NotFoundError(message=f"strategy {input.strategy_id} not found")
     except InvalidRequest as err:
-        return ValidationError.of((f"input.{path}", message) for path, message in err.problems)
+        return ValidationError.of_domain(err.problems)
     return Sweep.from_record(record)
 
 
 async def cancel_sweep(info: Info[Context, None], id: strawberry.ID) -> CancelSweepResult:
-    record = await cancel_job(info.context, "sweep", id, store.get_sweep)
-    if record is None:
-        return NotFoundError(message=f"sweep {id} not found")
-    return Sweep.from_record(record)
+    return await cancel_as(info, "sweep", id, Sweep)
+
+
+async def load_sweeps(ids: Sequence[int], owner: OwnerScope) -> list[Sweep]:
+    return [Sweep.from_record(r) for r in await store.get_sweeps(ids, owner=owner)]
+
+
+register_job_type("sweep", Sweep, load_sweeps)
 
 
 async def sweep(info: Info[Context, None], id: strawberry.ID) -> Sweep:
-    found = await store.get_sweep(parse_id(id, "sweep"), info.context.owner_scope())
+    found = await store.get_sweep(parse_id(id, "sweep"), owner=info.context.scope())
     if found is None:
         raise NotFound("sweep", id)
     return Sweep.from_record(found)
@@ -239,8 +231,8 @@ async def sweep(info: Info[Context, None], id: strawberry.ID) -> Sweep:
 
 async def sweeps(info: Info[Context, None], first: int | None = None,
                  after: str | None = None) -> SweepConnection:
-    owner = info.context.owner_scope()
-    rows, more = await store.list_sweeps(owner, after_id=after_id(after), limit=page_size(first))
+    rows, more = await store.list_sweeps(owner=info.context.scope(), after_id=after_id(after),
+                                         limit=page_size(first))
     edges = [SweepEdge(cursor=encode_cursor((r.id,)), node=Sweep.from_record(r)) for r in rows]
     return SweepConnection(edges=edges, page_info=PageInfo(
         has_next_page=more, end_cursor=edges[-1].cursor if edges else None))
@@ -249,20 +241,14 @@ async def sweeps(info: Info[Context, None], first: int | None = None,
 async def sweep_progress(info: Info[Context, None], id: strawberry.ID
                          ) -> AsyncGenerator[SweepEvent, None]:
     key = parse_id(id, "sweep")
-    found = await store.get_sweep(key, info.context.owner_scope())
-    if found is None:
-        raise NotFound("sweep", id)
-    capital = float(found.strategy_snapshot.get("initial_capital", 0.0))
-    events = follow(info.context.services.broadcaster, channel("sweep", key),
-                    lambda: stored_sweep_state(key))
-    async for e in events:
+    capital: float | None = None  # the rows' initial capital: read with the first top rows
+    async for e in follow_job(info, "sweep", key):
         top = e.get("top")
-        yield SweepEvent(
-            sweep_id=strawberry.ID(str(key)), seq=int(e.get("seq", 0)), kind=str(e["kind"]),
-            status=RunStatus(e["status"]), progress=float(e.get("progress", 0.0)),
-            at=float(e.get("at", 0.0)) * 1000, done=e.get("done"), total=e.get("total"),
-            top=None if top is None else [SweepRow.of(r, capital) for r in top],
-            error=e.get("error"))
+        if top is not None and capital is None:
+            found = await store.get_sweep(key, owner=info.context.scope())
+            capital = 0.0 if found is None else float(
+                found.strategy_snapshot.get("initial_capital", 0.0))
+        yield SweepEvent.from_event(key, e, capital or 0.0)
 
 
 @strawberry.type

@@ -2,16 +2,15 @@
 ``marketDataSyncProgress`` follows it live (``graph.market`` puts them in the schema).
 
 A job fetches an exchange's closed candles of one market over ``[since, until)`` into the
-store (``tasks.jobs.sync``). It belongs to the user who started it: another user's job is
-``NOT_FOUND``; an admin sees every job.
+store (``tasks.jobs.kinds.sync``). It belongs to the user who started it: another user's job
+is ``NOT_FOUND``; an admin sees every job. Cancelling one (``cancelSyncJob``, ``cancelJob``)
+returns it at once, still running if it was: it ends ``cancelled`` at its next page.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
@@ -19,21 +18,23 @@ from strawberry.types import Info
 
 from graph.context import Context
 from graph.errors import NotFound
+from graph.jobs import (
+    Job,
+    JobStage,
+    RunStatus,
+    cancel_as,
+    event_eta,
+    event_stage,
+    follow_job,
+    job_fields,
+    register_job_type,
+)
 from graph.types_common import NotFoundError, ValidationError, parse_id
 from store import sync_jobs as store
-from store.models import RunStatus
+from store.scope import OwnerScope
 from store.sync_jobs import SyncJobRecord
-from tasks.jobs.sync import JOB_KIND, cancel_sync_job, check_sync_request, state_event
-from tasks.messaging.events import channel, follow
-
-
-@strawberry.enum(name="SyncJobStatus")
-class SyncJobStatus(Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
+from tasks.jobs.control import start_job
+from tasks.jobs.sync_submit import check_sync_request
 
 
 def to_ms(at: datetime) -> int:
@@ -48,29 +49,19 @@ def from_ms(ms: int) -> datetime:
 
 
 @strawberry.type(description="A market data sync: what it fetches, how far it got, how it ended.")
-class SyncJob:
-    id: strawberry.ID
+class SyncJob(Job):
     exchange: str
     symbol: str
     timeframe: str
     since: datetime
     until: datetime | None = strawberry.field(description="None: up to the last closed bar.")
-    status: SyncJobStatus
-    progress: float = strawberry.field(description="Fraction done, 0 to 1.")
     stored: int = strawberry.field(description="Candles written so far.")
-    error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
 
     @classmethod
     def from_record(cls, r: SyncJobRecord) -> SyncJob:
-        return cls(id=strawberry.ID(str(r.id)), exchange=r.exchange, symbol=r.symbol,
+        return cls(**job_fields("sync", r), exchange=r.exchange, symbol=r.symbol,
                    timeframe=r.timeframe, since=from_ms(r.since_ms),
-                   until=None if r.until_ms is None else from_ms(r.until_ms),
-                   status=SyncJobStatus(r.status.value), progress=r.progress, stored=r.stored,
-                   error=r.error, created_at=r.created_at, started_at=r.started_at,
-                   finished_at=r.finished_at)
+                   until=None if r.until_ms is None else from_ms(r.until_ms), stored=r.stored)
 
 
 @strawberry.type(description="One event of a sync job: the first is its current state, the "
@@ -79,8 +70,10 @@ class SyncJobEvent:
     job_id: strawberry.ID
     seq: int
     kind: str = strawberry.field(description="status, progress, done, error or cancelled.")
-    status: SyncJobStatus
+    status: RunStatus
+    stage: JobStage | None
     progress: float
+    eta: float | None = strawberry.field(description="Seconds left (estimated).")
     stored: int
     pages: int | None
     error: str | None
@@ -89,8 +82,9 @@ class SyncJobEvent:
     def from_event(cls, job_id: int, e: dict[str, Any]) -> SyncJobEvent:
         return cls(job_id=strawberry.ID(str(job_id)), seq=int(e.get("seq", 0)),
                    kind=str(e.get("kind", "status")),
-                   status=SyncJobStatus(str(e.get("status", RunStatus.QUEUED.value))),
-                   progress=float(e.get("progress", 0.0)), stored=int(e.get("stored", 0)),
+                   status=RunStatus(str(e.get("status", RunStatus.QUEUED.value))),
+                   stage=event_stage(e), progress=float(e.get("progress", 0.0)),
+                   eta=event_eta(e), stored=int(e.get("stored", 0)),
                    pages=e.get("pages"), error=e.get("error"))
 
 
@@ -115,40 +109,31 @@ async def sync_market_data(info: Info[Context, None],
     until = None if input.until is None else to_ms(input.until)
     problems = check_sync_request(exchange, symbol, input.timeframe, since, until)
     if problems:
-        return ValidationError.of((f"input.{field}", message) for field, message in problems)
+        return ValidationError.of_domain(problems)
     job = await store.create_sync_job(viewer.user_id, exchange, symbol, input.timeframe.strip(),
                                       since, until)
-    await info.context.services.executor.submit_sync(job.id)
+    await start_job("sync", job.id, viewer.user_id, info.context.services.executor,
+                    info.context.services.broadcaster)
     return SyncJob.from_record(job)
 
 
-CANCEL_WAIT_STEPS = 40  # x 50 ms: how long cancelSyncJob waits for the job to record its end
 CancelSyncJobResult = Annotated[SyncJob | NotFoundError, strawberry.union("CancelSyncJobResult")]
 
 
 async def cancel_sync_job_resolver(info: Info[Context, None],
                                    id: strawberry.ID) -> CancelSyncJobResult:
-    ctx = info.context
-    ctx.require_write()
-    try:
-        key = parse_id(id, "sync job")
-    except NotFound:
-        return NotFoundError(message=f"sync job {id} not found")
-    job = await store.get_sync_job(ctx.owner_scope(), key)
-    if job is None:
-        return NotFoundError(message=f"sync job {id} not found")
-    if await cancel_sync_job(job, ctx.services.executor, ctx.services.broadcaster):
-        # the cancelled task records its end within moments: answer with the ended job
-        for _ in range(CANCEL_WAIT_STEPS):
-            job = await store.load_sync_job(key) or job
-            if job.finished:
-                break
-            await asyncio.sleep(0.05)
-    return SyncJob.from_record(job)
+    return await cancel_as(info, "sync", id, SyncJob)
+
+
+async def load_sync_jobs(ids: Sequence[int], owner: OwnerScope) -> list[SyncJob]:
+    return [SyncJob.from_record(r) for r in await store.get_sync_jobs(list(ids), owner=owner)]
+
+
+register_job_type("sync", SyncJob, load_sync_jobs, label="sync job")
 
 
 async def sync_job(info: Info[Context, None], id: strawberry.ID) -> SyncJob:
-    job = await store.get_sync_job(info.context.owner_scope(), parse_id(id, "sync job"))
+    job = await store.get_sync_job(parse_id(id, "sync job"), owner=info.context.scope())
     if job is None:
         raise NotFound("sync job", id)
     return SyncJob.from_record(job)
@@ -157,13 +142,5 @@ async def sync_job(info: Info[Context, None], id: strawberry.ID) -> SyncJob:
 async def market_data_sync_progress(info: Info[Context, None], job_id: strawberry.ID
                                     ) -> AsyncGenerator[SyncJobEvent, None]:
     key = parse_id(job_id, "sync job")
-    if await store.get_sync_job(info.context.owner_scope(), key) is None:
-        raise NotFound("sync job", job_id)
-
-    async def stored_state() -> dict[str, Any] | None:
-        job = await store.load_sync_job(key)
-        return None if job is None else state_event(job)
-
-    events = follow(info.context.services.broadcaster, channel(JOB_KIND, key), stored_state)
-    async for event in events:
+    async for event in follow_job(info, "sync", key):
         yield SyncJobEvent.from_event(key, event)

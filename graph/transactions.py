@@ -100,14 +100,14 @@ async def delete_transaction_import(info: Info[Context, None],
         key = parse_id(id, "import")
     except NotFound:
         return NotFoundError(message=f"import {id} not found")
-    deleted = await store.delete_import(key, ctx.owner_scope())
+    deleted = await store.delete_import(key, owner=ctx.scope())
     if deleted is None:
         return NotFoundError(message=f"import {id} not found")
     return TransactionImport.from_record(deleted)
 
 
 async def transaction_import(info: Info[Context, None], id: strawberry.ID) -> TransactionImport:
-    found = await store.get_import(parse_id(id, "import"), info.context.owner_scope())
+    found = await store.get_import(parse_id(id, "import"), owner=info.context.scope())
     if found is None:
         raise NotFound("import", id)
     return TransactionImport.from_record(found)
@@ -115,14 +115,14 @@ async def transaction_import(info: Info[Context, None], id: strawberry.ID) -> Tr
 
 async def transaction_imports(info: Info[Context, None], first: int | None = None,
                               after: str | None = None) -> TransactionImportConnection:
-    owner = info.context.owner_scope()
+    owner = info.context.scope()
     size = page_size(first)
     after_id = None
     if after is not None:
         (after_id,) = decode_cursor(after, 1)
         if not isinstance(after_id, int):
             raise BadUserInput("invalid cursor: pass an endCursor of transactionImports")
-    rows, more = await store.list_imports(owner, after_id=after_id, limit=size)
+    rows, more = await store.list_imports(owner=owner, after_id=after_id, limit=size)
     edges = [TransactionImportEdge(cursor=encode_cursor((r.id,)),
                                    node=TransactionImport.from_record(r)) for r in rows]
     return TransactionImportConnection(edges=edges, page_info=PageInfo(
@@ -132,7 +132,7 @@ async def transaction_imports(info: Info[Context, None], first: int | None = Non
 async def transactions(info: Info[Context, None], filter: TransactionFilterInput | None = None,
                        first: int | None = None, after: str | None = None
                        ) -> TransactionConnection:
-    owner = info.context.owner_scope()
+    owner = info.context.scope()
     size = page_size(first)
     key = None
     if after is not None:
@@ -145,7 +145,7 @@ async def transactions(info: Info[Context, None], filter: TransactionFilterInput
     except NotFound:  # an import id that is not a number matches nothing
         return TransactionConnection(edges=[], page_info=PageInfo(has_next_page=False,
                                                                   end_cursor=None))
-    rows, more = await store.list_transactions(owner, where, after=key, limit=size)
+    rows, more = await store.list_transactions(where, owner=owner, after=key, limit=size)
     edges = [TransactionEdge(cursor=encode_cursor((r.time_ms, r.id)), node=Transaction.from_row(r))
              for r in rows]
     return TransactionConnection(edges=edges, page_info=PageInfo(

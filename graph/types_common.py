@@ -6,6 +6,13 @@ Result unions
     on ``__typename``: :class:`ValidationError` (a list of :class:`FieldProblem`, each with the
     path of the offending input, e.g. ``input.password``) and :class:`NotFoundError`.
 
+Problem paths
+    The layers below locate a problem by its domain path: the snake_case field of the request
+    (``initial_capital``), then what is inside it, which is the user's own naming (``params.fast``,
+    ``document.costs.fee_bps``). :func:`api_path` is the one translation to the API's path
+    (``input.initialCapital``, ``input.params.fast``); :meth:`ValidationError.of_domain` applies
+    it to a list of problems.
+
 IDs
     Object ids travel as GraphQL ``ID`` strings holding the database's integer id;
     :func:`parse_id` turns one back, and an id that is not a number is ``NOT_FOUND`` (like an id
@@ -25,6 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable
 from typing import Any, Self
 
@@ -34,6 +42,26 @@ from graph.errors import BadUserInput, NotFound
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+
+_HEAD = re.compile(r"[^.\[]*")
+
+
+def camel_case(name: str) -> str:
+    """A snake_case field name as the API spells it: ``initial_capital`` -> ``initialCapital``."""
+    first, *rest = name.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def api_path(domain_path: str, root: str = "input") -> str:
+    """The API's path of a problem located at ``domain_path`` in the argument ``root``: the
+    first segment (a field of the request) camel-cased, the rest (parameter names, document
+    keys, indexes) as it is: ``fee_bps`` -> ``input.feeBps``, ``params.slow_ma`` ->
+    ``input.params.slow_ma``, ``""`` -> ``input``."""
+    head = _HEAD.match(domain_path)
+    assert head is not None  # the pattern matches any string
+    field = camel_case(head.group())
+    tail = domain_path[head.end():]
+    return ".".join(part for part in (root, field) if part) + tail
 
 
 @strawberry.type(description="One problem with the input: where (a dotted path such as "
@@ -55,6 +83,12 @@ class ValidationError:
     @classmethod
     def single(cls, path: str, message: str) -> Self:
         return cls(problems=[FieldProblem(path=path, message=message)])
+
+    @classmethod
+    def of_domain(cls, problems: Iterable[tuple[str, str]], root: str = "input") -> Self:
+        """A ValidationError from ``(domain path, message)`` pairs, each path made the API's
+        by :func:`api_path`."""
+        return cls.of((api_path(path, root), message) for path, message in problems)
 
 
 @strawberry.type(description="The strategy document or its name was rejected; `problems` lists "

@@ -24,6 +24,7 @@ from store.backtest_results import Summary, numbered, summary_columns, summary_f
 from store.backtests import BacktestRecord, record_columns, records_from_raw
 from store.db import connection, is_postgres
 from store.models import RunStatus
+from store.scope import OwnerScope, owner_id_of
 
 
 class SortKey(StrEnum):
@@ -65,11 +66,11 @@ def _when(value: datetime, postgres: bool) -> Any:
     return value if postgres else str(value)  # how Tortoise stores datetimes in SQLite
 
 
-def _conditions(owner_id: int | None, flt: BacktestFilter, postgres: bool,
+def _conditions(flt: BacktestFilter, postgres: bool, *, owner: OwnerScope,
                 ) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     args: list[Any] = []
-    for sql, value in (("b.owner_id = ?", owner_id), ("b.exchange = ?", flt.exchange),
+    for sql, value in (("b.owner_id = ?", owner_id_of(owner)), ("b.exchange = ?", flt.exchange),
                        ("b.symbol = ?", flt.symbol), ("b.strategy_id = ?", flt.strategy_id)):
         if value is not None:
             where.append(sql)
@@ -99,14 +100,14 @@ def _after(sort: SortKey, descending: bool, key: Key) -> tuple[str, list[Any]]:
             [value, value, last_id])
 
 
-async def list_backtests(owner_id: int | None, flt: BacktestFilter, *,
+async def list_backtests(flt: BacktestFilter, *, owner: OwnerScope,
                          sort: SortKey = SortKey.CREATED, descending: bool = True,
                          after: Key | None = None, limit: int = 20) -> BacktestPage:
-    """A page of at most ``limit`` backtests of ``owner_id`` (None: everyone's) matching
+    """A page of at most ``limit`` backtests ``owner`` may see (``store.scope``) matching
     ``flt``, in ``sort`` order, starting after the key ``after``."""
     client = connection()
     postgres = is_postgres(client)
-    where, args = _conditions(owner_id, flt, postgres)
+    where, args = _conditions(flt, postgres, owner=owner)
     if after is not None:
         cond, more = _after(sort, descending, after)
         where.append(cond)

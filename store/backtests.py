@@ -1,13 +1,10 @@
 """Backtest runs: create them, move them through their life cycle, read them.
 
-Life cycle: :func:`create_backtest` (``queued``) -> :func:`mark_running` -> :func:`set_progress`
-... -> ``store.backtest_results.save_results`` (``succeeded``, results in one transaction) or
-:func:`mark_failed` / :func:`mark_cancelled`. Every transition is conditional on the current
-status (``UPDATE ... WHERE status IN (...)``), so a cancel racing a finish cannot resurrect a
-run, and each returns whether it happened. Ending a run as failed or cancelled also removes
-any result row, so nothing partial can remain.
+Life cycle: :func:`create_backtest` (``queued``), then as every job (``store.jobs``, claimed
+under a lease by ``store.leases``) until ``store.backtest_results.save_results`` (``succeeded``,
+results in one transaction) or ``store.jobs.finish`` (failed or cancelled, results removed).
 
-Reads are owner-scoped (``owner_id=None``: any owner, for admins); records leave out the
+Reads are owner-scoped (``owner``: ``store.scope``); records leave out the
 equity curve blob. Lists, sorting and cursors are in :mod:`store.backtest_list`, results in
 :mod:`store.backtest_results`.
 """
@@ -16,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from store.models import Backtest, PerformanceSummary, RunStatus, Trade
+from domain.jobs import TERMINAL, RunStatus, Stage
+from store.jobs import stage_of
+from store.models import Backtest
+from store.scope import OwnerScope, scoped
 
-ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
-TERMINAL = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
 # plain columns (db_fields leaves out the foreign keys), without the equity_curve blob
 _COLUMNS = ("owner_id", "strategy_id",
             *sorted(f for f in Backtest._meta.db_fields if f != "equity_curve"))
@@ -66,6 +64,7 @@ class BacktestRecord:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    stage: Stage  # done once it has ended (store.jobs.stage_of)
 
     @property
     def is_terminal(self) -> bool:
@@ -99,11 +98,9 @@ def _record(row: dict[str, Any]) -> BacktestRecord:
         row["parameters"], row["exchange"], row["symbol"], row["timeframe"],
         int(row["range_start_ms"]), int(row["range_end_ms"]), float(row["initial_capital"]),
         float(row["risk_free_rate"]), RunStatus(row["status"]), float(row["progress"]),
-        row["error"], row["created_at"], row["started_at"], row["finished_at"])
+        row["error"], row["created_at"], row["started_at"], row["finished_at"],
+        stage=stage_of(RunStatus(row["status"]), row.get("stage")))
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def create_backtest(new: NewBacktest) -> BacktestRecord:
@@ -113,61 +110,21 @@ async def create_backtest(new: NewBacktest) -> BacktestRecord:
         parameters=new.parameters, exchange=new.exchange, symbol=new.symbol,
         timeframe=new.timeframe, range_start_ms=new.start_ms, range_end_ms=new.end_ms,
         initial_capital=new.initial_capital, risk_free_rate=new.risk_free_rate)
-    found = await get_backtest(row.id)
+    found = await get_backtest(row.id, owner=new.owner_id)
     assert found is not None
     return found
 
 
-async def get_backtest(backtest_id: int, owner_id: int | None = None) -> BacktestRecord | None:
-    """The backtest with that id if ``owner_id`` owns it (``None``: any owner)."""
-    rows = await get_backtests([backtest_id], owner_id)
+async def get_backtest(backtest_id: int, *, owner: OwnerScope) -> BacktestRecord | None:
+    """The backtest with that id if ``owner`` may see it."""
+    rows = await get_backtests([backtest_id], owner=owner)
     return rows[0] if rows else None
 
 
-async def get_backtests(ids: Sequence[int], owner_id: int | None = None) -> list[BacktestRecord]:
-    """The backtests with these ids (those ``owner_id`` owns), in the order of ``ids``."""
+async def get_backtests(ids: Sequence[int], *, owner: OwnerScope) -> list[BacktestRecord]:
+    """The backtests with these ids that ``owner`` may see, in the order of ``ids``."""
     if not ids:
         return []
-    query = Backtest.filter(id__in=list(ids))
-    if owner_id is not None:
-        query = query.filter(owner_id=owner_id)
+    query = scoped(Backtest.filter(id__in=list(ids)), owner)
     by_id = {r["id"]: _record(r) for r in await query.values(*_COLUMNS)}
     return [by_id[i] for i in ids if i in by_id]
-
-
-async def mark_running(backtest_id: int) -> BacktestRecord | None:
-    """``queued`` -> ``running``; the record, or None when it was not queued (cancelled)."""
-    changed = await Backtest.filter(id=backtest_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=_now(), progress=0.0)
-    return await get_backtest(backtest_id) if changed else None
-
-
-async def set_progress(backtest_id: int, fraction: float) -> None:
-    """Record the fraction done of a running backtest."""
-    await Backtest.filter(id=backtest_id, status=RunStatus.RUNNING).update(
-        progress=min(1.0, max(0.0, float(fraction))))
-
-
-async def mark_failed(backtest_id: int, error: str, lease: str | None = None) -> bool:
-    """An active run -> ``failed`` with ``error``; False when it had already ended. With a
-    ``lease`` (``store.leases``), only while that attempt holds the running row."""
-    return await _finish(backtest_id, RunStatus.FAILED, error, lease)
-
-
-async def mark_cancelled(backtest_id: int, lease: str | None = None) -> bool:
-    """An active run -> ``cancelled``; False when it had already ended (``lease``: as above)."""
-    return await _finish(backtest_id, RunStatus.CANCELLED, None, lease)
-
-
-async def _finish(backtest_id: int, status: RunStatus, error: str | None,
-                  lease: str | None) -> bool:
-    query = Backtest.filter(id=backtest_id, status__in=ACTIVE)
-    if lease is not None:
-        query = Backtest.filter(id=backtest_id, status=RunStatus.RUNNING, lease=lease)
-    changed = await query.update(status=status, error=error, finished_at=_now(), lease=None)
-    if changed:  # nothing partial may remain (a save never commits partially; be thorough)
-        await Trade.filter(backtest_id=backtest_id).delete()
-        await PerformanceSummary.filter(backtest_id=backtest_id).delete()
-    return bool(changed)
-
-

@@ -20,6 +20,7 @@ Do not call these inside a Tortoise ``in_transaction()`` block: they take their 
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -211,6 +212,9 @@ async def read_candles(exchange: str, symbol: str, timeframe: str, start_ms: int
     return Candles(ts, o, h, lo, c, v, symbol=symbol, timeframe=tf)
 
 
+_ROWS_ON_LOOP = 20_000
+
+
 async def _select(exchange: str, symbol: str, tf: str, start_ms: int | None, end_ms: int | None,
                   n_floats: int) -> tuple[I64, list[F64]]:
     """ts and the first ``n_floats`` of open, high, low, close, volume, ordered by ts."""
@@ -229,7 +233,10 @@ async def _select(exchange: str, symbol: str, tf: str, start_ms: int | None, end
         finally:
             await cursor.close()
     dtype = np.dtype(_ROW_DTYPE.descr[:1 + n_floats])
-    rec = np.array(rows, dtype=dtype) if rows else np.empty(0, dtype=dtype)
+    if len(rows) > _ROWS_ON_LOOP:  # a large conversion would hold the event loop: a thread
+        rec = await asyncio.to_thread(np.array, rows, dtype=dtype)
+    else:
+        rec = np.array(rows, dtype=dtype) if rows else np.empty(0, dtype=dtype)
     names = _COLUMNS[1:1 + n_floats]
     return np.ascontiguousarray(rec["ts"]), [np.ascontiguousarray(rec[c]) for c in names]
 

@@ -27,13 +27,12 @@ from typing import Any
 
 import asyncpg
 from tortoise import Tortoise
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.executor import EXECUTOR_CACHE
-from tortoise.connection import get_connection
 from tortoise.exceptions import DBConnectionError
 from tortoise.migrations.executor import MigrationExecutor
 
-from store import pg_extras
+from store import owner_versions, pg_extras
+from store.connection import connection, is_postgres
 from store.errors import DatabaseUnavailable, UnsupportedDatabase
 from store.models import ALL_MODELS
 from store.settings import Settings, get_settings
@@ -43,6 +42,11 @@ log = logging.getLogger(__name__)
 APP_LABEL = "models"
 MIGRATIONS_MODULE = "migrations"
 MODELS_MODULE = "store.models"
+
+__all__ = ["APP_LABEL", "MIGRATIONS_MODULE", "MODELS_MODULE", "active_settings", "close_db",
+           "connection", "database", "db_info", "existing_tables", "init_db", "is_postgres",
+           "is_transient_error", "migrate", "migration_state", "tortoise_config",
+           "unreachable_message"]
 
 _active: Settings | None = None
 _last_backend: str | None = None
@@ -135,16 +139,6 @@ def active_settings() -> Settings:
     return _active
 
 
-def connection() -> BaseDBAsyncClient:
-    """Tortoise's client of the default connection (use ``acquire_connection()`` for the
-    driver's own connection: asyncpg's or aiosqlite's)."""
-    return get_connection("default")
-
-
-def is_postgres(client: BaseDBAsyncClient | None = None) -> bool:
-    return (client or connection()).capabilities.dialect == "postgres"
-
-
 def _executor(settings: Settings) -> MigrationExecutor:
     return MigrationExecutor(connection(), tortoise_config(settings)["apps"])
 
@@ -166,8 +160,6 @@ async def migrate(settings: Settings | None = None) -> list[str]:
     if is_postgres():
         async with connection().acquire_connection() as raw:
             await pg_extras.setup_market_data(raw)
-    from store import owner_versions  # (it imports this module)
-
     await owner_versions.install()
     return applied
 

@@ -21,19 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import F, Q
-from tortoise.models import Model
 
-from store.models import Backtest, ReplayExecution, RunStatus, SweepRun, SyncJob
-
-MODELS: dict[str, type[Model]] = {"backtest": Backtest, "sweep": SweepRun, "sync": SyncJob,
-                                  "replay": ReplayExecution}
-
-
-def _model(kind: str) -> type[Model]:
-    try:
-        return MODELS[kind]
-    except KeyError:
-        raise ValueError(f"unknown job kind {kind!r}") from None
+from domain.jobs import RunStatus, Stage
+from store.jobs import job_model
 
 
 def now() -> datetime:
@@ -45,6 +35,7 @@ class StaleJob:
     kind: str
     job_id: int
     attempts: int
+    owner_id: int
 
 
 async def claim(kind: str, job_id: int, lease: str, stale_after_s: float) -> bool:
@@ -52,66 +43,68 @@ async def claim(kind: str, job_id: int, lease: str, stale_after_s: float) -> boo
     current attempt's heartbeat is older than ``stale_after_s``. False: it is not ours to run
     (ended, or running elsewhere and alive)."""
     cutoff = now() - timedelta(seconds=stale_after_s)
-    model = _model(kind)
+    model = job_model(kind)
     stamp = now()
     changed = await model.filter(
         Q(id=job_id) & (Q(status=RunStatus.QUEUED)
                         | Q(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
                         | Q(status=RunStatus.RUNNING, heartbeat_at__isnull=True))
-    ).update(status=RunStatus.RUNNING, lease=lease, heartbeat_at=stamp, started_at=stamp,
-             progress=0.0, attempts=F("attempts") + 1)
+    ).update(status=RunStatus.RUNNING, stage=Stage.LOADING, lease=lease, heartbeat_at=stamp,
+             started_at=stamp, progress=0.0, attempts=F("attempts") + 1)
     return bool(changed)
 
 
 async def heartbeat(kind: str, job_id: int, lease: str) -> bool:
     """Record that ``lease`` still runs ``job_id``; False when it no longer holds it."""
-    changed = await _model(kind).filter(id=job_id, lease=lease,
+    changed = await job_model(kind).filter(id=job_id, lease=lease,
                                         status=RunStatus.RUNNING).update(heartbeat_at=now())
     return bool(changed)
 
 
 async def touch(kind: str, job_id: int) -> None:
     """Record a heartbeat of a running job whatever its lease (sweep chunks share the sweep)."""
-    await _model(kind).filter(id=job_id, status=RunStatus.RUNNING).update(heartbeat_at=now())
+    await job_model(kind).filter(id=job_id, status=RunStatus.RUNNING).update(heartbeat_at=now())
 
 
 async def release(kind: str, job_id: int, lease: str) -> bool:
     """``running`` under ``lease`` -> ``queued`` again (to be retried); False if not held."""
-    changed = await _model(kind).filter(id=job_id, lease=lease, status=RunStatus.RUNNING).update(
-        status=RunStatus.QUEUED, lease=None, progress=0.0, heartbeat_at=now())
+    changed = await job_model(kind).filter(id=job_id, lease=lease, status=RunStatus.RUNNING).update(
+        status=RunStatus.QUEUED, stage=Stage.QUEUED, lease=None, progress=0.0,
+        heartbeat_at=now())
     return bool(changed)
 
 
 async def mark_dispatched(kind: str, job_id: int) -> None:
     """Record that a queued job was just handed to the executor."""
-    await _model(kind).filter(id=job_id, status=RunStatus.QUEUED).update(heartbeat_at=now())
+    await job_model(kind).filter(id=job_id, status=RunStatus.QUEUED).update(heartbeat_at=now())
 
 
 async def requeue(kind: str, job_id: int, stale_after_s: float) -> bool:
     """A running job whose heartbeat is stale -> ``queued`` (its lease dropped); False when
     it moved meanwhile (a heartbeat came, or it ended)."""
     cutoff = now() - timedelta(seconds=stale_after_s)
-    changed = await _model(kind).filter(
+    changed = await job_model(kind).filter(
         Q(id=job_id) & Q(status=RunStatus.RUNNING)
         & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
-    ).update(status=RunStatus.QUEUED, lease=None, progress=0.0, heartbeat_at=now())
+    ).update(status=RunStatus.QUEUED, stage=Stage.QUEUED, lease=None, progress=0.0,
+             heartbeat_at=now())
     return bool(changed)
 
 
 async def stale_running(kind: str, stale_after_s: float, limit: int = 100) -> list[StaleJob]:
     """Running jobs whose heartbeat is older than ``stale_after_s`` (oldest first)."""
     cutoff = now() - timedelta(seconds=stale_after_s)
-    rows = await _model(kind).filter(
+    rows = await job_model(kind).filter(
         Q(status=RunStatus.RUNNING) & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
-    ).order_by("id").limit(limit).values_list("id", "attempts")
-    return [StaleJob(kind, int(i), int(a)) for i, a in rows]
+    ).order_by("id").limit(limit).values_list("id", "attempts", "owner_id")
+    return [StaleJob(kind, int(i), int(a), int(o)) for i, a, o in rows]
 
 
 async def stale_queued(kind: str, older_than_s: float, limit: int = 100) -> list[int]:
     """Queued jobs last handed to the executor more than ``older_than_s`` ago (their message
     may be lost, e.g. with a restarted broker)."""
     cutoff = now() - timedelta(seconds=older_than_s)
-    rows = await _model(kind).filter(
+    rows = await job_model(kind).filter(
         Q(status=RunStatus.QUEUED) & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
     ).order_by("id").limit(limit).values_list("id", flat=True)
     return [int(str(i)) for i in rows]
@@ -119,7 +112,7 @@ async def stale_queued(kind: str, older_than_s: float, limit: int = 100) -> list
 
 async def lease_of(kind: str, job_id: int) -> tuple[RunStatus, str | None] | None:
     """The status and lease of a job (None if it does not exist)."""
-    rows = await _model(kind).filter(id=job_id).values_list("status", "lease")
+    rows = await job_model(kind).filter(id=job_id).values_list("status", "lease")
     if not rows:
         return None
     status, lease = rows[0]

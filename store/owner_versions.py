@@ -32,7 +32,7 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from store.db import connection, is_postgres
+from store.connection import connection, is_postgres
 
 TABLE = "backtest_versions"
 WATCHED = ("backtests", "performance_summaries")  # the tables whose changes count

@@ -5,12 +5,13 @@ lease, ``store.leases``) -> ``succeeded`` (``store.replay_results.save_replay``:
 one transaction) or ``failed`` / ``cancelled``. Every transition is conditional on the current
 status, and ending a run as failed or cancelled clears any result, so nothing partial remains.
 
-Reads take ``owner_id`` (None: any owner, for admins); another owner's replay is reported
+Reads take ``owner`` (``store.scope``); another owner's replay is reported
 missing, as an unknown id is. Records leave the result arrays out (``store.replay_results``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,9 +20,11 @@ import numpy as np
 import numpy.typing as npt
 
 from domain.engine.records import TRADE_DTYPE
+from domain.jobs import TERMINAL, Stage
+from store.jobs import stage_of
 from store.models import Backtest, ReplayExecution, RunStatus, Trade
+from store.scope import OwnerScope, scoped
 
-ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 SOURCES = ("transactions", "backtest")
 _BLOBS = ("curves", "fill_records", "trade_records")
 # plain columns without the blobs (db_fields holds the foreign keys' columns only once Tortoise
@@ -72,10 +75,11 @@ class ReplayRecord:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    stage: Stage  # done once it has ended (store.jobs.stage_of)
 
     @property
     def is_terminal(self) -> bool:
-        return self.status not in ACTIVE
+        return self.status in TERMINAL
 
     @property
     def import_ids(self) -> list[int]:
@@ -88,7 +92,8 @@ def _record(r: dict[str, Any]) -> ReplayRecord:
         r["timeframe"], int(r["range_start_ms"]), int(r["range_end_ms"]),
         float(r["initial_capital"]), float(r["risk_free_rate"]), dict(r["parameters"] or {}),
         RunStatus(r["status"]), float(r["progress"]), r["error"], r["result"], r["created_at"],
-        r["started_at"], r["finished_at"])
+        r["started_at"], r["finished_at"],
+        stage=stage_of(RunStatus(r["status"]), r.get("stage")))
 
 
 def _now() -> datetime:
@@ -105,57 +110,40 @@ async def create_replay(new: NewReplay) -> ReplayRecord:
         range_start_ms=new.start_ms, range_end_ms=new.end_ms,
         initial_capital=new.initial_capital, risk_free_rate=new.risk_free_rate,
         parameters=new.parameters)
-    found = await get_replay(row.id)
+    found = await get_replay(row.id, owner=new.owner_id)
     assert found is not None
     return found
 
 
-async def get_replay(replay_id: int, owner_id: int | None = None) -> ReplayRecord | None:
-    query = ReplayExecution.filter(id=replay_id)
-    if owner_id is not None:
-        query = query.filter(owner_id=owner_id)
+async def get_replay(replay_id: int, *, owner: OwnerScope) -> ReplayRecord | None:
+    """The replay with that id if ``owner`` may see it."""
+    query = scoped(ReplayExecution.filter(id=replay_id), owner)
     rows = await query.values(*_COLUMNS)
     return _record(rows[0]) if rows else None
 
 
-async def list_replays(owner_id: int | None, *, after_id: int | None = None,
+async def get_replays(ids: Sequence[int], *, owner: OwnerScope) -> list[ReplayRecord]:
+    """The replays with these ids that ``owner`` may see, in the order of ``ids``."""
+    if not ids:
+        return []
+    query = scoped(ReplayExecution.filter(id__in=list(ids)), owner)
+    by_id = {r["id"]: _record(r) for r in await query.values(*_COLUMNS)}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def list_replays(*, owner: OwnerScope, after_id: int | None = None,
                        limit: int = 20) -> tuple[list[ReplayRecord], bool]:
     """Newest first (by id): at most ``limit`` records with ``id < after_id``, and whether
     more follow."""
-    query = ReplayExecution.all()
-    if owner_id is not None:
-        query = query.filter(owner_id=owner_id)
+    query = scoped(ReplayExecution.all(), owner)
     if after_id is not None:
         query = query.filter(id__lt=after_id)
     rows = await query.order_by("-id").limit(limit + 1).values(*_COLUMNS)
     return [_record(r) for r in rows[:limit]], len(rows) > limit
 
 
-async def set_progress(replay_id: int, fraction: float) -> None:
-    """Record the fraction done of a running replay."""
-    await ReplayExecution.filter(id=replay_id, status=RunStatus.RUNNING).update(
-        progress=min(1.0, max(0.0, float(fraction))))
 
 
-async def mark_failed(replay_id: int, error: str, lease: str | None = None) -> bool:
-    """An active replay -> ``failed`` with ``error``; False when it had ended already (with a
-    ``lease``: only while that attempt holds the running row)."""
-    return await _finish(replay_id, RunStatus.FAILED, error, lease)
-
-
-async def mark_cancelled(replay_id: int, lease: str | None = None) -> bool:
-    return await _finish(replay_id, RunStatus.CANCELLED, None, lease)
-
-
-async def _finish(replay_id: int, status: RunStatus, error: str | None,
-                  lease: str | None) -> bool:
-    query = ReplayExecution.filter(id=replay_id, status__in=ACTIVE)
-    if lease is not None:
-        query = ReplayExecution.filter(id=replay_id, status=RunStatus.RUNNING, lease=lease)
-    changed = await query.update(status=status, error=error, result=None, curves=None,
-                                 fill_records=None, trade_records=None, finished_at=_now(),
-                                 lease=None)
-    return bool(changed)
 
 
 _TRADE_COLUMNS = ("entry_idx", "exit_idx", "entry_time", "exit_time", "entry_price",

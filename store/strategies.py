@@ -6,9 +6,10 @@ exception: it renames every version), so a backtest keeps pointing at the docume
 The *latest* version of a strategy is its row with the highest version, which is also its row
 with the highest id: a version is always inserted after the rows it succeeds.
 
-Every function takes ``owner_id``: the caller's user id, or ``None`` for an admin (every owner).
-Rows of other owners are invisible: a lookup returns ``None`` as for a missing id, so ids of
-other users' strategies do not leak.
+Every function reading or changing existing rows takes ``owner`` (``store.scope``): the
+caller's user id, or ``ALL_OWNERS`` in an explicit admin call. Rows of other owners are
+invisible: a lookup returns ``None`` as for a missing id, so ids of other users' strategies do
+not leak. Version numbers follow ``domain.strategy.naming`` (:func:`next_version`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from tortoise.functions import Max
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from domain.strategy.naming import next_version
 from store.errors import StoreError
 from store.models import Strategy
+from store.scope import OwnerScope, scoped
 
 NAME_MAX_LEN = 200
 _SAVE_ATTEMPTS = 3  # concurrent saves of one strategy race for the next version number
@@ -54,9 +57,8 @@ def _record(row: Strategy) -> StrategyRecord:
                           row.created_at, row.updated_at)
 
 
-def _scoped(owner_id: int | None) -> QuerySet[Strategy]:
-    query = Strategy.all()
-    return query if owner_id is None else query.filter(owner_id=owner_id)
+def _scoped(owner: OwnerScope) -> QuerySet[Strategy]:
+    return scoped(Strategy.all(), owner)
 
 
 def _taken(name: str) -> StrategyNameTaken:
@@ -70,28 +72,29 @@ async def create_strategy(owner_id: int, name: str, document: dict[str, Any]) ->
     if await Strategy.filter(owner_id=owner_id, name=name).exists():
         raise _taken(name)
     try:
-        row = await Strategy.create(owner_id=owner_id, name=name, version=1, document=document)
+        row = await Strategy.create(owner_id=owner_id, name=name, version=next_version(None),
+                                    document=document)
     except IntegrityError as err:
         raise _taken(name) from err
     return _record(row)
 
 
-async def get_strategy(owner_id: int | None, strategy_id: int) -> StrategyRecord | None:
-    """The version with id ``strategy_id`` (None when missing or not ``owner_id``'s)."""
-    row = await _scoped(owner_id).filter(id=strategy_id).first()
+async def get_strategy(strategy_id: int, *, owner: OwnerScope) -> StrategyRecord | None:
+    """The version with id ``strategy_id`` (None when missing or not visible to ``owner``)."""
+    row = await _scoped(owner).filter(id=strategy_id).first()
     return None if row is None else _record(row)
 
 
-async def latest_version(owner_id: int | None, strategy_id: int) -> StrategyRecord | None:
+async def latest_version(strategy_id: int, *, owner: OwnerScope) -> StrategyRecord | None:
     """The latest version of the strategy that version ``strategy_id`` belongs to."""
-    row = await _scoped(owner_id).filter(id=strategy_id).first()
+    row = await _scoped(owner).filter(id=strategy_id).first()
     if row is None:
         return None
     latest = await Strategy.filter(owner_id=row.owner_id, name=row.name).order_by("-version").first()
     return None if latest is None else _record(latest)
 
 
-async def save_version(owner_id: int | None, strategy_id: int, *, name: str | None = None,
+async def save_version(strategy_id: int, *, owner: OwnerScope, name: str | None = None,
                        document: dict[str, Any] | None = None) -> StrategyRecord | None:
     """Save a new version of the strategy that version ``strategy_id`` belongs to: version
     ``latest + 1`` with ``document`` (default: the latest version's). A new ``name`` renames
@@ -99,17 +102,17 @@ async def save_version(owner_id: int | None, strategy_id: int, *, name: str | No
     Returns the new version, or None when the strategy is not found."""
     for attempt in range(_SAVE_ATTEMPTS):
         try:
-            return await _save_version(owner_id, strategy_id, name, document)
+            return await _save_version(strategy_id, name, document, owner=owner)
         except IntegrityError:
             if attempt == _SAVE_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 
 
-async def _save_version(owner_id: int | None, strategy_id: int, name: str | None,
-                        document: dict[str, Any] | None) -> StrategyRecord | None:
+async def _save_version(strategy_id: int, name: str | None, document: dict[str, Any] | None,
+                        *, owner: OwnerScope) -> StrategyRecord | None:
     async with in_transaction():
-        row = await _scoped(owner_id).filter(id=strategy_id).first()
+        row = await _scoped(owner).filter(id=strategy_id).first()
         if row is None:
             return None
         versions = Strategy.filter(owner_id=row.owner_id, name=row.name)
@@ -122,16 +125,16 @@ async def _save_version(owner_id: int | None, strategy_id: int, name: str | None
             await versions.update(name=name)
             new_name = name
         created = await Strategy.create(
-            owner_id=row.owner_id, name=new_name, version=latest.version + 1,
+            owner_id=row.owner_id, name=new_name, version=next_version(latest.version),
             document=latest.document if document is None else document)
     return _record(created)
 
 
-async def delete_strategy(owner_id: int | None, strategy_id: int) -> list[int] | None:
+async def delete_strategy(strategy_id: int, *, owner: OwnerScope) -> list[int] | None:
     """Delete every version of the strategy that version ``strategy_id`` belongs to; returns
     the ids deleted (None when not found). Backtests of it keep their document snapshot."""
     async with in_transaction():
-        row = await _scoped(owner_id).filter(id=strategy_id).first()
+        row = await _scoped(owner).filter(id=strategy_id).first()
         if row is None:
             return None
         versions = Strategy.filter(owner_id=row.owner_id, name=row.name)
@@ -140,12 +143,12 @@ async def delete_strategy(owner_id: int | None, strategy_id: int) -> list[int] |
     return sorted(ids)
 
 
-async def list_latest(owner_id: int | None, limit: int,
+async def list_latest(*, owner: OwnerScope, limit: int,
                       after: tuple[datetime, int] | None = None) -> list[StrategyRecord]:
     """The latest version of each strategy, newest first by ``(created_at, id)`` (so a strategy
     moves to the top when a version is saved): at most ``limit`` rows, those strictly after the
     keyset ``after`` (the ``(created_at, id)`` of the previous page's last row)."""
-    latest_ids = (_scoped(owner_id).group_by("owner_id", "name")
+    latest_ids = (_scoped(owner).group_by("owner_id", "name")
                   .annotate(latest_id=Max("id")).values("latest_id"))
     query = Strategy.filter(id__in=Subquery(latest_ids))
     if after is not None:
@@ -172,11 +175,11 @@ async def versions_of(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], 
     return out
 
 
-async def strategies_by_id(owner_id: int | None, ids: Iterable[int]) -> dict[int, StrategyRecord]:
-    """The versions with the given ids that ``owner_id`` may see, in one query (for a
+async def strategies_by_id(ids: Iterable[int], *, owner: OwnerScope) -> dict[int, StrategyRecord]:
+    """The versions with the given ids that ``owner`` may see, in one query (for a
     DataLoader); ids not found are absent."""
     wanted = set(ids)
     if not wanted:
         return {}
-    rows = await _scoped(owner_id).filter(id__in=wanted)
+    rows = await _scoped(owner).filter(id__in=wanted)
     return {row.id: _record(row) for row in rows}

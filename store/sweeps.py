@@ -5,21 +5,24 @@ Life cycle as for backtests (``store.backtests``): ``queued`` -> ``running`` -> 
 table (``[{"rank", "params", "metrics"}, ...]``, best first; metrics that are not finite are
 null) is written with the status flip in one statement, so a failed sweep has no table.
 
-Reads take ``owner_id`` (None: any owner, for admins); another owner's sweep is reported
+Reads take ``owner`` (``store.scope``); another owner's sweep is reported
 missing, as an unknown id is. Records leave the table out; :func:`sweep_table` reads it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from domain.jobs import TERMINAL, Stage
+from store.jobs import stage_of
 from store.models import RunStatus, SweepChunk, SweepRun
+from store.scope import OwnerScope, scoped
 
-ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 # plain columns (db_fields leaves out the foreign keys), without the result blob
 _COLUMNS = ("owner_id", "strategy_id",
             *sorted(f for f in SweepRun._meta.db_fields if f != "result"))
@@ -60,10 +63,11 @@ class SweepRecord:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    stage: Stage  # done once it has ended (store.jobs.stage_of)
 
     @property
     def is_terminal(self) -> bool:
-        return self.status not in ACTIVE
+        return self.status in TERMINAL
 
 
 def _record(r: dict[str, Any]) -> SweepRecord:
@@ -71,7 +75,8 @@ def _record(r: dict[str, Any]) -> SweepRecord:
         r["id"], r["owner_id"], r["strategy_id"], r["strategy_snapshot"], r["grid"], r["rank_by"],
         r["exchange"], r["symbol"], r["timeframe"], int(r["range_start_ms"]),
         int(r["range_end_ms"]), int(r["n_combinations"]), RunStatus(r["status"]),
-        float(r["progress"]), r["error"], r["created_at"], r["started_at"], r["finished_at"])
+        float(r["progress"]), r["error"], r["created_at"], r["started_at"], r["finished_at"],
+        stage=stage_of(RunStatus(r["status"]), r.get("stage")))
 
 
 def _now() -> datetime:
@@ -85,26 +90,32 @@ async def create_sweep(new: NewSweep) -> SweepRecord:
         grid=new.grid, rank_by=new.rank_by, exchange=new.exchange, symbol=new.symbol,
         timeframe=new.timeframe, range_start_ms=new.start_ms, range_end_ms=new.end_ms,
         n_combinations=new.n_combinations)
-    found = await get_sweep(row.id)
+    found = await get_sweep(row.id, owner=new.owner_id)
     assert found is not None
     return found
 
 
-async def get_sweep(sweep_id: int, owner_id: int | None = None) -> SweepRecord | None:
-    query = SweepRun.filter(id=sweep_id)
-    if owner_id is not None:
-        query = query.filter(owner_id=owner_id)
+async def get_sweep(sweep_id: int, *, owner: OwnerScope) -> SweepRecord | None:
+    """The sweep with that id if ``owner`` may see it."""
+    query = scoped(SweepRun.filter(id=sweep_id), owner)
     rows = await query.values(*_COLUMNS)
     return _record(rows[0]) if rows else None
 
 
-async def list_sweeps(owner_id: int | None, *, after_id: int | None = None,
+async def get_sweeps(ids: Sequence[int], *, owner: OwnerScope) -> list[SweepRecord]:
+    """The sweeps with these ids that ``owner`` may see, in the order of ``ids``."""
+    if not ids:
+        return []
+    query = scoped(SweepRun.filter(id__in=list(ids)), owner)
+    by_id = {r["id"]: _record(r) for r in await query.values(*_COLUMNS)}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def list_sweeps(*, owner: OwnerScope, after_id: int | None = None,
                       limit: int = 20) -> tuple[list[SweepRecord], bool]:
     """Newest first (by id, i.e. creation order), those with ``id < after_id``: at most
     ``limit`` records and whether more follow."""
-    query = SweepRun.all()
-    if owner_id is not None:
-        query = query.filter(owner_id=owner_id)
+    query = scoped(SweepRun.all(), owner)
     if after_id is not None:
         query = query.filter(id__lt=after_id)
     rows = await query.order_by("-id").limit(limit + 1).values(*_COLUMNS)
@@ -117,16 +128,6 @@ async def sweep_table(sweep_id: int) -> list[dict[str, Any]] | None:
     return list(rows[0]) if rows and rows[0] is not None else None
 
 
-async def mark_running(sweep_id: int) -> SweepRecord | None:
-    """``queued`` -> ``running``; the record, or None when it was not queued."""
-    changed = await SweepRun.filter(id=sweep_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=_now(), progress=0.0)
-    return await get_sweep(sweep_id) if changed else None
-
-
-async def set_progress(sweep_id: int, fraction: float) -> None:
-    await SweepRun.filter(id=sweep_id, status=RunStatus.RUNNING).update(
-        progress=min(1.0, max(0.0, float(fraction))))
 
 
 async def save_table(sweep_id: int, rows: list[dict[str, Any]], lease: str | None = None) -> bool:
@@ -142,12 +143,6 @@ async def save_table(sweep_id: int, rows: list[dict[str, Any]], lease: str | Non
     return bool(changed)
 
 
-async def mark_failed(sweep_id: int, error: str, lease: str | None = None) -> bool:
-    return await _finish(sweep_id, RunStatus.FAILED, error, lease)
-
-
-async def mark_cancelled(sweep_id: int, lease: str | None = None) -> bool:
-    return await _finish(sweep_id, RunStatus.CANCELLED, None, lease)
 
 
 async def save_chunk(sweep_id: int, chunk_index: int, rows: list[dict[str, Any]]) -> bool:
@@ -173,15 +168,3 @@ async def chunk_rows(sweep_id: int) -> list[dict[str, Any]]:
     for rows in await SweepChunk.filter(sweep_id=sweep_id).values_list("rows", flat=True):
         out.extend(rows)
     return out
-
-
-async def _finish(sweep_id: int, status: RunStatus, error: str | None,
-                  lease: str | None) -> bool:
-    query = SweepRun.filter(id=sweep_id, status__in=ACTIVE)
-    if lease is not None:
-        query = SweepRun.filter(id=sweep_id, status=RunStatus.RUNNING, lease=lease)
-    changed = await query.update(status=status, error=error, result=None, finished_at=_now(),
-                                 lease=None)
-    if changed:
-        await SweepChunk.filter(sweep_id=sweep_id).delete()
-    return bool(changed)

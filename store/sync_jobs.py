@@ -1,19 +1,19 @@
 """Market data sync jobs started through the API: what to fetch, how far it got, how it ended.
 
-A job goes ``queued -> running -> succeeded | failed | cancelled``; ``tasks.jobs.sync`` moves it
-along. Reads take ``owner_id`` (the caller's user id, or ``None`` for an admin): another owner's
-job is reported missing, as for an unknown id. The job runner itself uses the unscoped
-:func:`load_sync_job`.
+A job goes ``queued -> running -> succeeded | failed | cancelled`` like every job
+(``store.jobs``); ``tasks.jobs.kinds.sync`` runs it. Reads take ``owner`` (``store.scope``):
+another owner's job is reported missing, as for an unknown id.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from store.models import RunStatus, SyncJob
-
-FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
+from domain.jobs import TERMINAL, RunStatus, Stage
+from store import jobs as store_jobs
+from store.models import SyncJob
+from store.scope import OwnerScope, scoped
 
 
 @dataclass(frozen=True)
@@ -32,17 +32,19 @@ class SyncJobRecord:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    stage: Stage  # done once it has ended (store.jobs.stage_of)
 
     @property
-    def finished(self) -> bool:
-        return self.status in FINISHED
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
 
 
 def _record(row: SyncJob) -> SyncJobRecord:
     return SyncJobRecord(row.id, row.owner_id, row.exchange, row.symbol, row.timeframe,
                          int(row.since_ms), None if row.until_ms is None else int(row.until_ms),
                          RunStatus(row.status), float(row.progress), int(row.stored), row.error,
-                         row.created_at, row.started_at, row.finished_at)
+                         row.created_at, row.started_at, row.finished_at,
+                         stage=store_jobs.stage_of(RunStatus(row.status), row.stage))
 
 
 async def create_sync_job(owner_id: int, exchange: str, symbol: str, timeframe: str,
@@ -53,36 +55,31 @@ async def create_sync_job(owner_id: int, exchange: str, symbol: str, timeframe: 
     return _record(row)
 
 
-async def get_sync_job(owner_id: int | None, job_id: int) -> SyncJobRecord | None:
-    """The job ``job_id`` when it belongs to ``owner_id`` (any owner for None), else None."""
-    query = SyncJob.filter(id=job_id)
-    if owner_id is not None:
-        query = query.filter(owner_id=owner_id)
-    row = await query.first()
+async def get_sync_job(job_id: int, *, owner: OwnerScope) -> SyncJobRecord | None:
+    """The job ``job_id`` when ``owner`` may see it, else None."""
+    row = await scoped(SyncJob.filter(id=job_id), owner).first()
     return None if row is None else _record(row)
 
 
-async def load_sync_job(job_id: int) -> SyncJobRecord | None:
-    """The job ``job_id`` whoever owns it (for the job runner, never for a request)."""
-    return await get_sync_job(None, job_id)
+async def get_sync_jobs(ids: list[int], *, owner: OwnerScope) -> list[SyncJobRecord]:
+    """The jobs with these ids that ``owner`` may see, in the order of ``ids``."""
+    by_id = {r.id: _record(r) for r in await scoped(SyncJob.filter(id__in=ids), owner)}
+    return [by_id[i] for i in ids if i in by_id]
 
 
-async def set_progress(job_id: int, progress: float, stored: int) -> None:
-    await SyncJob.filter(id=job_id).update(progress=min(1.0, max(0.0, progress)), stored=stored)
+async def list_sync_jobs(*, owner: OwnerScope, after_id: int | None = None,
+                         limit: int = 20) -> tuple[list[SyncJobRecord], bool]:
+    """Newest first (by id): at most ``limit`` jobs with ``id < after_id``, and whether more
+    follow."""
+    query = scoped(SyncJob.all(), owner)
+    if after_id is not None:
+        query = query.filter(id__lt=after_id)
+    rows = await query.order_by("-id").limit(limit + 1)
+    return [_record(r) for r in rows[:limit]], len(rows) > limit
 
 
-async def finish(job_id: int, status: RunStatus, *, stored: int | None = None,
-                 error: str | None = None) -> SyncJobRecord | None:
-    """Record how the job ended (``status`` one of the finished ones); returns the row, or None
-    when it had ended already (nothing changed)."""
-    if status not in FINISHED:
-        raise ValueError(f"{status} is not a finished status")
-    changes: dict[str, object] = {"status": status, "error": error,
-                                  "finished_at": datetime.now(UTC), "lease": None}
-    if status == RunStatus.SUCCEEDED:
-        changes["progress"] = 1.0
-    if stored is not None:
-        changes["stored"] = stored
-    changed = await SyncJob.filter(
-        id=job_id, status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).update(**changes)
-    return await load_sync_job(job_id) if changed else None
+async def mark_succeeded(job_id: int, stored: int, *, lease: str | None = None) -> bool:
+    """A running job -> ``succeeded`` with ``stored`` candles written; False when it was no
+    longer running (under ``lease`` when given)."""
+    return await store_jobs.finish("sync", job_id, RunStatus.SUCCEEDED, lease=lease,
+                                   stored=stored)

@@ -4,8 +4,8 @@ A token reads ``bt_pat_<43 url-safe characters>`` (256 random bits), so a leaked
 spot in logs and code; it is sent as ``Authorization: Bearer <token>`` like an access JWT.
 SHA-256 (not argon2) is enough for 256-bit random secrets and keeps each request's check cheap.
 
-Listing and revoking take an ``owner_id``: the caller's id, or None for an admin (every
-owner's tokens). A revoked token stays listed (with ``revoked_at``) so its owner can see when
+Listing and revoking take ``owner`` (``store.scope``): the caller's id, or ``ALL_OWNERS`` in
+an explicit admin call (every owner's tokens). A revoked token stays listed (with ``revoked_at``) so its owner can see when
 it stopped working; an expired one likewise.
 """
 
@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from store.models import AccessToken, TokenScope, User
-from store.users import UserRecord, _record
+from store.scope import OwnerScope, scoped
+from store.users import UserRecord, user_record
 
 TOKEN_PREFIX = "bt_pat_"
 MAX_NAME_LENGTH = 100
@@ -81,18 +82,15 @@ async def create_token(owner_id: int, name: str, scope: TokenScope,
     return _token_record(row), secret
 
 
-async def list_tokens(owner_id: int | None) -> list[TokenRecord]:
-    """The tokens of ``owner_id`` (None: of everyone), newest first."""
-    query = AccessToken.all() if owner_id is None else AccessToken.filter(owner_id=owner_id)
+async def list_tokens(*, owner: OwnerScope) -> list[TokenRecord]:
+    """The tokens ``owner`` may see, newest first."""
+    query = scoped(AccessToken.all(), owner)
     return [_token_record(t) for t in await query.order_by("-created_at", "-id")]
 
 
-async def revoke_token(owner_id: int | None, token_id: int) -> TokenRecord | None:
-    """Revoke a token of ``owner_id`` (None: any owner, for admins); None when not found."""
-    query = AccessToken.filter(id=token_id)
-    if owner_id is not None:
-        query = query.filter(owner_id=owner_id)
-    row = await query.first()
+async def revoke_token(token_id: int, *, owner: OwnerScope) -> TokenRecord | None:
+    """Revoke a token ``owner`` may see; None when not found."""
+    row = await scoped(AccessToken.filter(id=token_id), owner).first()
     if row is None:
         return None
     if row.revoked_at is None:
@@ -113,4 +111,4 @@ async def user_for_token(token: str) -> tuple[UserRecord, TokenScope] | None:
         return None
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         await AccessToken.filter(id=row.id).update(last_used_at=now)
-    return _record(user), TokenScope(row.scope)
+    return user_record(user), TokenScope(row.scope)

@@ -105,6 +105,6 @@ async def save_import(new: NewImport) -> ImportRecord:
                  tx.price, tx.quantity, tx.fee, tx.fee_asset, tx.trade_id, fp, tx.row, now)
                 for tx, fp in zip(fresh, fingerprints, strict=True)]
         await raw.insert_rows("transaction_histories", _COLUMNS, rows)
-    found = await get_import(batch_id, new.owner_id)
+    found = await get_import(batch_id, owner=new.owner_id)
     assert found is not None
     return found

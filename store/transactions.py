@@ -1,9 +1,11 @@
 """A user's imported transactions and their import batches: list, page, delete, and read as
 the replay's columns.
 
-Every function takes ``owner_id``: the owner's id, or ``None`` for an admin (every owner);
-another owner's batch or transaction is reported missing, as an unknown id is. Writing an
-import is :mod:`store.transaction_imports`.
+Every function takes ``owner`` (``store.scope``), keyword-only: the owner's id, or
+``ALL_OWNERS`` in an explicit admin call; another owner's batch or transaction is reported
+missing, as an unknown id is. Reading fills (:func:`read_fills`, :func:`transaction_span`)
+takes one owner's id: a replay reads one account, never several mixed. Writing an import is
+:mod:`store.transaction_imports`.
 
 :func:`read_fills` reads a symbol's fills as ``domain.replay.Fills`` without an object per
 row: on PostgreSQL through a binary ``COPY`` of numeric columns (the side and the fee asset
@@ -25,6 +27,7 @@ from store.db import connection, is_postgres
 from store.models import TransactionImport, TransactionRecord
 from store.pgcopy import query as copy_query
 from store.rawsql import raw_transaction
+from store.scope import OwnerScope, scoped
 
 
 @dataclass(frozen=True)
@@ -84,40 +87,34 @@ def _import(r: dict[str, Any]) -> ImportRecord:
     return ImportRecord(**{**{k: r[k] for k in _IMPORT_FIELDS}, "symbols": list(r["symbols"] or [])})
 
 
-async def get_import(import_id: int, owner_id: int | None = None) -> ImportRecord | None:
-    query = TransactionImport.filter(id=import_id)
-    if owner_id is not None:
-        query = query.filter(owner_id=owner_id)
-    rows = await query.values(*_IMPORT_FIELDS)
+async def get_import(import_id: int, *, owner: OwnerScope) -> ImportRecord | None:
+    """The batch with that id if ``owner`` may see it."""
+    rows = await scoped(TransactionImport.filter(id=import_id), owner).values(*_IMPORT_FIELDS)
     return _import(rows[0]) if rows else None
 
 
-async def get_imports(ids: Sequence[int], owner_id: int | None) -> list[ImportRecord]:
-    """The batches with these ids that ``owner_id`` owns, in the order of ``ids``."""
-    query = TransactionImport.filter(id__in=list(ids))
-    if owner_id is not None:
-        query = query.filter(owner_id=owner_id)
+async def get_imports(ids: Sequence[int], *, owner: OwnerScope) -> list[ImportRecord]:
+    """The batches with these ids that ``owner`` may see, in the order of ``ids``."""
+    query = scoped(TransactionImport.filter(id__in=list(ids)), owner)
     found = {r["id"]: _import(r) for r in await query.values(*_IMPORT_FIELDS)}
     return [found[i] for i in ids if i in found]
 
 
-async def list_imports(owner_id: int | None, *, after_id: int | None = None,
+async def list_imports(*, owner: OwnerScope, after_id: int | None = None,
                        limit: int = 20) -> tuple[list[ImportRecord], bool]:
-    """Newest first (by id): at most ``limit`` batches with ``id < after_id``, and whether
-    more follow."""
-    query = TransactionImport.all()
-    if owner_id is not None:
-        query = query.filter(owner_id=owner_id)
+    """Newest first (by id): at most ``limit`` batches ``owner`` may see with
+    ``id < after_id``, and whether more follow."""
+    query = scoped(TransactionImport.all(), owner)
     if after_id is not None:
         query = query.filter(id__lt=after_id)
     rows = await query.order_by("-id").limit(limit + 1).values(*_IMPORT_FIELDS)
     return [_import(r) for r in rows[:limit]], len(rows) > limit
 
 
-async def delete_import(import_id: int, owner_id: int | None) -> ImportRecord | None:
+async def delete_import(import_id: int, *, owner: OwnerScope) -> ImportRecord | None:
     """Delete a batch and its transactions (one transaction); the batch as it was, or None
-    when it does not exist or is not the owner's."""
-    found = await get_import(import_id, owner_id)
+    when it does not exist or ``owner`` may not see it."""
+    found = await get_import(import_id, owner=owner)
     if found is None:
         return None
     async with raw_transaction() as raw:
@@ -127,14 +124,12 @@ async def delete_import(import_id: int, owner_id: int | None) -> ImportRecord | 
     return found
 
 
-async def list_transactions(owner_id: int | None, where: TransactionFilter, *,
+async def list_transactions(where: TransactionFilter, *, owner: OwnerScope,
                             after: tuple[int, int] | None = None, limit: int = 20
                             ) -> tuple[list[TransactionRow], bool]:
-    """Oldest first by (time, id): at most ``limit`` rows after the key ``after``, and whether
-    more follow."""
-    query = TransactionRecord.all()
-    if owner_id is not None:
-        query = query.filter(owner_id=owner_id)
+    """Oldest first by (time, id): at most ``limit`` rows ``owner`` may see after the key
+    ``after``, and whether more follow."""
+    query = scoped(TransactionRecord.all(), owner)
     if where.symbol is not None:
         query = query.filter(symbol=where.symbol.strip().upper())
     if where.import_id is not None:
@@ -164,10 +159,12 @@ class Span:
     last_ts: int | None
 
 
-def _fills_where(postgres: bool, owner_id: int, symbol: str, import_ids: Sequence[int],
+def _fills_where(postgres: bool, owner: int, symbol: str, import_ids: Sequence[int],
                  start_ms: int | None, end_ms: int | None, first: int = 1
                  ) -> tuple[str, list[Any]]:
-    args: list[Any] = [owner_id, symbol]
+    if not isinstance(owner, int) or isinstance(owner, bool):
+        raise TypeError(f"owner must be one user id, not {owner!r}")
+    args: list[Any] = [owner, symbol]
     conditions = ["owner_id = ?", "symbol = ?"]
     if import_ids:
         conditions.append(f"batch_id IN ({', '.join('?' * len(import_ids))})")
@@ -184,10 +181,12 @@ def _fills_where(postgres: bool, owner_id: int, symbol: str, import_ids: Sequenc
     return sql, args
 
 
-async def transaction_span(owner_id: int, symbol: str, import_ids: Sequence[int] = (),
-                           start_ms: int | None = None, end_ms: int | None = None) -> Span:
+async def transaction_span(symbol: str, import_ids: Sequence[int] = (),
+                           start_ms: int | None = None, end_ms: int | None = None, *,
+                           owner: int) -> Span:
+    """What :func:`read_fills` with the same arguments would read."""
     client = connection()
-    where, args = _fills_where(is_postgres(client), owner_id, symbol, import_ids, start_ms, end_ms)
+    where, args = _fills_where(is_postgres(client), owner, symbol, import_ids, start_ms, end_ms)
     rows = await client.execute_query_dict(
         f"SELECT count(*) AS n, min(ts) AS first, max(ts) AS last FROM transaction_histories "
         f"WHERE {where}", args)
@@ -196,19 +195,20 @@ async def transaction_span(owner_id: int, symbol: str, import_ids: Sequence[int]
                 None if r["last"] is None else int(r["last"]))
 
 
-async def read_fills(owner_id: int, symbol: str, import_ids: Sequence[int] = (),
-                     start_ms: int | None = None, end_ms: int | None = None) -> Fills:
-    """The owner's stored fills of ``symbol`` (of the given batches: all when empty) with
+async def read_fills(symbol: str, import_ids: Sequence[int] = (),
+                     start_ms: int | None = None, end_ms: int | None = None, *,
+                     owner: int) -> Fills:
+    """``owner``'s stored fills of ``symbol`` (of the given batches: all when empty) with
     ``start_ms <= time < end_ms``, in time order, as replay columns (``row``: each one's row
     in its file)."""
     client = connection()
     postgres = is_postgres(client)
     async with client.acquire_connection() as conn:
         if postgres:
-            where, args = _fills_where(True, owner_id, symbol, import_ids, start_ms, end_ms)
+            where, args = _fills_where(True, owner, symbol, import_ids, start_ms, end_ms)
             assets = [r[0] or "" for r in await conn.fetch(
                 f"SELECT DISTINCT fee_asset FROM transaction_histories WHERE {where}", *args)]
-            where, args = _fills_where(True, owner_id, symbol, import_ids, start_ms, end_ms, 2)
+            where, args = _fills_where(True, owner, symbol, import_ids, start_ms, end_ms, 2)
             sql = ("SELECT ts, (CASE WHEN side = 'buy' THEN 1 ELSE -1 END)::float8, "
                    "coalesce(price, 'NaN'::float8), quantity, fee, array_position($1::text[], coalesce(fee_asset, ''))::float8, "
                    f"file_row::float8 FROM transaction_histories WHERE {where} ORDER BY ts, id")
@@ -217,7 +217,7 @@ async def read_fills(owner_id: int, symbol: str, import_ids: Sequence[int] = (),
             names = np.array(assets or [""], dtype=object)[(code.astype(np.int64) - 1)]
             return Fills.from_arrays(symbol, ts, side.astype(np.int8), price, qty, fee,
                                      names.astype(str), row.astype(np.int64))
-        where, args = _fills_where(False, owner_id, symbol, import_ids, start_ms, end_ms)
+        where, args = _fills_where(False, owner, symbol, import_ids, start_ms, end_ms)
         cursor = await conn.execute(
             "SELECT ts, side, price, quantity, fee, coalesce(fee_asset, ''), file_row "
             f"FROM transaction_histories WHERE {where} ORDER BY ts, id", args)

@@ -65,7 +65,8 @@ class UserRecord:
         return self.role == Role.ADMIN
 
 
-def _record(user: User) -> UserRecord:
+def user_record(user: User) -> UserRecord:
+    """The plain record of a ``User`` row (what the store hands out; ``store.tokens`` too)."""
     return UserRecord(user.id, user.email, user.display_name, Role(user.role), user.is_active,
                       user.created_at)
 
@@ -132,22 +133,22 @@ async def create_user(email: str, password: str | None, display_name: str = "",
                                  role=role)
     except IntegrityError as err:
         raise EmailTaken(f"an account with email {email} exists already") from err
-    return _record(user)
+    return user_record(user)
 
 
 async def get_user(user_id: int) -> UserRecord | None:
     user = await User.get_or_none(id=user_id)
-    return _record(user) if user is not None else None
+    return user_record(user) if user is not None else None
 
 
 async def get_user_by_email(email: str) -> UserRecord | None:
     user = await User.get_or_none(email=normalize_email(email))
-    return _record(user) if user is not None else None
+    return user_record(user) if user is not None else None
 
 
 async def list_users() -> list[UserRecord]:
     """Every account, oldest first."""
-    return [_record(u) for u in await User.all().order_by("id")]
+    return [user_record(u) for u in await User.all().order_by("id")]
 
 
 async def set_password(email: str, password: str) -> UserRecord | None:
@@ -160,7 +161,7 @@ async def set_password(email: str, password: str) -> UserRecord | None:
         return None
     user.password_hash = await hash_password(password)
     await user.save(update_fields=["password_hash"])
-    return _record(user)
+    return user_record(user)
 
 
 async def set_active(email: str, active: bool) -> UserRecord | None:
@@ -173,7 +174,7 @@ async def set_active(email: str, active: bool) -> UserRecord | None:
     if user.is_active != active:
         user.is_active = active
         await user.save(update_fields=["is_active"])
-    return _record(user)
+    return user_record(user)
 
 
 async def ensure_demo_user() -> tuple[UserRecord, str | None]:
@@ -205,7 +206,7 @@ async def authenticate(email: str, password: str) -> UserRecord | None:
     if _hasher.check_needs_rehash(stored):
         user.password_hash = await hash_password(password)
         await user.save(update_fields=["password_hash"])
-    return _record(user)
+    return user_record(user)
 
 
 def _verify_quietly(stored: str, password: str) -> bool:

@@ -143,13 +143,16 @@ def simulate(
     cancel: CancelFn | None = None,
     chunk_bars: int = 50_000,
     min_interval_s: float = 0.1,
+    min_step: float = 0.02,
 ) -> SimResult:
     """Simulate one strategy's signals on ``candles``.
 
     Without ``progress`` and ``cancel`` the whole series runs in one kernel call. With either,
     the kernel runs ``chunk_bars`` at a time; ``cancel()`` is checked between chunks (raising
-    ``Cancelled``), and ``progress`` is called at most once per ``min_interval_s`` seconds and
-    once at the end.
+    ``Cancelled``), and ``progress`` is called after a chunk once ``min_step`` of the bars
+    (rounded down to whole bars) were done since the last report, or ``min_interval_s`` seconds
+    passed since it, and once at the end. With chunks of at most ``min_step`` of the bars
+    (``tasks.execution.compute.chunk_bars``), every chunk reports.
     """
     n = len(candles)
     if n == 0:
@@ -163,6 +166,8 @@ def simulate(
     state = nb.new_state_nb(config.initial_capital)
     step = n if progress is None and cancel is None else max(1, chunk_bars)
     last_report = time.monotonic()
+    report_bars = max(1, math.floor(min_step * n)) if min_step > 0 else 1
+    last_bars = 0
     j = 0
     while j < n:
         if cancel is not None and cancel():
@@ -177,8 +182,11 @@ def simulate(
         )
         if j < stop:
             trades = nb.grow_trades_nb(trades)
-        elif progress is not None and j < n and time.monotonic() - last_report >= min_interval_s:
+        elif progress is not None and j < n and (
+                j - last_bars >= report_bars
+                or time.monotonic() - last_report >= min_interval_s):
             last_report = time.monotonic()
+            last_bars = j
             progress(Progress(j, n, equity[:j]))
     if int(state[nb.S_N_TRADES]) >= trades.shape[0]:
         trades = nb.grow_trades_nb(trades)
@@ -212,8 +220,11 @@ def run_backtest(
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     chunk_bars: int = 50_000,
+    min_interval_s: float = 0.1,
+    min_step: float = 0.02,
 ) -> BacktestResult:
-    """Backtest ``strategy`` on ``candles`` with ``params`` (defaults: each parameter's value)."""
+    """Backtest ``strategy`` on ``candles`` with ``params`` (defaults: each parameter's value);
+    ``progress``, ``cancel`` and the chunking as in :func:`simulate`."""
     if not math.isfinite(risk_free_rate):
         raise ValueError("risk_free_rate must be finite")
     values = default_params(strategy)
@@ -223,7 +234,7 @@ def run_backtest(
     config = sim_config(strategy, values)
     entries, exits = compile_signals(strategy, candles, values)
     sim = simulate(candles, entries, exits, config, progress=progress, cancel=cancel,
-                   chunk_bars=chunk_bars)
+                   chunk_bars=chunk_bars, min_interval_s=min_interval_s, min_step=min_step)
     metrics = metrics_of(sim, candles, config, risk_free_rate)
     return BacktestResult(candles, values, config, sim, metrics, risk_free_rate)
 

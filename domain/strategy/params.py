@@ -63,8 +63,8 @@ def parameter_grid(
     """Every parameter set of a sweep: the cartesian product of each parameter's values, the
     first parameter varying slowest (document order).
 
-    A parameter's values are ``overrides[name]`` when given (e.g. from ``--grid``), else its
-    ``range`` or ``values``, else just its ``value``. Raises ``StrategyError`` at ``--grid NAME``
+    A parameter's values are ``overrides[name]`` when given (a sweep's grid), else its
+    ``range`` or ``values``, else just its ``value``. Raises ``StrategyError`` at ``grid.NAME``
     for an unknown name, an empty list or a value that does not suit a place the parameter is
     used, and at ``parameters`` when the grid exceeds ``MAX_GRID_SETS`` sets.
     """
@@ -72,15 +72,15 @@ def parameter_grid(
     problems: list[Problem] = []
     for name in overrides:
         if name not in strategy.parameters:
-            problems.append(Problem(f"--grid {name}", f"the strategy has no parameter '{name}'; "
-                                                      f"{_defined(strategy)}"))
+            problems.append(Problem(f"grid.{name}", f"the strategy has no parameter '{name}'; "
+                                                    f"{_defined(strategy)}"))
     axes: list[tuple[float, ...]] = []
     for name, p in strategy.parameters.items():
         if name not in overrides:
             axes.append(p.sweep_values())
             continue
         given = tuple(overrides[name])
-        where = f"--grid {name}"
+        where = f"grid.{name}"
         if not given:
             problems.append(Problem(where, "needs at least one value"))
         for x in given:

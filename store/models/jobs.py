@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from tortoise import fields
 from tortoise.models import Model
@@ -20,6 +20,8 @@ class JobRow(Model):
     """
 
     job_kind: ClassVar[str] = ""
+    abandoned_columns: ClassVar[dict[str, Any]] = {}
+    """Columns reset when the job ends failed or cancelled (its partial results)."""
 
     status = fields.CharEnumField(RunStatus, max_length=16, default=RunStatus.QUEUED)
     stage = fields.CharEnumField(Stage, max_length=16, default=Stage.QUEUED)
@@ -35,3 +37,8 @@ class JobRow(Model):
 
     class Meta:
         abstract = True
+
+    @classmethod
+    async def clear_results(cls, job_id: int) -> None:
+        """Remove the rows of other tables that hold the results of a job that did not
+        succeed (none by default)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tortoise import fields
 from tortoise.models import Model
@@ -20,6 +20,11 @@ class Backtest(JobRow):
     """One run of a strategy on a range of market data, with what it ran on and how it went."""
 
     job_kind = "backtest"
+
+    @classmethod
+    async def clear_results(cls, job_id: int) -> None:
+        await Trade.filter(backtest_id=job_id).delete()
+        await PerformanceSummary.filter(backtest_id=job_id).delete()
 
     id = fields.IntField(primary_key=True)
     owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
@@ -120,6 +125,11 @@ class SweepRun(JobRow):
     """A parameter sweep run as one job: the grid, the market range, and the ranked table."""
 
     job_kind = "sweep"
+    abandoned_columns: ClassVar[dict[str, Any]] = {"result": None}
+
+    @classmethod
+    async def clear_results(cls, job_id: int) -> None:
+        await SweepChunk.filter(sweep_id=job_id).delete()
 
     id = fields.IntField(primary_key=True)
     owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(

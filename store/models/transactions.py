@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tortoise import fields
 from tortoise.models import Model
@@ -95,6 +95,8 @@ class ReplayExecution(JobRow):
     """
 
     job_kind = "replay"
+    abandoned_columns: ClassVar[dict[str, Any]] = {
+        "result": None, "curves": None, "fill_records": None, "trade_records": None}
 
     id = fields.IntField(primary_key=True)
     owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,9 +27,13 @@ import numpy as np
 import numpy.typing as npt
 
 from domain.candles import Candles
+from domain.engine.ranking import MAX_STORED_SWEEP_ROWS as MAX_STORED_SWEEP_ROWS
+from domain.engine.ranking import chunk_top, ranked_table
+from domain.engine.ranking import json_number as json_number
+from domain.engine.ranking import merge_sweep_rows as merge_sweep_rows
 from domain.engine.run import Progress, run_backtest
-from domain.engine.sweep import LOWER_IS_BETTER, rank_order, run_sweep
-from domain.metrics import METRIC_NAMES
+from domain.engine.sweep import run_sweep
+from domain.progress import GrowingMinMax
 from domain.series import downsample_minmax
 from domain.strategy import parameter_grid, parse_strategy
 
@@ -56,8 +59,6 @@ def _apply_engine_threads() -> None:
 
 EVENT_POINTS = 200
 """Points of the partial equity curve in a progress event."""
-MAX_STORED_SWEEP_ROWS = 1_000
-"""Rows of a sweep's ranked table that are kept (the best ones)."""
 
 
 class CancelToken:
@@ -154,11 +155,6 @@ def series_payload(times: npt.NDArray[np.int64], values: npt.NDArray[np.float64]
     return {"times": t.tolist(), "values": v.tolist()}
 
 
-def json_number(x: float) -> float | None:
-    """``x``, or None when it is NaN or infinite (JSON and GraphQL floats are finite)."""
-    return float(x) if math.isfinite(x) else None
-
-
 def fingerprint(candles: Candles) -> str:
     """SHA-256 (hex) of the candles' arrays: which data a run used."""
     digest = hashlib.sha256()
@@ -173,24 +169,36 @@ def chunk_bars(n: int) -> int:
     return max(2_000, min(50_000, n // 50))
 
 
+def chunk_sets(n: int) -> int:
+    """Parameter sets per sweep kernel call: about 2 % of the grid, so progress moves at least
+    every 2 % (and cancel reacts), between 8 (the kernel runs the sets of a call in parallel)
+    and 64."""
+    return max(8, min(64, n // 50))
+
+
 def compute_backtest(task: BacktestTask, report: Report, cancelled: CancelCheck) -> BacktestOutput:
     """Run one backtest (``domain.engine.run.run_backtest``)."""
     strategy = parse_strategy(task.document)
     c = task.candles
+    outline = GrowingMinMax(EVENT_POINTS)  # the partial curve, reading only the new bars
 
     def on_progress(p: Progress) -> None:
+        idx = outline.indices(p.equity[:p.bars_done])
         report({"progress": p.fraction, "at": time.time(),
-                "equity": series_payload(c.ts[:p.bars_done], p.equity[:p.bars_done])})
+                "equity": {"times": c.ts[idx].astype(np.float64).tolist(),
+                           "values": p.equity[idx].tolist()}})
 
+    # chunks of at most 2 % of the bars (past 100,000 bars), each reporting progress
     result = run_backtest(strategy, c, task.params, risk_free_rate=task.risk_free_rate,
-                          progress=on_progress, cancel=cancelled, chunk_bars=chunk_bars(len(c)))
+                          progress=on_progress, cancel=cancelled, chunk_bars=chunk_bars(len(c)),
+                          min_step=0.02)
     return BacktestOutput(result.trades, c.ts, result.equity, result.metrics,
                           result.final_equity, fingerprint(c))
 
 
 def compute_sweep(task: SweepTask, report: Report, cancelled: CancelCheck) -> SweepOutput:
-    """Run one sweep (``domain.engine.sweep.run_sweep``); keep the best
-    :data:`MAX_STORED_SWEEP_ROWS` rows, metrics as JSON numbers (None if not finite)."""
+    """Run one sweep (``domain.engine.sweep.run_sweep``); its table of the best
+    ``domain.engine.ranking.MAX_STORED_SWEEP_ROWS`` rows (``ranked_table``)."""
     _apply_engine_threads()
     strategy = parse_strategy(task.document)
     param_sets = parameter_grid(strategy, task.grid)
@@ -201,11 +209,8 @@ def compute_sweep(task: SweepTask, report: Report, cancelled: CancelCheck) -> Sw
 
     result = run_sweep(strategy, task.candles, param_sets, rank_by=task.rank_by,
                        risk_free_rate=task.risk_free_rate, progress=on_progress,
-                       cancel=cancelled, chunk_sets=64)
-    rows = [{"rank": r.rank, "params": r.params,
-             "metrics": {k: json_number(v) for k, v in r.metrics.items()}}
-            for r in result.top(MAX_STORED_SWEEP_ROWS)]
-    return SweepOutput(rows, len(param_sets))
+                       cancel=cancelled, chunk_sets=chunk_sets(len(param_sets)))
+    return SweepOutput(ranked_table(param_sets, result.metrics, task.rank_by), len(param_sets))
 
 
 @dataclass(frozen=True)
@@ -221,23 +226,10 @@ class SweepChunkTask:
     risk_free_rate: float = 0.0
 
 
-def rank_key(value: float, rank_by: str) -> float:
-    """The sort key of a metric value in ``domain.engine.sweep.rank_order``: smaller is better,
-    NaN last."""
-    if math.isnan(value):
-        return math.inf
-    return value if rank_by in LOWER_IS_BETTER else -value
-
-
-def _json_key(key: float) -> float | str:
-    return key if math.isfinite(key) else repr(key)  # "inf" / "-inf": float() reads them back
-
-
 def compute_sweep_chunk(task: SweepChunkTask, report: Report,
                         cancelled: CancelCheck) -> SweepOutput:
-    """Run one chunk of a sweep: its best :data:`MAX_STORED_SWEEP_ROWS` rows, each with its
-    set's ``index`` in the grid and its rank ``key`` (:func:`rank_key`), for
-    :func:`merge_sweep_rows`."""
+    """Run one chunk of a sweep: its best rows with their ``index`` in the grid and rank
+    ``key`` (``domain.engine.ranking.chunk_top``), for :func:`merge_sweep_rows`."""
     _apply_engine_threads()
     strategy = parse_strategy(task.document)
     param_sets = parameter_grid(strategy, task.grid)[task.start:task.stop]
@@ -248,24 +240,8 @@ def compute_sweep_chunk(task: SweepChunkTask, report: Report,
     result = run_sweep(strategy, task.candles, param_sets, rank_by=task.rank_by,
                        risk_free_rate=task.risk_free_rate, progress=on_progress,
                        cancel=cancelled, chunk_sets=64)
-    col = METRIC_NAMES.index(task.rank_by)
-    order = rank_order(result.metrics[:, col], task.rank_by)[:MAX_STORED_SWEEP_ROWS]
-    rows = [{"index": task.start + int(i),
-             "key": _json_key(rank_key(float(result.metrics[i, col]), task.rank_by)),
-             "params": dict(param_sets[i]),
-             "metrics": {k: json_number(v) for k, v in
-                         zip(METRIC_NAMES, result.metrics[i].tolist(), strict=True)}}
-            for i in order.tolist()]
+    rows = chunk_top(param_sets, result.metrics, task.rank_by, task.start)
     return SweepOutput(rows, len(param_sets))
-
-
-def merge_sweep_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The chunks' rows as one ranked table, the same as one ``compute_sweep`` of the whole
-    grid would give: best first by rank key, then grid order; the best
-    :data:`MAX_STORED_SWEEP_ROWS`, ranked from 1."""
-    ordered = sorted(rows, key=lambda r: (float(r["key"]), int(r["index"])))
-    return [{"rank": n + 1, "params": r["params"], "metrics": r["metrics"]}
-            for n, r in enumerate(ordered[:MAX_STORED_SWEEP_ROWS])]
 
 
 def warm_up() -> int:

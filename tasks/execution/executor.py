@@ -1,21 +1,21 @@
 """Where jobs run: the :class:`Executor` interface and its in-process implementation.
 
 The API creates the row of a job, publishes its ``queued`` event (``tasks.jobs.submit``), then
-calls ``submit_backtest`` / ``submit_sweep`` / ``submit_sync`` with its id; ``cancel(kind, id)``
-asks a job to stop. ``tasks.execution.celery.executor.CeleryExecutor`` implements the same methods by
-sending the ids to Celery workers, whose tasks call the same job bodies
-(``tasks.jobs.lifecycle.run_backtest_job``...); :func:`make_executor` picks one from ``EXECUTOR``.
+calls ``submit(kind, id)``; ``cancel(kind, id)`` asks a job to stop. Kinds are those of
+``tasks.jobs.registry``. ``tasks.execution.celery.executor.CeleryExecutor`` implements the same
+methods by sending the ids to Celery workers, whose tasks run the same life cycle
+(``tasks.jobs.lifecycle.run_job``); :func:`make_executor` picks one from ``EXECUTOR``.
 
 :class:`InProcessExecutor` (the default) runs each job body as an asyncio task of the API
 process, at most ``settings.job_slots`` backtests and sweeps at once, the others waiting in
 submission order. The body loads and saves on the event loop (asyncio database drivers) and
-computes in a :class:`~tasks.execution.pool.ComputePool` of as many processes, so the loop never blocks
-on the engine; progress comes back through the pool to the body, which publishes it. Market
-syncs (network-bound) run as plain asyncio tasks, not counted against the slots.
+computes in a :class:`~tasks.execution.pool.ComputePool` of as many processes, so the loop never
+blocks on the engine; progress comes back through the pool to the body, which publishes it.
+Kinds that do not use a slot (``JobKind.uses_slot``: market syncs, network-bound) start at once.
 
 Cancelling a queued job removes it and marks it cancelled at once; a running one gets its
-:class:`~tasks.execution.compute.CancelToken` set (the engine stops at its next chunk; the body marks it
-cancelled); a sync job's task is cancelled. :meth:`InProcessExecutor.stop` fails the queued
+:class:`~tasks.execution.compute.CancelToken` set (the engine stops at its next chunk, a sync at
+its next page or request; the life cycle marks it cancelled). :meth:`InProcessExecutor.stop` fails the queued
 jobs and stops the running ones with the reason "interrupted" (``tasks.jobs.lifecycle.INTERRUPTED``),
 waits for their bodies to record that, then joins the pool's processes.
 
@@ -40,13 +40,8 @@ from tasks.cache.candles import cache_from_settings
 from tasks.execution.compute import CancelToken
 from tasks.execution.pool import ComputePool
 from tasks.jobs.lease import JobOptions
-from tasks.jobs.lifecycle import (
-    INTERRUPTED,
-    finish_cancelled,
-    load_candles,
-    run_backtest_job,
-    run_sweep_job,
-)
+from tasks.jobs.lifecycle import INTERRUPTED, finish_job, load_candles, run_job
+from tasks.jobs.registry import job_kind
 from tasks.messaging.broadcast import Broadcaster
 
 log = logging.getLogger("tasks.execution.executor")
@@ -61,21 +56,12 @@ class Executor(Protocol):
     async def stop(self) -> None:
         """Stop: no job may be left running; their rows must say how they ended."""
 
-    async def submit_backtest(self, backtest_id: int) -> None:
-        """Run the queued backtest ``backtest_id``."""
-
-    async def submit_sweep(self, sweep_id: int) -> None:
-        """Run the queued sweep ``sweep_id``."""
-
-    async def submit_sync(self, job_id: int) -> None:
-        """Run the queued market data sync job ``job_id``."""
-
-    async def submit_replay(self, replay_id: int) -> None:
-        """Run the queued replay execution ``replay_id``."""
+    async def submit(self, kind: str, job_id: int) -> None:
+        """Run the queued job ``kind``/``job_id`` (a kind of ``tasks.jobs.registry``)."""
 
     async def cancel(self, kind: str, job_id: int) -> bool:
-        """Stop the ``kind`` (backtest, sweep, sync, replay) job ``job_id``: True when this executor
-        knows it and has cancelled it (queued) or asked it to stop (running)."""
+        """Stop job ``kind``/``job_id``: True when this executor knows it and has cancelled it
+        (queued) or asked it to stop (running)."""
 
 
 @dataclass
@@ -115,7 +101,6 @@ class InProcessExecutor:
         self._warm = warm
         self._queued: deque[_Job] = deque()
         self._running: dict[tuple[str, int], _Job] = {}
-        self._syncs: dict[int, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[object]] = set()
         self._stopping = False
 
@@ -140,9 +125,7 @@ class InProcessExecutor:
             await asyncio.sleep(max(1.0, self.settings.job_stale_after_s / 2))
 
     async def _dispatch(self, kind: str, job_id: int) -> None:
-        submit = {"backtest": self.submit_backtest, "sweep": self.submit_sweep,
-                  "sync": self.submit_sync, "replay": self.submit_replay}[kind]
-        await submit(job_id)
+        await self.submit(kind, job_id)
 
     def _spawn(self, coro: Awaitable[object]) -> None:
         task: asyncio.Task[object] = asyncio.ensure_future(coro)
@@ -158,32 +141,19 @@ class InProcessExecutor:
     def running(self) -> list[tuple[str, int]]:
         return list(self._running)
 
-    async def submit_backtest(self, backtest_id: int) -> None:
-        self._enqueue(_Job("backtest", backtest_id, lambda token: run_backtest_job(
-            backtest_id, self.broadcaster, runner=self.pool.run, cancel=token,
-            options=self._options, read=self._read)))
+    async def submit(self, kind: str, job_id: int) -> None:
+        spec = job_kind(kind)
 
-    async def submit_sweep(self, sweep_id: int) -> None:
-        self._enqueue(_Job("sweep", sweep_id, lambda token: run_sweep_job(
-            sweep_id, self.broadcaster, runner=self.pool.run, cancel=token,
-            options=self._options, read=self._read)))
+        def body(token: CancelToken) -> Awaitable[None]:
+            return run_job(spec.name, job_id, self.broadcaster, runner=self.pool.run,
+                           cancel=token, options=self._options, read=self._read,
+                           settings=self.settings)
 
-    async def submit_replay(self, replay_id: int) -> None:
-        from tasks.jobs.replay import run_replay_job  # its own module, loaded on first use
-
-        self._enqueue(_Job("replay", replay_id, lambda token: run_replay_job(
-            replay_id, self.broadcaster, runner=self.pool.run, cancel=token,
-            options=self._options, read=self._read)))
-
-    async def submit_sync(self, job_id: int) -> None:
-        if self._stopping:
-            raise RuntimeError("the executor is stopping")
-        from tasks.jobs.sync import run_sync_job  # its own module, loaded on first use
-
-        task = asyncio.create_task(run_sync_job(job_id, self.broadcaster,
-                                                options=self._options))
-        self._syncs[job_id] = task
-        task.add_done_callback(lambda _: self._syncs.pop(job_id, None))
+        job = _Job(spec.name, job_id, body)
+        if spec.uses_slot:
+            self._enqueue(job)
+        else:
+            self._begin(job)
 
     def _enqueue(self, job: _Job) -> None:
         if self._stopping:
@@ -192,10 +162,17 @@ class InProcessExecutor:
         self._pump()
 
     def _pump(self) -> None:
-        while self._queued and len(self._running) < self.slots and not self._stopping:
-            job = self._queued.popleft()
-            self._running[(job.kind, job.job_id)] = job
-            job.task = asyncio.create_task(self._execute(job))
+        while self._queued and self._slots_used() < self.slots and not self._stopping:
+            self._begin(self._queued.popleft())
+
+    def _slots_used(self) -> int:
+        return sum(1 for j in self._running.values() if job_kind(j.kind).uses_slot)
+
+    def _begin(self, job: _Job) -> None:
+        if self._stopping:
+            raise RuntimeError("the executor is stopping")
+        self._running[(job.kind, job.job_id)] = job
+        job.task = asyncio.create_task(self._execute(job))
 
     async def _execute(self, job: _Job) -> None:
         try:
@@ -209,16 +186,10 @@ class InProcessExecutor:
             self._pump()
 
     async def cancel(self, kind: str, job_id: int) -> bool:
-        if kind == "sync":
-            task = self._syncs.get(job_id)
-            if task is None:
-                return False
-            task.cancel()
-            return True
         for job in self._queued:
             if (job.kind, job.job_id) == (kind, job_id):
                 self._queued.remove(job)
-                await finish_cancelled(kind, job_id, self.broadcaster)
+                await finish_job(kind, job_id, self.broadcaster)
                 return True
         running = self._running.get((kind, job_id))
         if running is None:
@@ -231,15 +202,12 @@ class InProcessExecutor:
         queued, self._queued = list(self._queued), deque()
         for job in queued:
             with contextlib.suppress(Exception):
-                await finish_cancelled(job.kind, job.job_id, self.broadcaster, INTERRUPTED)
+                await finish_job(job.kind, job.job_id, self.broadcaster, INTERRUPTED)
         tasks: list[asyncio.Task[object]] = []
         for job in list(self._running.values()):
             job.token.cancel(INTERRUPTED)
             if job.task is not None:
                 tasks.append(job.task)
-        for sync in list(self._syncs.values()):
-            sync.cancel()
-            tasks.append(sync)
         tasks.extend(self._background)
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)

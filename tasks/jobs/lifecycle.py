@@ -1,20 +1,22 @@
-"""The backtest and sweep jobs: load -> compute -> save -> publish, one function each.
+"""The life cycle every job shares: claim -> run the kind's body -> record how it ended.
 
-:func:`run_backtest_job` and :func:`run_sweep_job` take the id of a ``queued`` row and a
-broadcaster, and need the database initialised. Where the computation runs is the ``runner``'s
-business (``tasks.execution.compute`` describes the contract): the in-process executor passes its
-process pool's ``run``; the default, ``tasks.execution.compute.run_in_thread``, runs it in a thread of
-the calling process, which is what the Celery tasks use (the worker process being the unit
-of parallelism there). A :class:`~tasks.execution.compute.CancelToken` stops the engine at its next chunk.
-Each body claims its row under a lease and keeps it while it runs (``tasks.jobs.lease``:
-heartbeats, the cancel flag, the time limit); its final writes are fenced by that lease.
+:func:`run_job` takes the kind's name and the id of a ``queued`` row, and needs the database
+initialised. It claims the row under a lease (``tasks.jobs.lease``: heartbeats, the cancel
+flag, the time limit) and runs the kind's body (``tasks.jobs.registry.JobKind.body``) with a
+:class:`JobRun`: the row's id, the lease, the :class:`~tasks.execution.compute.CancelToken`,
+the ``runner`` that computes (``tasks.execution.compute`` describes the contract: the
+in-process executor passes its process pool's ``run``; the default, ``run_in_thread``, is what
+the Celery tasks use) and the progress reporting. The body's final writes are fenced by the
+lease, and end the row ``succeeded``.
 
-Events on ``channel(kind, id)`` (``tasks.messaging.events``): ``status`` running; ``progress`` as the
-engine reports (backtests add ``equity``, the curve so far, downsampled; ``at`` is when the
-engine reported), published in order and coalesced when the channel is slower than the engine;
-then one terminal event: ``done`` (backtests: ``summary`` and the final ``equity``; sweeps:
-``top``, the best rows, and ``n_sets``), ``error`` (``error``: a message for a person) or
-``cancelled``. The row's ``progress`` is written at most once per :data:`DB_PROGRESS_INTERVAL_S`.
+Events on ``channel(kind, id)`` (``tasks.messaging.events``): ``status`` running; ``progress``
+as the body goes through its stages (``loading``, ``computing``, ``saving``): ``stage``, the
+overall ``progress`` (0..1, weighted by the kind's stages, never going back), ``eta``
+(seconds left, or None) and what the body adds (a backtest's partial ``equity``...), at least
+every 0.5 s or every 2 % (``domain.progress.ProgressTracker``), coalesced when the channel is
+slower than the body; then one terminal event: ``done`` (with the body's fields), ``error``
+(``error``: a message for a person) or ``cancelled``. The row's progress and stage are written
+at every stage change and at most once per :data:`DB_PROGRESS_INTERVAL_S` in between.
 
 Outcomes: results saved -> ``succeeded``; ``Cancelled`` -> ``cancelled`` (or ``failed`` with the
 token's reason, e.g. the server stopping); a ``DomainError`` or ``RunnerError`` -> ``failed``
@@ -29,200 +31,52 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.metadata
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from domain.candles import Candles
 from domain.errors import Cancelled, DataError, DomainError
-from store import backtest_results as results_store
-from store import backtests as store_backtests
+from domain.jobs import RunStatus, Stage
+from domain.progress import ProgressTracker, Snapshot
+from store import jobs as store_jobs
 from store import leases as store_leases
-from store import replays as store_replays
-from store import sweeps as store_sweeps
-from store.backtest_results import Results
-from store.backtests import BacktestRecord
 from store.candles import read_candles
-from store.models import RunStatus
-from store.sweeps import SweepRecord
+from store.scope import ALL_OWNERS
+from store.settings import Settings
 from tasks.cache.candles import Cache, read_candles_cached
-from tasks.execution.compute import (
-    BacktestTask,
-    CancelToken,
-    Runner,
-    RunnerError,
-    SweepTask,
-    compute_backtest,
-    compute_sweep,
-    json_number,
-    run_in_thread,
-    series_payload,
-)
+from tasks.execution.compute import CancelToken, Runner, RunnerError, json_number, run_in_thread
 from tasks.jobs.lease import JobOptions, TransientJobError, claim, keep_lease
+from tasks.jobs.loading import read_in_parts
+from tasks.jobs.registry import JobKind, job_kind
 from tasks.jobs.transient import is_transient
 from tasks.messaging.broadcast import Broadcaster
 from tasks.messaging.events import JobEvents
 
-log = logging.getLogger("tasks.jobs.lifecycle")
+log = logging.getLogger("tasks.jobs")
 
 DB_PROGRESS_INTERVAL_S = 1.0
+TICK_S = 0.1
+MAX_QUIET_S = 0.4  # with TICK_S, a published event at least every 0.5 s
 INTERNAL_ERROR = "the run failed on the server side (the error is logged); try again later"
 INTERRUPTED = "interrupted: the server stopped before the run finished; run it again"
-EVENT_TOP_ROWS = 10
 
-try:
-    ENGINE_VERSION = importlib.metadata.version("backtest")
-except importlib.metadata.PackageNotFoundError:  # running from a source tree
-    ENGINE_VERSION = "dev"
-
-
-def job_events(broadcaster: Broadcaster, kind: str, job_id: int) -> JobEvents:
-    """A publisher for a job's channel (the broadcaster numbers the events)."""
-    return JobEvents(broadcaster, kind, job_id)
-
-
-class _Relay:
-    """Publishes progress payloads in order from one task, keeping only the newest when the
-    channel falls behind; records the fraction in the row now and then."""
-
-    def __init__(self, events: JobEvents, record_progress: Callable[[float], Awaitable[None]]):
-        self._events = events
-        self._record = record_progress
-        self._pending: dict[str, Any] | None = None
-        self._wake = asyncio.Event()
-        self._closed = False
-        self._task = asyncio.create_task(self._pump())
-
-    def push(self, payload: dict[str, Any]) -> None:
-        if not self._closed:
-            self._pending = payload
-            self._wake.set()
-
-    async def _pump(self) -> None:
-        recorded = 0.0
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            payload, self._pending = self._pending, None
-            if payload is not None:
-                fraction = float(payload.pop("progress"))
-                try:
-                    await self._events.emit("progress", RunStatus.RUNNING.value, fraction,
-                                            **payload)
-                    if time.monotonic() - recorded >= DB_PROGRESS_INTERVAL_S:
-                        recorded = time.monotonic()
-                        await self._record(fraction)
-                except Exception:  # progress is best effort; the outcome is what counts
-                    log.exception("could not publish the progress of %s", self._events.channel)
-            if self._closed and self._pending is None:
-                return
-
-    async def close(self) -> None:
-        """Publish what is pending, then stop."""
-        self._closed = True
-        self._wake.set()
-        await self._task
-
-
-class _Store(Protocol):
-    async def mark_failed(self, job_id: int, error: str, lease: str | None = None) -> bool: ...
-    async def mark_cancelled(self, job_id: int, lease: str | None = None) -> bool: ...
-    async def set_progress(self, job_id: int, fraction: float) -> None: ...
-
-
-_STORES: dict[str, Any] = {"backtest": store_backtests, "sweep": store_sweeps,
-                           "replay": store_replays}
-
-
-async def finish_cancelled(kind: str, job_id: int, broadcaster: Broadcaster,
-                           reason: str | None = None, lease: str | None = None) -> bool:
-    """End an active run that is not executing (queued, or orphaned): ``cancelled``, or
-    ``failed`` with ``reason``; publish the terminal event. False when it had ended already
-    (or, with ``lease``, when that attempt no longer holds it)."""
-    store: _Store = _STORES[kind]
-    events = job_events(broadcaster, kind, job_id)
-    if reason is None:
-        if await store.mark_cancelled(job_id, lease):
-            await events.emit("cancelled", RunStatus.CANCELLED.value, 0.0)
-            return True
-        return False
-    if await store.mark_failed(job_id, reason, lease):
-        await events.emit("error", RunStatus.FAILED.value, 0.0, error=reason)
-        return True
-    return False
-
-
-async def run_life_cycle(kind: str, job_id: int, broadcaster: Broadcaster, cancel: CancelToken,
-               opts: JobOptions,
-               work: Callable[[_Relay], Awaitable[dict[str, Any] | None]]) -> None:
-    """The life cycle around ``work`` (which loads, computes and saves; it returns the fields
-    of the ``done`` event, or None when the row was ended by someone else meanwhile). The row
-    is claimed already, under ``opts.lease``."""
-    store: _Store = _STORES[kind]
-    lease = opts.lease
-    events = job_events(broadcaster, kind, job_id)
-    await events.emit("status", RunStatus.RUNNING.value, 0.0)
-    relay = _Relay(events, lambda f: store.set_progress(job_id, f))
-    error: str | None = None
-    try:
-        async with keep_lease(kind, job_id, opts, cancel.cancel):
-            if cancel.cancelled:
-                raise Cancelled()
-            fields = await work(relay)
-    except Cancelled:
-        await relay.close()
-        if cancel.reason is None:
-            if await store.mark_cancelled(job_id, lease):
-                await events.emit("cancelled", RunStatus.CANCELLED.value, 0.0)
-            return
-        error = cancel.reason
-    except (DomainError, RunnerError) as err:
-        if opts.retry_transient and is_transient(err):
-            await _release(kind, job_id, opts, relay, events, err)
-        error = str(err)
-    except asyncio.CancelledError:
-        await relay.close()
-        if await store.mark_failed(job_id, INTERRUPTED, lease):
-            await events.emit("error", RunStatus.FAILED.value, 0.0, error=INTERRUPTED)
-        raise
-    except Exception as err:
-        if opts.retry_transient and is_transient(err):
-            await _release(kind, job_id, opts, relay, events, err)
-        log.exception("%s %s failed", kind, job_id)
-        error = INTERNAL_ERROR
-    else:
-        await relay.close()
-        if fields is not None:
-            await events.emit("done", RunStatus.SUCCEEDED.value, 1.0, **fields)
-        return
-    await relay.close()
-    if await store.mark_failed(job_id, error, lease):
-        await events.emit("error", RunStatus.FAILED.value, 0.0, error=error)
-
-
-async def _release(kind: str, job_id: int, opts: JobOptions, relay: _Relay, events: JobEvents,
-                   err: BaseException) -> None:
-    """Give a job that hit a transient error back to the queue, then raise
-    :class:`TransientJobError` (its caller retries it)."""
-    await relay.close()
-    message = f"{type(err).__name__}: {err}"
-    log.warning("%s %s: transient error, to be retried: %s", kind, job_id, message)
-    with contextlib.suppress(Exception):  # the database may be what is down
-        assert opts.lease is not None
-        if await store_leases.release(kind, job_id, opts.lease):
-            await events.emit("status", RunStatus.QUEUED.value, 0.0,
-                              retrying=f"a transient error ({message}); it will be retried")
-    raise TransientJobError(message) from err
-
-
+T = TypeVar("T")
 CandleReader = Callable[[str, str, str, int, int], Awaitable[Candles]]
+
+
+def job_events(broadcaster: Broadcaster, kind: str, job_id: int,
+               owner_id: int | None = None) -> JobEvents:
+    """A publisher for a job's channel (the broadcaster numbers the events), and for its
+    owner's feed when ``owner_id`` is given."""
+    return JobEvents(broadcaster, kind, job_id, owner_id)
 
 
 async def load_candles(exchange: str, symbol: str, timeframe: str, start_ms: int,
                        end_ms: int, cache: Cache | None = None) -> Candles:
-    """The stored candles of a run's range (through ``cache`` when given: ``tasks.cache.candles``);
+    """The stored candles of a run's range (through ``cache`` when given: ``tasks.cache``);
     ``DataError`` saying how to get them if none."""
     if cache is not None:
         candles = await read_candles_cached(cache, exchange, symbol, timeframe, start_ms, end_ms)
@@ -240,67 +94,271 @@ def summary_payload(final_equity: float, metrics: dict[str, float]) -> dict[str,
             **{k: json_number(v) for k, v in metrics.items()}}
 
 
-async def run_backtest_job(backtest_id: int, broadcaster: Broadcaster, *,
-                           runner: Runner = run_in_thread, cancel: CancelToken | None = None,
-                           options: JobOptions | None = None,
-                           read: CandleReader | None = None) -> None:
-    """Run the queued backtest ``backtest_id`` to its end (see the module docstring)."""
+class _Progress:
+    """A running job's progress: the tracker decides when to publish (``domain.progress``),
+    a pump publishes in order from one task, keeping only the newest snapshot when the
+    channel falls behind, and records the fraction and stage in the row now and then."""
+
+    def __init__(self, kind: JobKind, job_id: int, events: JobEvents,
+                 sticky: dict[str, Any], columns: dict[str, Any]) -> None:
+        self._kind = kind
+        self._job_id = job_id
+        self._events = events
+        self._sticky = sticky
+        self._columns = columns
+        self.tracker = ProgressTracker(kind.stages, max_quiet_s=MAX_QUIET_S)
+        self.tracker.start(time.monotonic())
+        self._extras: dict[str, Any] = {}
+        self._pending: Snapshot | None = None
+        self._stage_changed = False
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._recorded = 0.0
+        self._pump_task = asyncio.create_task(self._pump())
+        self._tick_task = asyncio.create_task(self._tick())
+
+    def enter(self, stage: Stage) -> None:
+        self._extras = {}
+        self._queue(self.tracker.enter(stage, time.monotonic()), stage_changed=True)
+
+    def update(self, stage_fraction: float, extras: dict[str, Any]) -> None:
+        self._extras.update(extras)
+        snapshot = self.tracker.update(stage_fraction, time.monotonic())
+        if snapshot is not None:
+            self._queue(snapshot)
+
+    def _queue(self, snapshot: Snapshot, stage_changed: bool = False) -> None:
+        if not self._closed:
+            self._pending = snapshot
+            self._stage_changed = self._stage_changed or stage_changed
+            self._wake.set()
+
+    async def _tick(self) -> None:
+        """Keep the stream alive through a long step that reports nothing (a read, a save):
+        a snapshot with a fresh ETA every 0.5 s."""
+        while not self._closed:
+            await asyncio.sleep(TICK_S)
+            snapshot = self.tracker.tick(time.monotonic())
+            if snapshot is not None:
+                self._queue(snapshot)
+
+    async def _pump(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            snapshot, self._pending = self._pending, None
+            stage_changed, self._stage_changed = self._stage_changed, False
+            if snapshot is not None:
+                await self._publish(snapshot, stage_changed)
+            if self._closed and self._pending is None:
+                return
+
+    async def _publish(self, s: Snapshot, stage_changed: bool) -> None:
+        try:
+            await self._events.emit("progress", RunStatus.RUNNING.value, s.fraction,
+                                    stage=s.stage.value, eta=s.eta_s,
+                                    **{**self._extras, **self._sticky})
+            if stage_changed or time.monotonic() - self._recorded >= DB_PROGRESS_INTERVAL_S:
+                self._recorded = time.monotonic()
+                await store_jobs.set_progress(self._kind.name, self._job_id, s.fraction,
+                                              s.stage, **self._columns)
+        except Exception:  # progress is best effort; the outcome is what counts
+            log.exception("could not publish the progress of %s", self._events.channel)
+
+    async def close(self) -> None:
+        """Publish what is pending, then stop."""
+        if self._closed:
+            return
+        self._closed = True
+        self._tick_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._tick_task
+        self._wake.set()
+        await self._pump_task
+
+
+@dataclass
+class JobRun:
+    """What a kind's body gets (``tasks.jobs.registry.JobKind.body``).
+
+    ``sticky``: fields the body wants in every later event, terminal ones included (a sync's
+    ``stored``); ``columns``: kind-specific columns written to the row with its progress and
+    when it ends (a sync's ``stored``).
+    """
+
+    kind: JobKind
+    job_id: int
+    owner_id: int
+    lease: str
+    token: CancelToken
+    runner: Runner
+    read: CandleReader
+    broadcaster: Broadcaster
+    settings: Settings | None = None
+    sticky: dict[str, Any] = field(default_factory=dict)
+    columns: dict[str, Any] = field(default_factory=dict)
+    _progress: _Progress | None = None
+
+    def stage(self, stage: Stage) -> None:
+        """The body moves on to ``stage`` (published at once)."""
+        self.check()
+        if self._progress is not None:
+            self._progress.enter(stage)
+
+    def report(self, stage_fraction: float, **extras: Any) -> None:
+        """How far the current stage got (0..1), with fields for the event (the newest
+        value of each is sent with the next published snapshot)."""
+        if self._progress is not None:
+            self._progress.update(stage_fraction, extras)
+
+    def on_compute(self, payload: dict[str, Any]) -> None:
+        """A runner's progress callback: ``payload["progress"]`` is the compute stage's
+        fraction, the rest goes into the event."""
+        extras = dict(payload)
+        fraction = float(extras.pop("progress", 0.0))
+        extras.pop("at", None)
+        self.report(fraction, **extras)
+
+    async def load_candles(self, exchange: str, symbol: str, timeframe: str, start_ms: int,
+                           end_ms: int) -> Candles:
+        """The ``loading`` stage of a job that runs on one market's candles: they are read in
+        parts (``tasks.jobs.loading``), each reported as progress."""
+        self.stage(Stage.LOADING)
+        return await read_in_parts(self.read, exchange, symbol, timeframe, start_ms, end_ms,
+                                   self.report)
+
+    def check(self) -> None:
+        """``Cancelled`` when the run was asked to stop."""
+        if self.token.cancelled:
+            raise Cancelled()
+
+    async def interruptible(self, awaitable: Awaitable[T]) -> T:
+        """Await ``awaitable`` (network I/O...), stopping it when the run is asked to stop
+        (then ``Cancelled``)."""
+        task = asyncio.ensure_future(awaitable)
+        def stop() -> None:
+            task.cancel()
+
+        unregister = self.token.on_cancel(stop)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if self.token.cancelled and not _cancelling():
+                raise Cancelled() from None
+            raise
+        finally:
+            unregister()
+
+    async def flush(self) -> None:
+        """Publish the pending progress now (before a terminal event)."""
+        if self._progress is not None:
+            await self._progress.close()
+
+
+def _cancelling() -> bool:
+    """Whether the current task itself is being cancelled (the server stopping)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def finish_job(kind_name: str, job_id: int, broadcaster: Broadcaster,
+                     reason: str | None = None, lease: str | None = None,
+                     sticky: dict[str, Any] | None = None,
+                     columns: dict[str, Any] | None = None) -> bool:
+    """End an active job that is not executing here (queued, or orphaned) or whose body
+    stopped: ``cancelled``, or ``failed`` with ``reason``; publish the terminal event. False
+    when it had ended already (or, with ``lease``, when that attempt no longer holds it)."""
+    kind = job_kind(kind_name)
+    state = await store_jobs.get_state(kind.name, job_id, owner=ALL_OWNERS)
+    if state is None or state.is_terminal:
+        return False
+    events = job_events(broadcaster, kind.name, job_id, state.owner_id)
+    extra = sticky or {}
+    if reason is None:
+        if await store_jobs.finish(kind.name, job_id, RunStatus.CANCELLED,
+                                   error=kind.cancelled_error, lease=lease, **(columns or {})):
+            fields = {"error": kind.cancelled_error} if kind.cancelled_error else {}
+            await events.emit("cancelled", RunStatus.CANCELLED.value, 0.0, stage="done",
+                              **fields, **extra)
+            return True
+        return False
+    if await store_jobs.finish(kind.name, job_id, RunStatus.FAILED, error=reason, lease=lease,
+                               **(columns or {})):
+        await events.emit("error", RunStatus.FAILED.value, 0.0, stage="done", error=reason,
+                          **extra)
+        return True
+    return False
+
+
+async def run_job(kind_name: str, job_id: int, broadcaster: Broadcaster, *,
+                  runner: Runner = run_in_thread, cancel: CancelToken | None = None,
+                  options: JobOptions | None = None, read: CandleReader | None = None,
+                  settings: Settings | None = None) -> None:
+    """Run the queued job ``kind_name``/``job_id`` to its end (see the module docstring)."""
+    kind = job_kind(kind_name)
     opts = (options or JobOptions()).with_lease()
-    if not await claim("backtest", backtest_id, opts):
+    if not await claim(kind.name, job_id, opts):
         return
-    record = await store_backtests.get_backtest(backtest_id)
-    if record is None:
+    assert opts.lease is not None
+    state = await store_jobs.get_state(kind.name, job_id, owner=ALL_OWNERS)
+    if state is None:
         return
     token = cancel or CancelToken()
-    read_candles_for = read or load_candles
-
-    async def work(relay: _Relay) -> dict[str, Any] | None:
-        rec: BacktestRecord = record
-        candles = await read_candles_for(rec.exchange, rec.symbol, rec.timeframe, rec.start_ms,
-                                         rec.end_ms)
-        if token.cancelled:
-            raise Cancelled()
-        task = BacktestTask(rec.strategy_snapshot, rec.parameters, candles, rec.risk_free_rate)
-        out = await runner(compute_backtest, task, relay.push, token)
-        await relay.close()
-        saved = await results_store.save_results(backtest_id, Results(
-            out.trades, out.times, out.equity, out.metrics, out.final_equity,
-            out.data_fingerprint, ENGINE_VERSION), lease=opts.lease)
-        if not saved:
-            return None
-        return {"summary": summary_payload(out.final_equity, out.metrics),
-                "equity": series_payload(out.times, out.equity)}
-
-    await run_life_cycle("backtest", backtest_id, broadcaster, token, opts, work)
+    run = JobRun(kind, job_id, state.owner_id, opts.lease, token, runner, read or load_candles,
+                 broadcaster, settings)
+    await _life_cycle(run, opts)
 
 
-async def run_sweep_job(sweep_id: int, broadcaster: Broadcaster, *,
-                        runner: Runner = run_in_thread, cancel: CancelToken | None = None,
-                        options: JobOptions | None = None,
-                        read: CandleReader | None = None) -> None:
-    """Run the queued sweep ``sweep_id`` to its end, in one piece (see the module docstring;
-    Celery workers split it in chunks instead: ``tasks.jobs.sweep_chunks``)."""
-    opts = (options or JobOptions()).with_lease()
-    if not await claim("sweep", sweep_id, opts):
+async def _life_cycle(run: JobRun, opts: JobOptions) -> None:
+    kind, job_id, token = run.kind, run.job_id, run.token
+    events = job_events(run.broadcaster, kind.name, job_id, run.owner_id)
+    await events.emit("status", RunStatus.RUNNING.value, 0.0, stage=Stage.LOADING.value,
+                      eta=None, **run.sticky)
+    run._progress = _Progress(kind, job_id, events, run.sticky, run.columns)
+    error: str | None = None
+    try:
+        async with keep_lease(kind.name, job_id, opts, token.cancel):
+            run.check()
+            fields = await kind.body(run)
+    except Cancelled:
+        await run.flush()
+        await finish_job(kind.name, job_id, run.broadcaster, token.reason, opts.lease,
+                         run.sticky, run.columns)
         return
-    record = await store_sweeps.get_sweep(sweep_id)
-    if record is None:
+    except (DomainError, RunnerError) as err:
+        if opts.retry_transient and is_transient(err):
+            await _release(run, opts, events, err)
+        error = str(err)
+    except asyncio.CancelledError:
+        await run.flush()
+        await finish_job(kind.name, job_id, run.broadcaster, INTERRUPTED, opts.lease,
+                         run.sticky, run.columns)
+        raise
+    except Exception as err:
+        if opts.retry_transient and is_transient(err):
+            await _release(run, opts, events, err)
+        log.exception("%s %s failed", kind.name, job_id)
+        error = INTERNAL_ERROR
+    else:
+        await run.flush()
+        if fields is not None:
+            await events.emit("done", RunStatus.SUCCEEDED.value, 1.0, stage=Stage.DONE.value,
+                              eta=0.0, **fields, **run.sticky)
         return
-    token = cancel or CancelToken()
-    read_candles_for = read or load_candles
+    await run.flush()
+    await finish_job(kind.name, job_id, run.broadcaster, error, opts.lease, run.sticky,
+                     run.columns)
 
-    async def work(relay: _Relay) -> dict[str, Any] | None:
-        rec: SweepRecord = record
-        candles = await read_candles_for(rec.exchange, rec.symbol, rec.timeframe, rec.start_ms,
-                                         rec.end_ms)
-        if token.cancelled:
-            raise Cancelled()
-        grid = {str(k): [float(x) for x in v] for k, v in rec.grid.items()}
-        task = SweepTask(rec.strategy_snapshot, grid, candles, rec.rank_by)
-        out = await runner(compute_sweep, task, relay.push, token)
-        await relay.close()
-        if not await store_sweeps.save_table(sweep_id, out.rows, lease=opts.lease):
-            return None
-        return {"n_sets": out.n_sets, "top": out.rows[:EVENT_TOP_ROWS]}
 
-    await run_life_cycle("sweep", sweep_id, broadcaster, token, opts, work)
+async def _release(run: JobRun, opts: JobOptions, events: JobEvents, err: BaseException) -> None:
+    """Give a job that hit a transient error back to the queue, then raise
+    :class:`TransientJobError` (its caller retries it)."""
+    await run.flush()
+    message = f"{type(err).__name__}: {err}"
+    log.warning("%s %s: transient error, to be retried: %s", run.kind.name, run.job_id, message)
+    with contextlib.suppress(Exception):  # the database may be what is down
+        assert opts.lease is not None
+        if await store_leases.release(run.kind.name, run.job_id, opts.lease):
+            await events.emit("status", RunStatus.QUEUED.value, 0.0, stage=Stage.QUEUED.value,
+                              retrying=f"a transient error ({message}); it will be retried")
+    raise TransientJobError(message) from err

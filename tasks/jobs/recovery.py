@@ -4,8 +4,8 @@
 ``JOB_STALE_AFTER_S / 2`` seconds) and as the ``maintenance.recover`` beat task. Every step is a
 conditional update, so several of them running at once do no harm.
 
-* A ``running`` backtest, sweep or sync whose heartbeat is older than ``JOB_STALE_AFTER_S``
-  (for a sweep, also ``CELERY_VISIBILITY_TIMEOUT``: its chunks may be waiting in the queue,
+* A ``running`` job of any kind (``tasks.jobs.registry``) whose heartbeat is older than ``JOB_STALE_AFTER_S``
+  (for a job run in parts, such as a sweep, also ``CELERY_VISIBILITY_TIMEOUT``: its chunks may be waiting in the queue,
   and the broker redelivers a dead worker's chunk by itself) is taken for dead. After fewer
   than ``JOB_MAX_ATTEMPTS`` attempts it is put back to ``queued`` and dispatched again (a
   backtest's results are then written by the new attempt only: ``store.leases``); after that
@@ -22,15 +22,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from store import leases as store_leases
-from store import sync_jobs as store_sync_jobs
 from store.models import RunStatus
 from store.settings import Settings
-from tasks.jobs.lifecycle import finish_cancelled, job_events
+from tasks.jobs.lifecycle import finish_job, job_events
+from tasks.jobs.registry import job_kinds
 from tasks.messaging.broadcast import Broadcaster
 
 log = logging.getLogger("tasks.jobs.recovery")
 
-KINDS = ("backtest", "sweep", "sync", "replay")
 Dispatch = Callable[[str, int], Awaitable[None]]
 
 
@@ -50,37 +49,26 @@ class RecoveryReport:
                 "redispatched": len(self.redispatched)}
 
 
-async def _fail(kind: str, job_id: int, reason: str, broadcaster: Broadcaster) -> bool:
-    if kind != "sync":
-        return await finish_cancelled(kind, job_id, broadcaster, reason)
-    job = await store_sync_jobs.finish(job_id, RunStatus.FAILED, error=reason)
-    if job is None:
-        return False
-    await job_events(broadcaster, kind, job_id).emit(
-        "error", RunStatus.FAILED.value, job.progress, job_id=job_id, stored=job.stored,
-        error=reason)
-    return True
-
-
 async def recover(settings: Settings, broadcaster: Broadcaster, dispatch: Dispatch, *,
                   queued_after_s: float | None = None) -> RecoveryReport:
     """One pass (see the module docstring); ``queued_after_s`` overrides how old a queued job's
     dispatch must be to dispatch it again."""
     report = RecoveryReport()
     stale = settings.job_stale_after_s
-    for kind in KINDS:
-        threshold = stale + (settings.visibility_timeout_s if kind == "sweep" else 0.0)
+    for kind, spec in sorted(job_kinds().items()):
+        # a job run in parts may have parts waiting in the broker's queue
+        threshold = stale + (settings.visibility_timeout_s if spec.split else 0.0)
         for job in await store_leases.stale_running(kind, threshold):
             if job.attempts >= settings.job_max_attempts:
-                if await _fail(kind, job.job_id, gave_up(job.attempts), broadcaster):
+                if await finish_job(kind, job.job_id, broadcaster, gave_up(job.attempts)):
                     report.failed.append((kind, job.job_id))
                     log.warning("%s %s: gave up after %s attempts", kind, job.job_id,
                                 job.attempts)
             elif await store_leases.requeue(kind, job.job_id, threshold):
                 report.requeued.append((kind, job.job_id))
                 log.warning("%s %s: its worker stopped responding; requeued", kind, job.job_id)
-                await job_events(broadcaster, kind, job.job_id).emit(
-                    "status", RunStatus.QUEUED.value, 0.0,
+                await job_events(broadcaster, kind, job.job_id, job.owner_id).emit(
+                    "status", RunStatus.QUEUED.value, 0.0, stage="queued",
                     retrying="its worker stopped responding; it runs again")
                 await dispatch(kind, job.job_id)
         older = settings.visibility_timeout_s if queued_after_s is None else queued_after_s

@@ -1,12 +1,14 @@
 """Starting and cancelling backtests and sweeps for a caller: check the request, create the
 ``queued`` row, publish its first event, hand it to the executor.
 
-Problems with a request come back together as :class:`InvalidRequest`, each located by the
-name of the API input field (``from``, ``params.fast``, ``grid.slow``, ``initialCapital``...);
+Problems with a request come back together as :class:`InvalidRequest`, each located by its
+domain path: the request's field (``strategy_id``, ``initial_capital``, ``rank_by``...), ``from``
+and ``to`` for the range's ends, ``params.<name>`` and ``grid.<name>`` for a parameter's value
+(the API and the CLI turn paths into their own names: ``graph.types_common.api_path``);
 a strategy the caller may not see is :class:`UnknownStrategy`, like a missing one.
 
-The row keeps what will run: the strategy's normalized document (with ``initialCapital``
-applied), every parameter's value and the market range, so a later edit of the strategy does not
+The row keeps what will run: the strategy's normalized document (with the requested initial
+capital applied), every parameter's value and the market range, so a later edit of the strategy does not
 change what a run's results mean.
 """
 
@@ -25,19 +27,19 @@ from domain.strategy import Strategy, parameter_grid, parse_strategy, resolve_pa
 from domain.strategy.grid import parse_grid
 from domain.timeframes import parse_timeframe
 from store import backtests as store_backtests
-from store import replays as store_replays
 from store import strategies as store_strategies
 from store import sweeps as store_sweeps
 from store.backtests import BacktestRecord, NewBacktest
 from store.candles import KEY_MAX_LEN
+from store.scope import OwnerScope
 from store.sweeps import NewSweep, SweepRecord
 from tasks.execution.executor import Executor
-from tasks.jobs.lifecycle import finish_cancelled, job_events
+from tasks.jobs.control import start_job
 from tasks.messaging.broadcast import Broadcaster
 
 
 class InvalidRequest(DomainError):
-    """The request has problems: ``problems`` lists ``(field path, message)``."""
+    """The request has problems: ``problems`` lists ``(domain path, message)``."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
@@ -99,45 +101,46 @@ def market_problems(m: Market) -> tuple[Market, list[tuple[str, str]]]:
                   m.end_ms), problems
 
 
-async def _strategy(owner_scope: int | None, strategy_id: int, initial_capital: float | None,
+async def _strategy(owner_scope: OwnerScope, strategy_id: int, initial_capital: float | None,
                     problems: list[tuple[str, str]]) -> Strategy | None:
-    found = await store_strategies.get_strategy(owner_scope, strategy_id)
+    found = await store_strategies.get_strategy(strategy_id, owner=owner_scope)
     if found is None:
         raise UnknownStrategy(strategy_id)
     document = dict(found.document)
     if initial_capital is not None:
         if not _number(initial_capital) or initial_capital <= 0:
-            problems.append(("initialCapital", "must be a finite number > 0"))
+            problems.append(("initial_capital", "must be a finite number > 0"))
             return None
         document["initial_capital"] = initial_capital
     try:
         return parse_strategy(document)
     except StrategyError as err:
-        problems.extend(("strategyId", f"the saved strategy is not valid: {p}")
+        problems.extend(("strategy_id", f"the saved strategy is not valid: {p}")
                         for p in err.problems)
         return None
 
 
 def _located(problems: list[Problem], prefix: str) -> list[tuple[str, str]]:
+    """``problems`` as ``(path, message)``, a parameter's ``parameters.NAME`` (of
+    ``resolve_params``) as ``prefix + NAME``; the grid's ``grid.NAME`` stays as it is."""
     out = []
     for p in problems:
         path = p.path
-        for old in ("parameters.", "--grid "):
-            if path.startswith(old):
-                path = prefix + path[len(old):]
+        if path.startswith("parameters."):
+            path = prefix + path[len("parameters."):]
         out.append((path, p.message))
     return out
 
 
-async def queue_backtest(owner_id: int, owner_scope: int | None, req: BacktestRequest,
+async def queue_backtest(owner_id: int, owner_scope: OwnerScope, req: BacktestRequest,
                          executor: Executor, broadcaster: Broadcaster) -> BacktestRecord:
     """Check ``req``, create the queued backtest of ``owner_id`` and submit it; the strategy
-    must be visible in ``owner_scope`` (None: any owner's)."""
+    must be visible in ``owner_scope``."""
     market, problems = market_problems(req.market)
     strategy = await _strategy(owner_scope, req.strategy_id, req.initial_capital, problems)
     rf = 0.0 if req.risk_free_rate is None else req.risk_free_rate
     if not _number(rf) or rf <= -1:
-        problems.append(("riskFreeRate", "must be a finite number > -1 (0.04 for 4 %)"))
+        problems.append(("risk_free_rate", "must be a finite number > -1 (0.04 for 4 %)"))
     values: dict[str, float] = {}
     if req.params is not None and not isinstance(req.params, Mapping):
         problems.append(("params", 'give an object of parameter values, e.g. {"fast": 10}'))
@@ -151,19 +154,18 @@ async def queue_backtest(owner_id: int, owner_scope: int | None, req: BacktestRe
     record = await store_backtests.create_backtest(NewBacktest(
         owner_id, req.strategy_id, strategy.document, values, market.exchange, market.symbol,
         market.timeframe, market.start_ms, market.end_ms, float(strategy.initial_capital), rf))
-    await job_events(broadcaster, "backtest", record.id).emit("status", "queued", 0.0)
-    await executor.submit_backtest(record.id)
+    await start_job("backtest", record.id, owner_id, executor, broadcaster)
     return record
 
 
-async def queue_sweep(owner_id: int, owner_scope: int | None, req: SweepRequest,
+async def queue_sweep(owner_id: int, owner_scope: OwnerScope, req: SweepRequest,
                       executor: Executor, broadcaster: Broadcaster) -> SweepRecord:
     """Check ``req``, create the queued sweep of ``owner_id`` and submit it."""
     market, problems = market_problems(req.market)
     strategy = await _strategy(owner_scope, req.strategy_id, req.initial_capital, problems)
     if req.rank_by not in METRIC_NAMES:
-        problems.append(("rankBy", f"unknown metric {req.rank_by!r}; one of "
-                                   f"{', '.join(METRIC_NAMES)}"))
+        problems.append(("rank_by", f"unknown metric {req.rank_by!r}; one of "
+                                    f"{', '.join(METRIC_NAMES)}"))
     grid: dict[str, list[float]] = {}
     n_sets = 0
     if not isinstance(req.grid, Mapping):
@@ -181,23 +183,5 @@ async def queue_sweep(owner_id: int, owner_scope: int | None, req: SweepRequest,
     record = await store_sweeps.create_sweep(NewSweep(
         owner_id, req.strategy_id, strategy.document, grid, req.rank_by, market.exchange,
         market.symbol, market.timeframe, market.start_ms, market.end_ms, n_sets))
-    await job_events(broadcaster, "sweep", record.id).emit("status", "queued", 0.0)
-    await executor.submit_sweep(record.id)
+    await start_job("sweep", record.id, owner_id, executor, broadcaster)
     return record
-
-
-async def cancel_run(kind: str, job_id: int, owner_scope: int | None, executor: Executor,
-                     broadcaster: Broadcaster) -> bool | None:
-    """Cancel a backtest, sweep or replay the caller may see: None when not found, False when
-    it had finished already, True when cancelled (queued) or asked to stop (running: it ends
-    ``cancelled`` at the engine's next chunk)."""
-    get = {"backtest": store_backtests.get_backtest, "sweep": store_sweeps.get_sweep,
-           "replay": store_replays.get_replay}[kind]
-    record = await get(job_id, owner_scope)
-    if record is None:
-        return None
-    if record.is_terminal:
-        return False
-    if not await executor.cancel(kind, job_id):  # not in this executor: end the row here
-        return await finish_cancelled(kind, job_id, broadcaster)
-    return True

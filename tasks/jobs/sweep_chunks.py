@@ -21,15 +21,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from domain.errors import Cancelled, DomainError
+from domain.jobs import RunStatus, Stage
 from domain.strategy import parameter_grid, parse_strategy
 from store import leases as store_leases
 from store import sweeps as store_sweeps
-from store.models import RunStatus
+from store.scope import ALL_OWNERS
+from store.settings import Settings
 from tasks.execution.compute import (
     CancelToken,
     SweepChunkTask,
@@ -38,15 +39,12 @@ from tasks.execution.compute import (
     run_in_thread,
 )
 from tasks.jobs.lease import JobOptions, TransientJobError, claim, keep_lease
-from tasks.jobs.lifecycle import (
-    EVENT_TOP_ROWS,
-    INTERNAL_ERROR,
-    CandleReader,
-    job_events,
-    load_candles,
-)
+from tasks.jobs.lifecycle import INTERNAL_ERROR, CandleReader, finish_job, job_events, load_candles
+from tasks.jobs.split import Dispatch, Part
 from tasks.jobs.transient import is_transient
 from tasks.messaging.broadcast import Broadcaster
+
+EVENT_TOP_ROWS = 10
 
 log = logging.getLogger("tasks.jobs.sweep_chunks")
 
@@ -58,6 +56,15 @@ class Chunk:
     start: int
     stop: int
     n_chunks: int
+
+    def part(self) -> Part:
+        return {"index": self.index, "start": self.start, "stop": self.stop,
+                "n_chunks": self.n_chunks}
+
+    @classmethod
+    def of(cls, sweep_id: int, part: Part) -> Chunk:
+        return cls(sweep_id, int(part["index"]), int(part["start"]), int(part["stop"]),
+                   int(part["n_chunks"]))
 
 
 def grid_of(record: store_sweeps.SweepRecord) -> dict[str, list[float]]:
@@ -71,53 +78,58 @@ def chunks_of(sweep_id: int, n_sets: int, size: int) -> list[Chunk]:
             for k, a in enumerate(starts)]
 
 
-async def start_sweep(sweep_id: int, broadcaster: Broadcaster, opts: JobOptions, chunk_size: int,
-                      dispatch: Callable[[list[Chunk]], Awaitable[None]]) -> list[Chunk]:
-    """Claim the queued sweep and dispatch its chunks not done yet; the dispatched chunks."""
+async def start_sweep(sweep_id: int, broadcaster: Broadcaster, opts: JobOptions,
+                      settings: Settings, dispatch: Dispatch) -> list[Part]:
+    """Claim the queued sweep and dispatch its chunks not done yet (``SWEEP_CHUNK_SIZE`` sets
+    each); the dispatched parts."""
+    chunk_size = settings.sweep_chunk_size
     opts = opts.with_lease()
     if not await claim("sweep", sweep_id, opts):
         return []
-    record = await store_sweeps.get_sweep(sweep_id)
+    record = await store_sweeps.get_sweep(sweep_id, owner=ALL_OWNERS)
     if record is None:
         return []
-    events = job_events(broadcaster, "sweep", sweep_id)
+    events = job_events(broadcaster, "sweep", sweep_id, record.owner_id)
     try:
         strategy = parse_strategy(record.strategy_snapshot)
         n_sets = len(await asyncio.to_thread(parameter_grid, strategy, grid_of(record)))
     except DomainError as err:
-        if await store_sweeps.mark_failed(sweep_id, str(err), opts.lease):
-            await events.emit("error", RunStatus.FAILED.value, 0.0, error=str(err))
+        await finish_job("sweep", sweep_id, broadcaster, str(err), opts.lease)
         return []
     chunks = chunks_of(sweep_id, n_sets, chunk_size)
     done = await store_sweeps.done_chunks(sweep_id)
     await events.emit("status", RunStatus.RUNNING.value, len(done) / max(1, len(chunks)),
-                      chunks=len(chunks))
+                      stage=Stage.COMPUTING.value, chunks=len(chunks))
     pending = [c for c in chunks if c.index not in done]
     if not pending:
-        await merge(sweep_id, chunks[0].n_chunks if chunks else 0, n_sets, broadcaster)
+        await merge(sweep_id, record.owner_id, chunks[0].n_chunks if chunks else 0, n_sets,
+                    broadcaster)
         return []
-    await dispatch(pending)
-    return pending
+    parts = [c.part() for c in pending]
+    await dispatch(parts)
+    return parts
 
 
-async def run_chunk(chunk: Chunk, broadcaster: Broadcaster, opts: JobOptions,
+async def run_chunk(sweep_id: int, part: Part, broadcaster: Broadcaster, opts: JobOptions,
                     read: CandleReader | None = None) -> None:
-    """Run one chunk of a running sweep (see the module docstring); raises
-    :class:`TransientJobError` on a transient error (the caller retries the chunk)."""
-    record = await store_sweeps.get_sweep(chunk.sweep_id)
+    """Run one chunk (``part``, as :meth:`Chunk.part` made it) of a running sweep (see the
+    module docstring); raises :class:`TransientJobError` on a transient error (the caller
+    retries the chunk)."""
+    chunk = Chunk.of(sweep_id, part)
+    record = await store_sweeps.get_sweep(chunk.sweep_id, owner=ALL_OWNERS)
     if record is None or record.status != RunStatus.RUNNING:
         return
-    events = job_events(broadcaster, "sweep", chunk.sweep_id)
+    events = job_events(broadcaster, "sweep", chunk.sweep_id, record.owner_id)
     token = CancelToken()
     loop = asyncio.get_running_loop()
-    part = f"chunk{chunk.index}"
+    name = f"chunk{chunk.index}"
     publishing: set[asyncio.Task[Any]] = set()
 
     def on_progress(payload: dict[str, Any]) -> None:  # on the loop, in order
         if publishing:  # the previous one is still on its way: skip this one
             return
-        task = loop.create_task(events.emit_part(part, int(payload["done"]), record.n_combinations,
-                                                 chunk=chunk.index))
+        task = loop.create_task(events.emit_part(name, int(payload["done"]),
+                                                 record.n_combinations, chunk=chunk.index))
         publishing.add(task)
         task.add_done_callback(publishing.discard)
 
@@ -136,17 +148,17 @@ async def run_chunk(chunk: Chunk, broadcaster: Broadcaster, opts: JobOptions,
             out = await run_in_thread(compute_sweep_chunk, task, on_progress, token)
         await asyncio.gather(*publishing, return_exceptions=True)
         with contextlib.suppress(Exception):
-            await events.emit_part(part, chunk.stop - chunk.start, record.n_combinations,
+            await events.emit_part(name, chunk.stop - chunk.start, record.n_combinations,
                                    chunk=chunk.index)
         if not await store_sweeps.save_chunk(chunk.sweep_id, chunk.index, out.rows):
             return
         if len(await store_sweeps.done_chunks(chunk.sweep_id)) >= chunk.n_chunks:
-            await merge(chunk.sweep_id, chunk.n_chunks, record.n_combinations, broadcaster)
+            await merge(chunk.sweep_id, record.owner_id, chunk.n_chunks,
+                        record.n_combinations, broadcaster)
         return
     except Cancelled:
         if token.reason is None:
-            if await store_sweeps.mark_cancelled(chunk.sweep_id):
-                await events.emit("cancelled", RunStatus.CANCELLED.value, 0.0)
+            await finish_job("sweep", chunk.sweep_id, broadcaster)
             return
         error = token.reason
     except Exception as err:
@@ -159,17 +171,17 @@ async def run_chunk(chunk: Chunk, broadcaster: Broadcaster, opts: JobOptions,
             error = INTERNAL_ERROR
     finally:
         await asyncio.gather(*publishing, return_exceptions=True)
-    if await store_sweeps.mark_failed(chunk.sweep_id, error):
-        await events.emit("error", RunStatus.FAILED.value, 0.0, error=error)
+    await finish_job("sweep", chunk.sweep_id, broadcaster, error)
 
 
-async def merge(sweep_id: int, n_chunks: int, n_sets: int, broadcaster: Broadcaster) -> bool:
+async def merge(sweep_id: int, owner_id: int, n_chunks: int, n_sets: int,
+                broadcaster: Broadcaster) -> bool:
     """Save the merged table of a sweep whose chunks are all done and publish ``done``; False
     when another chunk did it first (or the sweep ended)."""
     rows = merge_sweep_rows(await store_sweeps.chunk_rows(sweep_id))
     if not await store_sweeps.save_table(sweep_id, rows):
         return False
-    await job_events(broadcaster, "sweep", sweep_id).emit(
-        "done", RunStatus.SUCCEEDED.value, 1.0, n_sets=n_sets, top=rows[:EVENT_TOP_ROWS],
-        chunks=n_chunks)
+    await job_events(broadcaster, "sweep", sweep_id, owner_id).emit(
+        "done", RunStatus.SUCCEEDED.value, 1.0, stage=Stage.DONE.value, eta=0.0, n_sets=n_sets,
+        top=rows[:EVENT_TOP_ROWS], chunks=n_chunks)
     return True

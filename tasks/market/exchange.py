@@ -92,9 +92,9 @@ def make_exchange(
                                 "options": options, **extra}
     exchange = cls(settings)
     if rest_url:
-        _override_rest(exchange, rest_url)
+        override_rest_url(exchange, rest_url)
     if ws_url:
-        _override_ws(exchange, ws_url)
+        override_ws_url(exchange, ws_url)
     return exchange
 
 
@@ -129,7 +129,8 @@ def _replace_origin(url: str, origin: str) -> str:
     return origin.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def _override_rest(exchange: Exchange, rest_url: str) -> None:
+def override_rest_url(exchange: Exchange, rest_url: str) -> None:
+    """Send ``exchange``'s REST calls to ``rest_url`` (scheme, host and port; the paths stay)."""
     _check_url(rest_url, ("http", "https"), "REST")
     api = exchange.urls.get("api")
     if isinstance(api, str):
@@ -140,7 +141,8 @@ def _override_rest(exchange: Exchange, rest_url: str) -> None:
             api[key] = _replace_origin(value, rest_url)
 
 
-def _override_ws(exchange: Exchange, ws_url: str) -> None:
+def override_ws_url(exchange: Exchange, ws_url: str) -> None:
+    """Open ``exchange``'s websocket streams on ``ws_url`` (no-op without websocket support)."""
     _check_url(ws_url, ("ws", "wss"), "websocket")
     api = exchange.urls.get("api")
     if not isinstance(api, dict) or "ws" not in api:

@@ -5,9 +5,13 @@ subscriber arrives (:meth:`LiveCandles.watching`) and stops it when the last one
 watcher stores each closed bar (no REST backfill: a subscriber never starts a large download;
 ``backtest data sync`` fills gaps) and publishes every update on the progress channel
 (``tasks.messaging.broadcast``) under :func:`candle_channel`, as :func:`update_event` dicts. A watcher that
-fails for good publishes an ``error`` event there (``error``: the message, ``code``:
-``BAD_USER_INPUT`` for an expected failure such as an unknown symbol, else ``INTERNAL``) and is
-started afresh for the next subscriber.
+fails for good publishes an :func:`error_event` there (``error``: the message, ``expected``: True
+for a failure of the request itself, a ``DomainError`` such as an unknown symbol, False for one
+on the server's side) and is started afresh for the next subscriber. How to report either to a
+client (an API error code...) is the subscriber's business.
+
+The app makes one :class:`LiveCandles` (:meth:`LiveCandles.for_settings`) for its lifetime and
+closes it on shutdown (:meth:`LiveCandles.aclose`).
 
 With Redis configured, any process can publish on those channels: :func:`publisher` gives the
 ``on_update`` callback for ``watch_klines`` (e.g. a separately running ``backtest data watch``),
@@ -21,21 +25,19 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from domain.errors import DomainError
+from store.settings import Settings
 from tasks.cache.candles import Cache
 from tasks.market.exchange import Exchange
 from tasks.market.retry import Backoff
-from tasks.market.store import StoreSink
+from tasks.market.store import StoreSink, exchange_from_settings
 from tasks.market.sync import CandleSink
 from tasks.market.watch import KlineUpdate, UpdateCallback, watch_klines
 from tasks.messaging.broadcast import Broadcaster, Event
 
 log = logging.getLogger("tasks.market.live_candles")
 
-EXTRA_KEY = "live_candles"
-"""Where the app keeps its :class:`LiveCandles` (``Services.extra``)."""
 MAX_FAILURES = 8
 """Consecutive failed connections before a watcher gives up (with the default backoff, a few
 minutes of trying)."""
@@ -55,6 +57,13 @@ def update_event(update: KlineUpdate) -> Event:
             "timeframe": update.timeframe, "ts": update.ts, "open": update.open,
             "high": update.high, "low": update.low, "close": update.close,
             "volume": update.volume, "closed": update.closed}
+
+
+def error_event(message: str, *, expected: bool) -> Event:
+    """A watcher's failure as a channel event (``kind`` ``error``): ``expected`` True when the
+    request itself was at fault (a ``DomainError``: unknown symbol, unsupported timeframe...),
+    False for a failure on the server's side."""
+    return {"kind": "error", "error": message, "expected": expected}
 
 
 def publisher(broadcaster: Broadcaster, channel: str | None = None) -> UpdateCallback:
@@ -96,6 +105,17 @@ class LiveCandles:
         self._watchers: dict[MarketKey, _Watcher] = {}
         self._stopping: set[asyncio.Task[None]] = set()
 
+    @classmethod
+    def for_settings(cls, settings: Settings, broadcaster: Broadcaster, *,
+                     cache: Cache | None = None) -> LiveCandles:
+        """The watchers of an app: exchange clients with the base URLs of ``settings``
+        (``tasks.market.store.exchange_from_settings``), closed bars stored through ``cache``."""
+
+        def exchange_factory(exchange_id: str) -> Exchange:
+            return exchange_from_settings(exchange_id, settings)
+
+        return cls(broadcaster, exchange_factory, cache=cache)
+
     def active(self) -> dict[MarketKey, int]:
         """The markets watched now and how many subscribers each has."""
         return {key: w.refs for key, w in self._watchers.items()}
@@ -135,17 +155,16 @@ class LiveCandles:
                                stop_event=watcher.stop, backfill=False, backoff=self.backoff,
                                max_failures=self.max_failures)
         except DomainError as err:
-            await self._fail(channel, str(err), "BAD_USER_INPUT")
+            await self._fail(channel, error_event(str(err), expected=True))
         except Exception as err:
             log.exception("live candles of %s %s %s failed", exchange, symbol, timeframe)
-            await self._fail(channel, f"the live {symbol} {timeframe} feed failed on the server "
-                                      f"side ({type(err).__name__}); subscribe again later",
-                             "INTERNAL")
+            await self._fail(channel, error_event(
+                f"the live {symbol} {timeframe} feed failed on the server side "
+                f"({type(err).__name__}); subscribe again later", expected=False))
 
-    async def _fail(self, channel: str, message: str, code: str) -> None:
+    async def _fail(self, channel: str, event: Event) -> None:
         with contextlib.suppress(Exception):
-            await self.broadcaster.publish(channel, {"kind": "error", "error": message,
-                                                     "code": code})
+            await self.broadcaster.publish(channel, event)
 
     async def _stop(self, watcher: _Watcher) -> None:
         watcher.stop.set()
@@ -165,14 +184,3 @@ class LiveCandles:
         self._watchers.clear()
         await asyncio.gather(*(self._stop(w) for w in watchers), *list(self._stopping),
                              return_exceptions=True)
-
-
-def live_candles_of(extra: dict[str, Any], broadcaster: Broadcaster,
-                    exchange_factory: Callable[[str], Exchange], *,
-                    cache: Cache | None = None) -> LiveCandles:
-    """The app's :class:`LiveCandles` kept in ``extra`` (``Services.extra``), made on first use
-    (storing closed bars through ``cache``, see :class:`LiveCandles`)."""
-    found = extra.get(EXTRA_KEY)
-    if not isinstance(found, LiveCandles):
-        found = extra[EXTRA_KEY] = LiveCandles(broadcaster, exchange_factory, cache=cache)
-    return found

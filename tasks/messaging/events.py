@@ -40,24 +40,48 @@ def is_terminal(event: Event) -> bool:
     return event.get("kind") in TERMINAL_KINDS
 
 
+def feed_channel(owner_id: int) -> str:
+    """The channel of every event of one owner's jobs, e.g. ``jobs:7``."""
+    return f"jobs:{owner_id}"
+
+
 class JobEvents:
     """Publishes one job's events; the broadcaster numbers them (``seq``) for the channel, so
     any process may publish a job's events (an API server, the worker that runs it, the chunks
-    of a sweep on several workers)."""
+    of a sweep on several workers).
 
-    def __init__(self, broadcaster: Broadcaster, job_kind: str, job_id: int | str) -> None:
+    With ``owner_id``, each event is also published on the owner's feed
+    (:func:`feed_channel`), numbered there, with ``job_kind``, ``job_id`` and the job
+    channel's ``job_seq``: one stream of every job of a user, for dashboards and
+    notifications (the ``jobEvents`` subscription).
+    """
+
+    def __init__(self, broadcaster: Broadcaster, job_kind: str, job_id: int | str,
+                 owner_id: int | None = None) -> None:
         self.broadcaster = broadcaster
+        self.job_kind = job_kind
+        self.job_id = job_id
         self.channel = channel(job_kind, job_id)
+        self.feed = None if owner_id is None else feed_channel(owner_id)
 
     async def emit(self, kind: str, status: str, progress: float, **fields: Any) -> Event:
         event: Event = {"kind": kind, "status": status, "progress": float(progress),
                         "at": time.time(), **fields}
-        return await self.broadcaster.publish(self.channel, event)
+        return await self._to_feed(await self.broadcaster.publish(self.channel, event))
 
     async def emit_part(self, part: str, done: int, total: int, **fields: Any) -> Event:
         """A ``progress`` event of one part of the job (``Broadcaster.publish_part``)."""
         event: Event = {"kind": "progress", "status": "running", "at": time.time(), **fields}
-        return await self.broadcaster.publish_part(self.channel, part, done, total, event)
+        return await self._to_feed(
+            await self.broadcaster.publish_part(self.channel, part, done, total, event))
+
+    async def _to_feed(self, event: Event) -> Event:
+        if self.feed is not None:
+            fields = {k: v for k, v in event.items() if k != "seq"}
+            await self.broadcaster.publish(self.feed, {
+                **fields, "job_kind": self.job_kind, "job_id": self.job_id,
+                "job_seq": event.get("seq", 0)})
+        return event
 
 
 async def follow(broadcaster: Broadcaster, channel_name: str,

@@ -15,6 +15,7 @@ from domain.metrics import METRIC_NAMES
 from domain.strategy import parse_strategy
 from store import backtest_results as results_store
 from store import backtests as store_backtests
+from store import leases as store_leases
 from store.models import Role
 from tests.graph import runs
 from tests.graph.conftest import Api, errors_of
@@ -220,7 +221,7 @@ query($filter: BacktestFilter, $sort: BacktestSort, $first: Int, $after: String)
 
 async def make_finished(owner: int, sharpe: float | None, symbol: str = "BTC/USDT") -> int:
     record = await store_backtests.create_backtest(new_backtest(owner, symbol=symbol))
-    await store_backtests.mark_running(record.id)
+    await store_leases.claim("backtest", record.id, "test", 60.0)
     assert await results_store.save_results(record.id, stored_results(sharpe))
     return record.id
 

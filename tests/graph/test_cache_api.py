@@ -21,6 +21,7 @@ from graph.context import Context
 from graph.schema import BacktestSchema, extensions
 from store import backtest_results, backtests, sweeps
 from store import candles as store_candles
+from store import leases as store_leases
 from store.models import Role, TokenScope
 from tasks.cache.candles import STAT_NAMES, NullCache, RedisCache
 from tests.graph.conftest import Api
@@ -86,7 +87,7 @@ async def finished_runs(owner: int) -> tuple[int, int]:
     new = backtests.NewBacktest(owner, None, {"name": "t"}, {}, "demo", "DEMO/USDT", "1h", 0,
                                 3_600_000 * 500, 1_000.0)
     record = await backtests.create_backtest(new)
-    await backtests.mark_running(record.id)
+    await store_leases.claim("backtest", record.id, "test", 60.0)
     times = np.arange(500, dtype=np.int64) * 3_600_000
     equity = 1_000.0 + np.cumsum(np.sin(np.arange(500) / 7.0))
     assert await backtest_results.save_results(record.id, backtest_results.Results(
@@ -95,7 +96,7 @@ async def finished_runs(owner: int) -> tuple[int, int]:
     sweep = await sweeps.create_sweep(sweeps.NewSweep(owner, None, {"name": "t"},
                                                       {"fast": [1.0, 2.0]}, "sharpe", "demo",
                                                       "DEMO/USDT", "1h", 0, 3_600_000, 2))
-    await sweeps.mark_running(sweep.id)
+    await store_leases.claim("sweep", sweep.id, "test", 60.0)
     metrics = dict.fromkeys(METRIC_NAMES, 0.25)
     assert await sweeps.save_table(sweep.id, [
         {"rank": 1, "params": {"fast": 2.0}, "metrics": {**metrics, "sharpe": 1.5}},

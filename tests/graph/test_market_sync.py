@@ -23,9 +23,11 @@ from websockets.typing import Subprotocol
 from graph.app import create_app
 from graph.auth import Viewer
 from graph.context import Context
+from graph.live_candles import FeedFailed
 from graph.schema import schema
 from store import candles as store_candles
 from store.models import Role, TokenScope
+from tasks.market.live_candles import error_event
 from tests.graph.conftest import Api, SignedIn, api_settings, errors_of
 from tests.tasks.fake_binance import FakeBinance
 from tests.tasks.fake_market import START_MS
@@ -168,14 +170,20 @@ async def test_cancel_a_running_job_and_an_orphaned_one(api: Api, fake: FakeBina
     await asyncio.sleep(0.3)
     refused = (await api.gql(CANCEL, {"id": job["id"]}, token=b.token))["data"]["cancelSyncJob"]
     assert refused == {"__typename": "NotFoundError", "message": f"sync job {job['id']} not found"}
+    # the cancel answers at once (no waiting): the running job is asked to stop, and ends
+    # cancelled at its next page, which its events show
+    asked = (await api.gql(CANCEL, {"id": job["id"]}, token=a.token))["data"]["cancelSyncJob"]
+    assert (asked["__typename"], asked["id"]) == ("SyncJob", job["id"])
+    assert asked["status"] in ("RUNNING", "CANCELLED")
+    *_, last = await follow_job(api, context_of(api, a), job["id"])
+    event = last.data["marketDataSyncProgress"]
+    assert (event["kind"], event["status"]) == ("cancelled", "CANCELLED")
+    assert event["error"].startswith("cancelled before it finished")
     done = (await api.gql(CANCEL, {"id": job["id"]}, token=a.token))["data"]["cancelSyncJob"]
     assert (done["__typename"], done["status"]) == ("SyncJob", "CANCELLED")
     assert done["error"].startswith("cancelled before it finished")
     again = (await api.gql(CANCEL, {"id": job["id"]}, token=a.token))["data"]["cancelSyncJob"]
-    assert again["status"] == "CANCELLED"  # already ended: nothing changes
-    [last] = await follow_job(api, context_of(api, a), job["id"])
-    event = last.data["marketDataSyncProgress"]
-    assert (event["kind"], event["status"]) == ("cancelled", "CANCELLED")
+    assert again == done  # already ended: nothing changes
     # a job no executor runs (its server stopped) is ended by the cancel itself
     orphan = await create_sync_job(a.id, "binance", "BTC/USDT", "1m", START_MS, None)
     ended = (await api.gql(CANCEL, {"id": str(orphan.id)}, token=a.token))["data"]["cancelSyncJob"]
@@ -222,11 +230,29 @@ async def test_candle_updates_stream_closed_bars(api: Api, fake: FakeBinance) ->
         assert (bar["open"], bar["high"], bar["low"], bar["close"], bar["volume"]) == (
             o, h, lo, c, v)
     await asyncio.sleep(0.1)  # the watcher stops in the background once nobody listens
-    assert api.services.extra["live_candles"].active() == {}
+    assert api.services.live_candles.active() == {}
     unauthenticated = await schema.subscribe(LIVE, context_value=Context(api.services))
     assert isinstance(unauthenticated, AsyncIterator)
     [refused] = [r async for r in unauthenticated]
     assert refused.errors and refused.errors[0].extensions == {"code": "UNAUTHENTICATED"}
+
+
+
+@pytest.mark.asyncio
+async def test_candle_updates_of_an_unknown_symbol_are_bad_user_input(api: Api) -> None:
+    a = await api.user("a@example.com")
+    stream = await schema.subscribe(LIVE.replace("BTC/USDT", "NOPE/USDT"),
+                                    context_value=context_of(api, a))
+    assert isinstance(stream, AsyncIterator)
+    [failed] = [r async for r in stream]
+    assert failed.errors and failed.errors[0].extensions == {"code": "BAD_USER_INPUT"}
+    assert "unknown symbol 'NOPE/USDT'" in failed.errors[0].message
+
+
+def test_feed_failures_get_their_code_from_the_expected_flag() -> None:
+    assert FeedFailed.from_event(error_event("bad", expected=True)).code == "BAD_USER_INPUT"
+    assert FeedFailed.from_event(error_event("broke", expected=False)).code == "INTERNAL"
+    assert FeedFailed.from_event({"kind": "error", "error": "?"}).code == "INTERNAL"
 
 
 @contextlib.asynccontextmanager

@@ -11,10 +11,13 @@ from typing import Any
 import pytest
 from graphql import GraphQLObjectType
 
+from domain.jobs import RunStatus
 from graph.app import create_app
 from graph.response_cache import CACHEABLE, ResponseCache, cacheable
 from graph.schema import MAX_TOKENS, schema
 from store import backtests as store_backtests
+from store import jobs as store_jobs
+from store import leases as store_leases
 from store.db import connection
 from store.models import Role
 from store.owner_versions import install
@@ -60,11 +63,11 @@ async def test_answers_are_reused_until_a_backtest_of_the_owner_changes(run_api:
     assert [n["id"] for n in nodes] == [str(queued.id), str(run_id)]
     assert nodes[0]["status"] == "QUEUED" and cache.misses == 2
 
-    await store_backtests.mark_running(queued.id)
+    await store_leases.claim("backtest", queued.id, "test", 60.0)
     assert (await listed(run_api, user.token))[0]["status"] == "RUNNING"
-    await store_backtests.set_progress(queued.id, 0.25)
+    await store_jobs.set_progress("backtest", queued.id, 0.25)
     assert (await listed(run_api, user.token))[0]["progress"] == 0.25
-    await store_backtests.mark_failed(queued.id, "boom")
+    await store_jobs.finish("backtest", queued.id, RunStatus.FAILED, error="boom")
     assert (await listed(run_api, user.token))[0]["status"] == "FAILED"
     hits = cache.hits
     await listed(run_api, user.token)
@@ -91,7 +94,7 @@ async def test_changes_made_outside_the_api_are_seen(run_api: Api) -> None:
     await connection().execute_query(
         f"UPDATE backtests SET strategy_id = {strategy_id} WHERE id = {run_id}")
     assert (await listed(run_api, user.token))[0]["strategyId"] == str(strategy_id)
-    await delete_strategy(user.id, strategy_id)  # ON DELETE SET NULL
+    await delete_strategy(strategy_id, owner=user.id)  # ON DELETE SET NULL
     assert (await listed(run_api, user.token))[0]["strategyId"] is None
     await connection().execute_query(
         f"UPDATE performance_summaries SET sharpe = 7.5 WHERE backtest_id = {run_id}")

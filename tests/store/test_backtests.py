@@ -12,13 +12,16 @@ import pytest
 
 from domain.demo import demo_candles
 from domain.engine.run import run_backtest
+from domain.jobs import RunStatus, Stage
 from domain.metrics import METRIC_NAMES
 from domain.series import downsample_minmax, drawdown, minmax_indices
 from domain.strategy import parse_strategy
 from store import backtest_results as results_store
 from store import backtests as store
+from store import jobs as store_jobs
 from store.backtest_list import BacktestFilter, SortKey, list_backtests
-from store.models import RunStatus
+from store.leases import claim
+from store.scope import ALL_OWNERS
 from store.settings import Settings
 from store.users import create_user
 
@@ -43,7 +46,7 @@ def results(sharpe: float | None = 0.5, n_trades: int = 3) -> results_store.Resu
 
 async def finished(owner: int, sharpe: float | None = 0.5, **kw: Any) -> int:
     record = await store.create_backtest(new(owner, **kw))
-    assert await store.mark_running(record.id) is not None
+    assert await claim("backtest", record.id, "test", 60.0)
     assert await results_store.save_results(record.id, results(sharpe))
     return record.id
 
@@ -55,16 +58,18 @@ async def test_life_cycle_and_results(db: Settings) -> None:
     assert record.status == RunStatus.QUEUED and record.strategy_snapshot == DOC
     assert not await results_store.save_results(record.id, results())  # not running: nothing written
     assert await results_store.count_trades(record.id) == 0
-    running = await store.mark_running(record.id)
+    assert await claim("backtest", record.id, "test", 60.0)
+    running = await store.get_backtest(record.id, owner=ALL_OWNERS)
     assert running is not None and running.status == RunStatus.RUNNING and running.started_at
-    assert await store.mark_running(record.id) is None  # only from queued
-    await store.set_progress(record.id, 0.5)
-    assert (await store.get_backtest(record.id)).progress == 0.5  # type: ignore[union-attr]
+    assert not await claim("backtest", record.id, "other", 60.0)  # held by a live lease
+    await store_jobs.set_progress("backtest", record.id, 0.5, Stage.COMPUTING)
+    state = await store_jobs.get_state("backtest", record.id, owner=ALL_OWNERS)
+    assert state is not None and state.progress == 0.5 and state.stage == Stage.COMPUTING
 
     res = results(sharpe=None, n_trades=5)
     res.metrics["profit_factor"] = math.inf
     assert await results_store.save_results(record.id, res)
-    done = await store.get_backtest(record.id)
+    done = await store.get_backtest(record.id, owner=ALL_OWNERS)
     assert done is not None and done.status == RunStatus.SUCCEEDED and done.progress == 1.0
     (summary,) = await results_store.summaries_for([record.id])
     assert summary is not None and summary.final_equity == res.final_equity
@@ -78,20 +83,22 @@ async def test_life_cycle_and_results(db: Settings) -> None:
     assert [t.seq for t in await results_store.trades_page(record.id, 2, 10)] == [3, 4]
     times, equity = await results_store.equity_curve(record.id)  # type: ignore[misc]
     assert np.array_equal(times, res.times) and np.array_equal(equity, res.equity)
-    assert not await store.mark_failed(record.id, "late")  # ended: stays succeeded
-    assert not await store.mark_cancelled(record.id)
+    assert not await store_jobs.finish("backtest", record.id, RunStatus.FAILED, error="late")
+    assert not await store_jobs.finish("backtest", record.id, RunStatus.CANCELLED)  # ended
+    state = await store_jobs.get_state("backtest", record.id, owner=ALL_OWNERS)
+    assert state is not None and state.stage == Stage.DONE
 
 
 @pytest.mark.asyncio
 async def test_failed_and_cancelled_keep_nothing(db: Settings) -> None:
     user = await create_user("a@x.io", None)
     queued = await store.create_backtest(new(user.id))
-    assert await store.mark_cancelled(queued.id)
-    assert (await store.get_backtest(queued.id)).status == RunStatus.CANCELLED  # type: ignore[union-attr]
+    assert await store_jobs.finish("backtest", queued.id, RunStatus.CANCELLED)
+    assert (await store.get_backtest(queued.id, owner=ALL_OWNERS)).status == RunStatus.CANCELLED  # type: ignore[union-attr]
     record = await store.create_backtest(new(user.id))
-    await store.mark_running(record.id)
-    assert await store.mark_failed(record.id, "boom")
-    failed = await store.get_backtest(record.id)
+    assert await claim("backtest", record.id, "test", 60.0)
+    assert await store_jobs.finish("backtest", record.id, RunStatus.FAILED, error="boom")
+    failed = await store.get_backtest(record.id, owner=ALL_OWNERS)
     assert failed is not None and failed.error == "boom" and failed.finished_at is not None
     assert not await results_store.save_results(record.id, results())
     assert await results_store.count_trades(record.id) == 0
@@ -103,11 +110,11 @@ async def test_owner_scope(db: Settings) -> None:
     alice = await create_user("a@x.io", None)
     bob = await create_user("b@x.io", None)
     run = await finished(alice.id)
-    assert await store.get_backtest(run, alice.id) is not None
-    assert await store.get_backtest(run, bob.id) is None
-    assert await store.get_backtest(run, None) is not None
-    assert (await list_backtests(bob.id, BacktestFilter())).rows == []
-    assert [r.id for r in (await list_backtests(None, BacktestFilter())).rows] == [run]
+    assert await store.get_backtest(run, owner=alice.id) is not None
+    assert await store.get_backtest(run, owner=bob.id) is None
+    assert await store.get_backtest(run, owner=ALL_OWNERS) is not None
+    assert (await list_backtests(BacktestFilter(), owner=bob.id)).rows == []
+    assert [r.id for r in (await list_backtests(BacktestFilter(), owner=ALL_OWNERS)).rows] == [run]
 
 
 async def page_through(owner: int, sort: SortKey, descending: bool, size: int,
@@ -115,7 +122,7 @@ async def page_through(owner: int, sort: SortKey, descending: bool, size: int,
     keys: list[tuple[float | None, int]] = []
     after = None
     while True:
-        page = await list_backtests(owner, flt or BacktestFilter(), sort=sort,
+        page = await list_backtests(flt or BacktestFilter(), owner=owner, sort=sort,
                                     descending=descending, after=after, limit=size)
         assert [r.id for r in page.rows] == [k[1] for k in page.keys]
         keys += page.keys
@@ -156,7 +163,7 @@ async def test_filters(db: Settings) -> None:
     c = (await store.create_backtest(new(user.id))).id
 
     async def ids(**kw: Any) -> list[int]:
-        return [r.id for r in (await list_backtests(user.id, BacktestFilter(**kw))).rows]
+        return [r.id for r in (await list_backtests(BacktestFilter(**kw), owner=user.id)).rows]
 
     assert await ids(symbol="ETH/USDT") == [a]
     assert await ids(statuses=(RunStatus.QUEUED,)) == [c]

@@ -12,6 +12,7 @@ from domain.engine.run import run_backtest
 from domain.strategy import parse_strategy
 from store import backtest_results as results_store
 from store import backtests, leases
+from store import jobs as store_jobs
 from store import sweeps as store_sweeps
 from store.models import Backtest, RunStatus, Trade
 from store.settings import Settings
@@ -62,7 +63,7 @@ async def test_the_lease_fences_result_writes(db: Settings) -> None:
     out = results()
     assert not await results_store.save_results(job, out, lease="A")  # the stale attempt
     assert await Trade.filter(backtest_id=job).count() == 0
-    assert not await backtests.mark_failed(job, "late", lease="A")
+    assert not await store_jobs.finish("backtest", job, RunStatus.FAILED, error="late", lease="A")
     assert await results_store.save_results(job, out, lease="B")
     assert await Trade.filter(backtest_id=job).count() == len(out.trades)
     # a redelivery of the same attempt's save changes nothing: exactly once
@@ -105,7 +106,7 @@ async def test_sweep_chunks_are_kept_once_and_dropped_with_the_sweep(db: Setting
     assert await store_sweeps.save_chunk(sweep.id, 0, rows)  # a redelivered chunk replaces
     assert await store_sweeps.done_chunks(sweep.id) == {0}
     assert await store_sweeps.chunk_rows(sweep.id) == rows
-    assert await store_sweeps.mark_cancelled(sweep.id)
+    assert await store_jobs.finish("sweep", sweep.id, RunStatus.CANCELLED)
     assert await store_sweeps.done_chunks(sweep.id) == set()
 
 

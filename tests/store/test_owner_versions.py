@@ -9,8 +9,11 @@ import pytest
 
 from store import backtest_results as results_store
 from store import backtests as store
+from store import jobs as store_jobs
+from store import leases as store_leases
 from store import owner_versions
-from store.db import connection, is_postgres
+from store.connection import connection, is_postgres
+from store.scope import ALL_OWNERS
 from store.settings import Settings
 from store.strategies import create_strategy, delete_strategy
 from store.users import create_user
@@ -36,19 +39,19 @@ async def test_every_change_moves_the_owners_counter(db: Settings) -> None:
     strategy = await create_strategy(alice.id, "s", DOC)
     record = await store.create_backtest(new(alice.id, strategy_id=strategy.id))
     assert await moved()
-    await store.mark_running(record.id)
+    await store_leases.claim("backtest", record.id, "test", 60.0)
     assert await moved()
-    await store.set_progress(record.id, 0.5)
+    await store_jobs.set_progress("backtest", record.id, 0.5)
     assert await moved()
-    await store.set_progress(10_000, 0.5)  # no such row: nothing changed
+    await store_jobs.set_progress("backtest", 10_000, 0.5)  # no such row: nothing changed
     assert not await moved()
     assert await results_store.save_results(record.id, results())
     assert await moved()
     await connection().execute_query(
         f"UPDATE performance_summaries SET sharpe = 3 WHERE backtest_id = {record.id}")
     assert await moved()
-    await delete_strategy(alice.id, strategy.id)  # ON DELETE SET NULL on backtests
-    assert (await store.get_backtest(record.id)).strategy_id is None  # type: ignore[union-attr]
+    await delete_strategy(strategy.id, owner=alice.id)  # ON DELETE SET NULL on backtests
+    assert (await store.get_backtest(record.id, owner=ALL_OWNERS)).strategy_id is None  # type: ignore[union-attr]
     assert await moved()
     await connection().execute_query(f"DELETE FROM backtests WHERE id = {record.id}")
     assert await moved()

@@ -17,6 +17,7 @@ from store import transactions as store
 from store.candles import write_candles
 from store.models import TransactionImport, TransactionRecord
 from store.rawsql import Raw
+from store.scope import ALL_OWNERS
 from store.settings import Settings
 from store.transaction_imports import NewImport, new_transactions, save_import
 from store.transactions import TransactionFilter
@@ -56,7 +57,7 @@ async def test_import_is_a_batch_and_reimporting_stores_nothing_twice(db: Settin
                                         "trades.json", txs))
     assert (again.n_stored, again.n_duplicates) == (0, len(txs))
     assert await stored_count() == len(txs)
-    rows, more = await store.list_transactions(user.id, TransactionFilter())
+    rows, more = await store.list_transactions(TransactionFilter(), owner=user.id)
     assert not more and [r.trade_id for r in rows] == [t.trade_id for t in txs]
     assert {r.import_id for r in rows} == {first.id}
     assert [r.file_row for r in rows] == [t.row for t in txs]
@@ -97,18 +98,24 @@ async def test_batches_are_listed_and_deleted_with_their_transactions(db: Settin
     b1 = await save_import(batch(user.id, [tx(i, str(i)) for i in range(3)], "one"))
     b2 = await save_import(batch(user.id, [tx(i, str(i)) for i in range(3, 5)], "two"))
     mine = await save_import(batch(other.id, [tx(0, "0")], "theirs"))
-    page, more = await store.list_imports(user.id, limit=1)
+    page, more = await store.list_imports(owner=user.id, limit=1)
     assert [b.name for b in page] == ["two"] and more
-    page, more = await store.list_imports(user.id, after_id=page[-1].id)
+    page, more = await store.list_imports(owner=user.id, after_id=page[-1].id)
     assert [b.name for b in page] == ["one"] and not more
-    assert len((await store.list_imports(None))[0]) == 3  # an admin sees all
-    assert await store.delete_import(b1.id, other.id) is None  # not theirs
-    assert await store.get_import(mine.id, user.id) is None
-    deleted = await store.delete_import(b1.id, user.id)
+    assert len((await store.list_imports(owner=ALL_OWNERS))[0]) == 3  # an admin sees all
+    assert await store.delete_import(b1.id, owner=other.id) is None  # not theirs
+    assert await store.get_import(mine.id, owner=user.id) is None
+    assert await store.get_imports([b1.id, mine.id, b2.id], owner=user.id) == [
+        await store.get_import(b1.id, owner=user.id), await store.get_import(b2.id, owner=user.id)]
+    deleted = await store.delete_import(b1.id, owner=user.id)
     assert deleted is not None and deleted.name == "one"
-    assert await store.get_import(b1.id) is None
+    assert await store.get_import(b1.id, owner=ALL_OWNERS) is None
     assert await stored_count(user.id) == 2
-    rows, _ = await store.list_transactions(user.id, TransactionFilter(import_id=b2.id))
+    rows, _ = await store.list_transactions(TransactionFilter(import_id=b2.id), owner=user.id)
+    assert [r.trade_id for r in rows] == ["3", "4"]
+    theirs, _ = await store.list_transactions(TransactionFilter(), owner=other.id)
+    assert [r.trade_id for r in theirs] == ["0"]  # only their own
+    rows, _ = await store.list_transactions(TransactionFilter(import_id=b2.id), owner=ALL_OWNERS)
     assert [r.trade_id for r in rows] == ["3", "4"]
 
 
@@ -119,15 +126,15 @@ async def test_transactions_page_by_time_and_filter(db: Settings) -> None:
     seen: list[str | None] = []
     after = None
     while True:
-        rows, more = await store.list_transactions(user.id, TransactionFilter(symbol="btc/usdt"),
-                                                   after=after, limit=2)
+        rows, more = await store.list_transactions(TransactionFilter(symbol="btc/usdt"),
+                                                   owner=user.id, after=after, limit=2)
         seen += [r.trade_id for r in rows]
         if not more:
             break
         after = (rows[-1].time_ms, rows[-1].id)
     assert seen == ["a", "b", "c", "e"]
-    rows, _ = await store.list_transactions(user.id, TransactionFilter(
-        side="sell", start_ms=T0 + 1, end_ms=T0 + 120_000))
+    rows, _ = await store.list_transactions(TransactionFilter(
+        side="sell", start_ms=T0 + 1, end_ms=T0 + 120_000), owner=user.id)
     assert [r.trade_id for r in rows] == ["d"]
 
 
@@ -190,7 +197,7 @@ async def test_fills_read_back_as_replay_columns(db: Settings) -> None:
            tx(3, "3", symbol="ETH/USDT"), tx(4, None, qty=1.25)]
     b1 = await save_import(batch(user.id, txs[:3]))
     await save_import(batch(user.id, txs[3:]))
-    fills = await store.read_fills(user.id, "BTC/USDT")
+    fills = await store.read_fills("BTC/USDT", owner=user.id)
     btc = [t for t in txs if t.symbol == "BTC/USDT"]
     assert fills.time_ms.tolist() == [t.time_ms for t in btc]
     assert fills.side.tolist() == [1 if t.side == "buy" else -1 for t in btc]
@@ -198,9 +205,9 @@ async def test_fills_read_back_as_replay_columns(db: Settings) -> None:
     assert fills.quantity.tolist() == [t.quantity for t in btc]
     assert fills.row.tolist() == [t.row for t in btc]
     assert [fills.asset_name(int(c)) for c in fills.fee_asset] == ["USDT", "BNB", "BTC", "USDT"]
-    only = await store.read_fills(user.id, "BTC/USDT", [b1.id], T0 + 60_000, T0 + 180_000)
+    only = await store.read_fills("BTC/USDT", [b1.id], T0 + 60_000, T0 + 180_000, owner=user.id)
     assert only.time_ms.tolist() == [T0 + 60_000, T0 + 120_000]
-    span = await store.transaction_span(user.id, "BTC/USDT")
+    span = await store.transaction_span("BTC/USDT", owner=user.id)
     assert (span.count, span.first_ts, span.last_ts) == (4, T0, T0 + 240_000)
-    assert len(await store.read_fills(user.id, "SOL/USDT")) == 0
-    assert np.array_equal((await store.read_fills(user.id, "ETH/USDT")).price, [42_003.0])
+    assert len(await store.read_fills("SOL/USDT", owner=user.id)) == 0
+    assert np.array_equal((await store.read_fills("ETH/USDT", owner=user.id)).price, [42_003.0])

@@ -25,6 +25,7 @@ from domain.engine.records import TRADE_DTYPE
 from domain.metrics import METRIC_NAMES
 from store import backtest_results, backtests, sweeps
 from store import candles as store_candles
+from store import leases as store_leases
 from store.db import close_db, init_db
 from store.settings import Settings, get_settings
 from store.users import create_user
@@ -41,8 +42,8 @@ from tasks.cache.candles import (
     write_candles_and_invalidate,
 )
 from tasks.cache.redis_store import decode_candles, encode_candles
-from tasks.jobs.sync import run_sync_job
-from tasks.market.live_candles import LiveCandles, live_candles_of
+from tasks.jobs.lifecycle import run_job
+from tasks.market.live_candles import LiveCandles
 from tasks.market.store import StoreSink
 from tasks.market.sync import sync
 from tasks.messaging.broadcast import MemoryBroadcaster
@@ -169,7 +170,7 @@ async def test_a_sync_job_invalidates_with_redis_in_the_settings(
                                           start + 200 * MIN)
     settings = dataclasses.replace(db, redis_url=redis_url, binance_rest_url=fake.rest_url,
                                    binance_ws_url=fake.ws_url)
-    await run_sync_job(job.id, MemoryBroadcaster(), settings=settings)
+    await run_job("sync", job.id, MemoryBroadcaster(), settings=settings)
     assert len(await read_candles_cached(cache, *BTC, *window)) == 200
     assert await cache.stats() == counts(candles=(0, 2))
 
@@ -223,8 +224,8 @@ def test_the_live_watchers_store_through_the_cache() -> None:
     live = LiveCandles(MemoryBroadcaster(), lambda _: None, cache=cache)
     sink = live.sink_factory()
     assert isinstance(sink, StoreSink) and sink.cache is cache
-    extra: dict[str, object] = {}
-    shared = live_candles_of(extra, MemoryBroadcaster(), lambda _: None, cache=cache)
+    shared = LiveCandles.for_settings(Settings(database_url="sqlite://:memory:"),
+                                      MemoryBroadcaster(), cache=cache)
     made = shared.sink_factory()
     assert isinstance(made, StoreSink) and made.cache is cache
     assert isinstance(StoreSink().cache, NullCache)
@@ -263,7 +264,7 @@ async def finished_backtest(owner: int) -> int:
     new = backtests.NewBacktest(owner, None, {"name": "t"}, {}, "demo", "DEMO/USDT", "1h", 0,
                                 3_600_000 * 100, 1_000.0)
     record = await backtests.create_backtest(new)
-    await backtests.mark_running(record.id)
+    await store_leases.claim("backtest", record.id, "test", 60.0)
     times = np.arange(100, dtype=np.int64) * 3_600_000
     equity = 1_000.0 + np.cumsum(np.linspace(-1.0, 2.0, 100))
     assert await backtest_results.save_results(record.id, backtest_results.Results(
@@ -303,7 +304,7 @@ async def test_finished_results_put_get_drop(db: Settings, cache: RedisCache,
     sweep = await sweeps.create_sweep(sweeps.NewSweep(owner, None, {"name": "t"},
                                                       {"fast": [1.0, 2.0]}, "sharpe", "demo",
                                                       "DEMO/USDT", "1h", 0, 3_600_000, 2))
-    await sweeps.mark_running(sweep.id)
+    await store_leases.claim("sweep", sweep.id, "test", 60.0)
     table = [{"rank": 1, "params": {"fast": 2.0}, "metrics": {"sharpe": 1.5}},
              {"rank": 2, "params": {"fast": 1.0}, "metrics": {"sharpe": None}}]
     assert await sweeps.save_table(sweep.id, table)

@@ -183,13 +183,13 @@ async def test_a_killed_worker_s_backtest_completes_on_another(
     events: list[dict[str, Any]] = []
 
     async def follow() -> None:
-        from tasks.jobs.state import stored_backtest_state
+        from tasks.jobs.state import stored_state
         from tasks.messaging.events import channel
         from tasks.messaging.events import follow as follow_channel
 
         broadcaster = celery_api.services.broadcaster
         async for event in follow_channel(broadcaster, channel("backtest", int(run_id)),
-                                          lambda: stored_backtest_state(int(run_id))):
+                                          lambda: stored_state("backtest", int(run_id))):
             events.append(event)
 
     listener = asyncio.create_task(follow())

@@ -37,7 +37,7 @@ def sink(fake: FakeBinance, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryS
     async def database() -> AsyncIterator[CandleSink]:
         yield memory
 
-    monkeypatch.setattr(commands, "_database", database)
+    monkeypatch.setattr(commands, "store_sink", database)
     monkeypatch.setattr(commands, "exchange_from_settings",
                         lambda _id: make_exchange(_id, fake.rest_url, fake.ws_url))
     yield memory

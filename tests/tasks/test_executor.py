@@ -17,15 +17,17 @@ from domain.engine.run import run_backtest
 from domain.errors import Cancelled, DataError
 from domain.strategy import parse_strategy
 from store import backtests as store_backtests
+from store import jobs as store_jobs
 from store.backtests import NewBacktest
 from store.candles import write_candles
 from store.models import RunStatus
+from store.scope import ALL_OWNERS
 from store.settings import Settings
 from store.users import create_user
 from tasks.execution.compute import CancelToken
 from tasks.execution.executor import InProcessExecutor
 from tasks.execution.pool import ComputeCrashed, ComputeFailed, ComputePool, WorkerDied
-from tasks.jobs.lifecycle import INTERRUPTED, run_backtest_job
+from tasks.jobs.lifecycle import INTERRUPTED, run_job
 from tasks.messaging.broadcast import MemoryBroadcaster
 from tasks.messaging.events import channel
 
@@ -135,13 +137,13 @@ async def test_job_in_a_thread_publishes_in_order(db: Settings, events: MemoryBr
 
     listener = asyncio.ensure_future(listen())
     await asyncio.sleep(0)
-    await run_backtest_job(run_id, events)  # the default runner: a thread (Celery's way)
+    await run_job("backtest", run_id, events)  # the default runner: a thread (Celery's way)
     await asyncio.wait_for(listener, 10)
     assert [e["seq"] for e in seen] == list(range(1, len(seen) + 1))
     assert seen[0]["status"] == "running" and seen[-1]["kind"] == "done"
     expected = run_backtest(parse_strategy(DOC), CANDLES)
     assert seen[-1]["summary"]["final_equity"] == expected.final_equity
-    record = await store_backtests.get_backtest(run_id)
+    record = await store_backtests.get_backtest(run_id, owner=ALL_OWNERS)
     assert record is not None and record.status == RunStatus.SUCCEEDED
 
 
@@ -150,13 +152,13 @@ async def test_job_cancelled_or_interrupted(db: Settings, events: MemoryBroadcas
     first, second, third = await prepare(db, 3)
     token = CancelToken()
     token.cancel()
-    await run_backtest_job(first, events, cancel=token)
+    await run_job("backtest", first, events, cancel=token)
     token = CancelToken()
     token.cancel(INTERRUPTED)
-    await run_backtest_job(second, events, cancel=token)
-    await store_backtests.mark_cancelled(third)
-    await run_backtest_job(third, events)  # not queued any more: left alone
-    records = [await store_backtests.get_backtest(i) for i in (first, second, third)]
+    await run_job("backtest", second, events, cancel=token)
+    await store_jobs.finish("backtest", third, RunStatus.CANCELLED)
+    await run_job("backtest", third, events)  # not queued any more: left alone
+    records = [await store_backtests.get_backtest(i, owner=ALL_OWNERS) for i in (first, second, third)]
     assert [r.status for r in records if r] == [RunStatus.CANCELLED, RunStatus.FAILED,
                                                 RunStatus.CANCELLED]
     assert records[1] is not None and records[1].error == INTERRUPTED
@@ -171,26 +173,26 @@ async def test_executor_slots_fifo_and_stop(db: Settings, events: MemoryBroadcas
                                  pool=pool)
     await executor.start()
     for run_id in ids[:3]:
-        await executor.submit_backtest(run_id)
+        await executor.submit("backtest", run_id)
     assert executor.running == [("backtest", ids[0])]
     assert executor.queued == [("backtest", ids[1]), ("backtest", ids[2])]
     deadline = time.monotonic() + 30
     while executor.running or executor.queued:
         assert len(executor.running) <= 1 and time.monotonic() < deadline
         await asyncio.sleep(0.01)
-    done = [await store_backtests.get_backtest(i) for i in ids[:3]]
+    done = [await store_backtests.get_backtest(i, owner=ALL_OWNERS) for i in ids[:3]]
     assert all(r is not None and r.status == RunStatus.SUCCEEDED for r in done)
     finished = [r.finished_at for r in done if r]
     assert finished == sorted(finished)  # in submission order
 
     executor.slots = 0  # the last one stays queued
-    await executor.submit_backtest(ids[3])
+    await executor.submit("backtest", ids[3])
     assert not await executor.cancel("backtest", 999)
     await executor.stop()
-    last = await store_backtests.get_backtest(ids[3])
+    last = await store_backtests.get_backtest(ids[3], owner=ALL_OWNERS)
     assert last is not None and last.status == RunStatus.FAILED and last.error == INTERRUPTED
     with pytest.raises(RuntimeError):
-        await executor.submit_backtest(ids[3])
+        await executor.submit("backtest", ids[3])
 
 
 @pytest.mark.asyncio

@@ -23,7 +23,7 @@ from tasks.execution.celery.tasks import backoff_s, gave_up_message
 from tasks.execution.compute import CancelToken
 from tasks.execution.executor import InProcessExecutor
 from tasks.jobs.lease import LEASE_LOST, JobOptions, TransientJobError, time_limit_message
-from tasks.jobs.lifecycle import run_backtest_job
+from tasks.jobs.lifecycle import run_job
 from tasks.jobs.recovery import gave_up, recover
 from tasks.messaging.broadcast import MemoryBroadcaster
 from tasks.messaging.events import channel
@@ -62,7 +62,7 @@ async def test_a_transient_error_requeues_when_retrying(db: Settings) -> None:
         raise ConnectionRefusedError("the database went away")
 
     with pytest.raises(TransientJobError, match="went away"):
-        await run_backtest_job(job, broadcaster, read=unreachable,
+        await run_job("backtest", job, broadcaster, read=unreachable,
                                options=JobOptions(retry_transient=True))
     row = await Backtest.get(id=job)
     assert (row.status, row.lease, row.attempts) == (RunStatus.QUEUED, None, 1)
@@ -70,7 +70,7 @@ async def test_a_transient_error_requeues_when_retrying(db: Settings) -> None:
     assert event is not None and event["status"] == "queued" and "retrying" in event
 
     # without retries (the in-process executor) it fails, with the error as its reason
-    await run_backtest_job(job, broadcaster, read=unreachable)
+    await run_job("backtest", job, broadcaster, read=unreachable)
     row = await Backtest.get(id=job)
     assert row.status == RunStatus.FAILED and row.attempts == 2
 
@@ -83,7 +83,7 @@ async def test_cancel_flag_time_limit_and_lost_lease(db: Settings) -> None:
         return flag["on"]
 
     job = await queued_backtest()
-    run = asyncio.create_task(run_backtest_job(
+    run = asyncio.create_task(run_job("backtest",
         job, broadcaster, runner=slow_runner,
         options=JobOptions(cancel_requested=requested, heartbeat_s=0.05)))
     await asyncio.sleep(0.3)
@@ -92,13 +92,13 @@ async def test_cancel_flag_time_limit_and_lost_lease(db: Settings) -> None:
     assert (await Backtest.get(id=job)).status == RunStatus.CANCELLED
 
     job2 = await queued_backtest("r2@x.io")
-    await run_backtest_job(job2, broadcaster, runner=slow_runner,
+    await run_job("backtest", job2, broadcaster, runner=slow_runner,
                            options=JobOptions(time_limit_s=0.2))
     row = await Backtest.get(id=job2)
     assert row.status == RunStatus.FAILED and row.error == time_limit_message(0.2)
 
     job3 = await queued_backtest("r3@x.io")
-    run = asyncio.create_task(run_backtest_job(
+    run = asyncio.create_task(run_job("backtest",
         job3, broadcaster, runner=slow_runner, options=JobOptions(heartbeat_s=0.05)))
     await asyncio.sleep(0.2)
     await Backtest.filter(id=job3).update(lease="someone-else")  # taken over

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from store.settings import Settings
 from tasks.market.exchange import Exchange, make_exchange
-from tasks.market.live_candles import LiveCandles, candle_channel, live_candles_of, publisher
+from tasks.market.live_candles import LiveCandles, candle_channel, error_event, publisher
 from tasks.market.watch import KlineUpdate
 from tasks.messaging.broadcast import Event, MemoryBroadcaster
 from tests.support.memory_sink import MemorySink
@@ -94,7 +95,7 @@ def test_a_failing_watcher_reports_and_is_restarted(fake: FakeBinance) -> None:
             async with broadcaster.subscribe(bad) as events, \
                     live.watching("binance", "NOPE/USDT", "1m"):
                 event = await anext(events)
-            assert event["kind"] == "error" and event["code"] == "BAD_USER_INPUT"
+            assert event["kind"] == "error" and event["expected"] is True  # the request's fault
             assert "unknown symbol 'NOPE/USDT'" in event["error"]
         await live.aclose()
         assert len(exchanges.made) == 2  # a new watcher for the second subscriber
@@ -102,7 +103,28 @@ def test_a_failing_watcher_reports_and_is_restarted(fake: FakeBinance) -> None:
     run(scenario())
 
 
-def test_publisher_and_the_shared_instance() -> None:
+def test_a_server_side_failure_is_not_expected(fake: FakeBinance) -> None:
+    class BrokenSink(MemorySink):
+        async def write(self, *args: Any, **kwargs: Any) -> int:
+            raise RuntimeError("disk full")
+
+    async def scenario() -> None:
+        broadcaster, exchanges = MemoryBroadcaster(), Exchanges(fake)
+        live = LiveCandles(broadcaster, exchanges, sink_factory=BrokenSink, backoff=FAST,
+                           max_failures=1)
+        async with broadcaster.subscribe(CHANNEL) as events, \
+                live.watching("binance", "BTC/USDT", "1m"):
+            async for event in events:
+                if event["kind"] == "error":
+                    break
+        await live.aclose()
+        assert event["expected"] is False and "failed on the server side" in event["error"]
+        assert "code" not in event  # no API error codes: the API maps ``expected`` to one
+
+    run(scenario())
+
+
+def test_publisher_events_and_the_app_instance() -> None:
     async def scenario() -> None:
         broadcaster = MemoryBroadcaster()
         update = KlineUpdate("binance", "ETH/USDT", "5m", 300_000, 1.0, 2.0, 0.5, 1.5, 10.0,
@@ -112,10 +134,18 @@ def test_publisher_and_the_shared_instance() -> None:
         assert event == {"seq": 1, "kind": "candle", "exchange": "binance", "symbol": "ETH/USDT",
                          "timeframe": "5m", "ts": 300_000, "open": 1.0, "high": 2.0,
                          "low": 0.5, "close": 1.5, "volume": 10.0, "closed": True}
-        extra: dict[str, Any] = {}
-        first = live_candles_of(extra, broadcaster, lambda _: None)
-        assert live_candles_of(extra, broadcaster, lambda _: None) is first
-        await first.aclose()
+        assert error_event("no", expected=True) == {"kind": "error", "error": "no",
+                                                     "expected": True}
+        settings = Settings(database_url="sqlite://:memory:", binance_rest_url="http://127.0.0.1:9",
+                            binance_ws_url="ws://127.0.0.1:9")
+        live = LiveCandles.for_settings(settings, broadcaster)
+        assert live.broadcaster is broadcaster and live.active() == {}
+        ex = live.exchange_factory("binance")
+        try:
+            assert "127.0.0.1:9" in str(ex.urls["api"])
+        finally:
+            await ex.close()
+        await live.aclose()  # nothing watched: nothing to stop
 
     run(scenario())
 

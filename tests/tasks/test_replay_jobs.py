@@ -23,14 +23,16 @@ from store import transactions as store_transactions
 from store.backtests import NewBacktest, create_backtest, get_backtest
 from store.candles import write_candles
 from store.models import RunStatus
+from store.scope import ALL_OWNERS
 from store.settings import Settings
 from store.transaction_imports import NewImport, save_import
 from store.users import create_user
 from tasks.execution.compute import CancelToken
-from tasks.jobs.lifecycle import run_backtest_job
+from tasks.jobs.control import cancel_job
+from tasks.jobs.lifecycle import run_job
 from tasks.jobs.recovery import recover
-from tasks.jobs.replay import run_replay_job, stored_replay_state
-from tasks.jobs.replay_submit import ReplayRequest, cancel_replay, queue_replay
+from tasks.jobs.replay_submit import ReplayRequest, queue_replay
+from tasks.jobs.state import stored_state
 from tasks.jobs.submit import InvalidRequest
 from tasks.messaging.broadcast import MemoryBroadcaster
 from tasks.messaging.events import channel
@@ -51,8 +53,9 @@ class Recorder:
     def __init__(self) -> None:
         self.submitted: list[int] = []
 
-    async def submit_replay(self, replay_id: int) -> None:
-        self.submitted.append(replay_id)
+    async def submit(self, kind: str, job_id: int) -> None:
+        assert kind == "replay"
+        self.submitted.append(job_id)
 
     async def cancel(self, kind: str, job_id: int) -> bool:
         return False
@@ -96,7 +99,7 @@ async def test_transactions_replayed_and_saved_as_the_domain_computes(db: Settin
     owner, txs, _ = await setup()
     replay_id, _, events = await queue(owner, fill="typical", fee_bps=7.5, slippage_bps=2,
                                        delay_bars=1)
-    record = await store_replays.get_replay(replay_id)
+    record = await store_replays.get_replay(replay_id, owner=ALL_OWNERS)
     assert record is not None and record.status == RunStatus.QUEUED
     first, last = min(t.time_ms for t in txs), max(t.time_ms for t in txs)
     assert record.start_ms == first - first % 3_600_000  # the bars of the first and last fills
@@ -104,13 +107,13 @@ async def test_transactions_replayed_and_saved_as_the_domain_computes(db: Settin
     assert record.parameters["fee_rate"] == 0.00075
     seen: list[dict[str, Any]] = []
     async with events.subscribe(channel("replay", replay_id)) as stream:
-        await run_replay_job(replay_id, events)
+        await run_job("replay", replay_id, events)
         async for event in stream:
             seen.append(event)
             if event["kind"] in ("done", "error", "cancelled"):
                 break
     assert seen[0]["kind"] == "status" and seen[-1]["kind"] == "done"
-    done = (await store_replays.get_replay(replay_id))
+    done = (await store_replays.get_replay(replay_id, owner=ALL_OWNERS))
     assert done is not None and done.status == RunStatus.SUCCEEDED, done.error
 
     candles = CANDLES.slice_time(record.start_ms, record.end_ms)
@@ -141,7 +144,7 @@ async def test_transactions_replayed_and_saved_as_the_domain_computes(db: Settin
     np.testing.assert_array_equal(curves[1]["equity"], want.replayed.equity)
     np.testing.assert_array_equal(curves[1]["actual_equity"], want.actual.equity)
     np.testing.assert_array_equal(curves[1]["position"], want.replayed.position)
-    state = await stored_replay_state(replay_id)
+    state = await stored_state("replay", replay_id)
     assert state is not None and state["kind"] == "done" and state["totals"] == totals
 
 
@@ -153,12 +156,12 @@ async def test_a_backtest_replayed_gives_back_its_equity(db: Settings) -> None:
                                            int(CANDLES.ts[0]), int(CANDLES.ts[-1]) + 3_600_000,
                                            10_000.0))
     events = MemoryBroadcaster()
-    await run_backtest_job(bt.id, events)
-    assert (await get_backtest(bt.id)).status == RunStatus.SUCCEEDED  # type: ignore[union-attr]
+    await run_job("backtest", bt.id, events)
+    assert (await get_backtest(bt.id, owner=ALL_OWNERS)).status == RunStatus.SUCCEEDED  # type: ignore[union-attr]
     replay_id, _, _ = await queue(user.id, backtest_id=bt.id, symbol=None, timeframe=None,
                                   exchange=None)
-    await run_replay_job(replay_id, events)
-    done = await store_replays.get_replay(replay_id)
+    await run_job("replay", replay_id, events)
+    done = await store_replays.get_replay(replay_id, owner=ALL_OWNERS)
     assert done is not None and done.status == RunStatus.SUCCEEDED, done.error
     assert (done.exchange, done.timeframe, done.source) == ("demo", "1h", "backtest")
     times, curves = await replay_results.replay_curves(replay_id)  # type: ignore[misc]
@@ -172,8 +175,8 @@ async def test_a_backtest_replayed_gives_back_its_equity(db: Settings) -> None:
     # the robustness check: the same trades on another exchange's 4h candles, filled at opens
     other_id, _, _ = await queue(user.id, backtest_id=bt.id, symbol=None, timeframe="4h",
                                  exchange="other", fill="open")
-    await run_replay_job(other_id, events)
-    other = await store_replays.get_replay(other_id)
+    await run_job("replay", other_id, events)
+    other = await store_replays.get_replay(other_id, owner=ALL_OWNERS)
     assert other is not None and other.status == RunStatus.SUCCEEDED, other.error
     assert other.result is not None and other.result["totals"]["n_fills"] > 0
     await events.close()
@@ -185,7 +188,7 @@ async def test_trades_of_a_backtest_are_its_fills(db: Settings) -> None:
     await write_candles("demo", SYMBOL, "1h", CANDLES)
     bt = await create_backtest(NewBacktest(user.id, None, DOC, {}, "demo", SYMBOL, "1h",
                                            int(CANDLES.ts[0]), int(CANDLES.ts[-1]) + 1, 1e4))
-    await run_backtest_job(bt.id, MemoryBroadcaster())
+    await run_job("backtest", bt.id, MemoryBroadcaster())
     found = await store_replays.backtest_trades(bt.id)
     assert found is not None and len(found[0]) > 0
     txs = transactions_from_trades(found[0], SYMBOL, 0.001)
@@ -197,12 +200,12 @@ async def test_bad_requests_are_refused_with_their_fields(db: Settings) -> None:
     other = await create_user("b@x.io", None)
     cases: list[tuple[dict[str, Any], set[str]]] = [
         ({"fill": "mid", "fee_bps": -1, "slippage_bps": float("nan"), "delay_bars": -2},
-         {"fill", "feeBps", "slippageBps", "delayBars"}),
+         {"fill", "fee_bps", "slippage_bps", "delay_bars"}),
         ({"timeframe": "7x"}, {"timeframe"}),
         ({"symbol": "SOL/USDT"}, {"symbol"}),
-        ({"import_ids": (999,)}, {"importIds", "symbol"}),
+        ({"import_ids": (999,)}, {"import_ids", "symbol"}),
         ({"start_ms": int(CANDLES.ts[50]), "end_ms": int(CANDLES.ts[40])}, {"to"}),
-        ({"initial_capital": 0.0}, {"initialCapital"}),
+        ({"initial_capital": 0.0}, {"initial_capital"}),
     ]
     for kw, fields in cases:
         with pytest.raises(InvalidRequest) as info:
@@ -216,16 +219,16 @@ async def test_failures_are_recorded(db: Settings) -> None:
     owner, _, batch = await setup(bnb=False)
     events = MemoryBroadcaster()
     replay_id, _, _ = await queue(owner)
-    await run_replay_job(replay_id, events)
-    failed = await store_replays.get_replay(replay_id)
+    await run_job("replay", replay_id, events)
+    failed = await store_replays.get_replay(replay_id, owner=ALL_OWNERS)
     assert failed is not None and failed.status == RunStatus.FAILED
     assert "pay their fee in BNB: store demo BNB/USDT 1h candles" in (failed.error or "")
     assert await replay_results.count_fills(replay_id) == 0
     # transactions deleted after the replay was queued
     replay_id, _, _ = await queue(owner)
-    await store_transactions.delete_import(batch, owner)
-    await run_replay_job(replay_id, events)
-    gone = await store_replays.get_replay(replay_id)
+    await store_transactions.delete_import(batch, owner=owner)
+    await run_job("replay", replay_id, events)
+    gone = await store_replays.get_replay(replay_id, owner=ALL_OWNERS)
     assert gone is not None and "no DEMO/USDT transactions are stored" in (gone.error or "")
 
 
@@ -233,16 +236,17 @@ async def test_cancel_and_recovery(db: Settings) -> None:
     owner, _, _ = await setup()
     events = MemoryBroadcaster()
     replay_id, executor, _ = await queue(owner)
-    cancelled = await cancel_replay(replay_id, owner, executor, events)  # type: ignore[arg-type]
+    cancelled = await cancel_job("replay", replay_id, owner=owner, executor=executor,  # type: ignore[arg-type]
+                                 broadcaster=events)
     assert cancelled is not None and cancelled.status == RunStatus.CANCELLED
-    await run_replay_job(replay_id, events)  # not queued any more: left alone
-    assert (await store_replays.get_replay(replay_id)).status == RunStatus.CANCELLED  # type: ignore[union-attr]
+    await run_job("replay", replay_id, events)  # not queued any more: left alone
+    assert (await store_replays.get_replay(replay_id, owner=ALL_OWNERS)).status == RunStatus.CANCELLED  # type: ignore[union-attr]
 
     token = CancelToken()
     token.cancel()
     replay_id, _, _ = await queue(owner)
-    await run_replay_job(replay_id, events, cancel=token)
-    assert (await store_replays.get_replay(replay_id)).status == RunStatus.CANCELLED  # type: ignore[union-attr]
+    await run_job("replay", replay_id, events, cancel=token)
+    assert (await store_replays.get_replay(replay_id, owner=ALL_OWNERS)).status == RunStatus.CANCELLED  # type: ignore[union-attr]
 
     stuck, _, _ = await queue(owner)
     assert await store_leases.claim("replay", stuck, "gone-worker", 60.0)
@@ -254,5 +258,5 @@ async def test_cancel_and_recovery(db: Settings) -> None:
     stale = dataclasses.replace(db, job_stale_after_s=0.0)
     report = await recover(stale, events, dispatch)
     assert ("replay", stuck) in report.requeued and ("replay", stuck) in dispatched
-    await run_replay_job(stuck, events)
-    assert (await store_replays.get_replay(stuck)).status == RunStatus.SUCCEEDED  # type: ignore[union-attr]
+    await run_job("replay", stuck, events)
+    assert (await store_replays.get_replay(stuck, owner=ALL_OWNERS)).status == RunStatus.SUCCEEDED  # type: ignore[union-attr]

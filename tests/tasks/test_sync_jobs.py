@@ -13,9 +13,13 @@ import pytest
 from store import candles as store_candles
 from store import sync_jobs
 from store.models import RunStatus
+from store.scope import ALL_OWNERS
 from store.settings import Settings
 from store.users import create_user
-from tasks.jobs.sync import check_sync_request, run_sync_job, state_event
+from tasks.execution.compute import CancelToken
+from tasks.jobs.lifecycle import run_job
+from tasks.jobs.state import stored_state
+from tasks.jobs.sync_submit import check_sync_request
 from tasks.messaging.broadcast import Event, MemoryBroadcaster
 from tasks.messaging.events import channel, follow, is_terminal
 from tests.tasks.fake_binance import FakeBinance
@@ -48,7 +52,7 @@ async def run_and_collect(job_id: int, settings: Settings) -> list[Event]:
     broadcaster = MemoryBroadcaster()
     events: list[Event] = []
     async with broadcaster.subscribe(channel("sync", job_id)) as stream:
-        await run_sync_job(job_id, broadcaster, settings=settings)
+        await run_job("sync", job_id, broadcaster, settings=settings)
         async for event in stream:
             events.append(event)
             if is_terminal(event):
@@ -69,7 +73,7 @@ async def test_a_job_stores_the_candles_and_reports_progress(db: Settings,
     assert progress == sorted(progress) and progress[-1] == 1.0
     assert [e["status"] for e in events[:-1]] == ["running"] * (len(events) - 1)
     assert events[-1]["status"] == "succeeded" and events[-1]["stored"] == 2_500
-    job = await sync_jobs.load_sync_job(job_id)
+    job = await sync_jobs.get_sync_job(job_id, owner=ALL_OWNERS)
     assert job is not None
     assert (job.status, job.stored, job.progress, job.error) == (RunStatus.SUCCEEDED, 2_500,
                                                                  1.0, None)
@@ -84,7 +88,7 @@ async def test_a_job_stores_the_candles_and_reports_progress(db: Settings,
 
 async def run_and_collect_nothing(job_id: int, settings: Settings) -> bool:
     broadcaster = MemoryBroadcaster()
-    await run_sync_job(job_id, broadcaster, settings=settings)
+    await run_job("sync", job_id, broadcaster, settings=settings)
     return await broadcaster.latest(channel("sync", job_id)) is None
 
 
@@ -93,9 +97,9 @@ async def test_an_unknown_symbol_fails_the_job_with_a_clear_message(db: Settings
                                                                     fake: FakeBinance) -> None:
     job_id = await new_job("NOPE/USDT", start_ms=fake.start_ms, bars=10)
     events = await run_and_collect(job_id, settings_for(db, fake))
-    assert [e["kind"] for e in events] == ["status", "error"]
+    assert [e["kind"] for e in events if e["kind"] != "progress"] == ["status", "error"]
     assert "unknown symbol 'NOPE/USDT'" in events[-1]["error"]
-    job = await sync_jobs.load_sync_job(job_id)
+    job = await sync_jobs.get_sync_job(job_id, owner=ALL_OWNERS)
     assert job is not None and job.status == RunStatus.FAILED
     assert job.error == events[-1]["error"] and job.finished_at is not None
 
@@ -106,17 +110,19 @@ async def test_a_cancelled_job_is_marked_cancelled(db: Settings, fake: FakeBinan
     fake.delay_next(5.0)  # the first page hangs
     broadcaster = MemoryBroadcaster()
     async with broadcaster.subscribe(channel("sync", job_id)) as stream:
-        task = asyncio.ensure_future(run_sync_job(job_id, broadcaster,
-                                                  settings=settings_for(db, fake)))
+        token = CancelToken()
+        task = asyncio.ensure_future(run_job("sync", job_id, broadcaster, cancel=token,
+                                             settings=settings_for(db, fake)))
         first = await anext(stream)
         assert first["kind"] == "status"
         await asyncio.sleep(0.2)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        token.cancel()  # a user's cancel: the hanging request is dropped at once
+        await asyncio.wait_for(task, 2.0)
         last = await anext(stream)
+        while last["kind"] == "progress":
+            last = await anext(stream)
     assert last["kind"] == "cancelled" and last["status"] == "cancelled"
-    job = await sync_jobs.load_sync_job(job_id)
+    job = await sync_jobs.get_sync_job(job_id, owner=ALL_OWNERS)
     assert job is not None and job.status == RunStatus.CANCELLED and "cancelled" in (job.error or "")
 
 
@@ -127,8 +133,7 @@ async def test_a_late_subscriber_gets_the_final_state_from_the_database(
     await run_and_collect(job_id, settings_for(db, fake))
 
     async def stored() -> Event | None:
-        job = await sync_jobs.load_sync_job(job_id)
-        return None if job is None else state_event(job)
+        return await stored_state("sync", job_id)
 
     # another process's broadcaster: no latest event; the row tells the end
     seen = [e async for e in follow(MemoryBroadcaster(), channel("sync", job_id), stored)]

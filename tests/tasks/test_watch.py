@@ -14,9 +14,9 @@ from domain.candles import Candles
 from tasks.market.exchange import (
     ExchangeUnavailable,
     UnknownSymbol,
-    _override_rest,
-    _override_ws,
     make_exchange,
+    override_rest_url,
+    override_ws_url,
 )
 from tasks.market.sync import sync
 from tasks.market.watch import KlineUpdate, WatchReport, watch_klines
@@ -174,8 +174,8 @@ def test_without_closed_flags_closed_bars_come_over_rest(fake: FakeBinance) -> N
 
     async def main() -> WatchReport:
         ex = ccxt.pro.binance({"rateLimit": 1, "options": {"fetchMarkets": {"types": ["spot"]}}})
-        _override_rest(ex, fake.rest_url)
-        _override_ws(ex, fake.ws_url)
+        override_rest_url(ex, fake.rest_url)
+        override_ws_url(ex, fake.ws_url)
         try:
             return await watch_until_stream_ends(fake, ex, sink, updates)
         finally:

@@ -15,11 +15,11 @@ from store import candles as store_candles
 from store.settings import Settings, WatchItem, parse_watch_list
 from tasks.cache.candles import NullCache
 from tasks.execution.celery.app import (
-    QUEUES,
     CeleryNotConfigured,
     celery_config,
     configure,
     make_app,
+    queues,
 )
 from tasks.market.watch_list import refresh_watch_list
 from tasks.messaging.broadcast import MemoryBroadcaster, RedisBroadcaster
@@ -124,8 +124,8 @@ def test_celery_config_from_settings() -> None:
     assert conf["worker_prefetch_multiplier"] == 1
     assert conf["broker_transport_options"]["visibility_timeout"] == 40.0
     assert (conf["task_soft_time_limit"], conf["task_time_limit"]) == (130.0, 160.0)
-    assert {q.name for q in conf["task_queues"]} == set(QUEUES)
-    assert {q.routing_key for q in conf["task_queues"]} == set(QUEUES)  # one queue per key
+    assert {q.name for q in conf["task_queues"]} == set(queues())
+    assert {q.routing_key for q in conf["task_queues"]} == set(queues())  # one queue per key
     assert conf["beat_schedule"]["refresh-watch-list"]["schedule"] == 30.0
     assert conf["beat_schedule"]["recover-stuck-jobs"]["task"] == "maintenance.recover"
     rabbit = dataclasses.replace(settings, celery_broker_url="amqp://guest@h//")

@@ -16,8 +16,8 @@ Reliability settings (see the README's "Workers" section for the trade-offs):
 * Time limits: the job bodies stop a run cooperatively after ``JOB_TIME_LIMIT`` (at the next
   chunk, failing it with a message); Celery's soft limit is 30 s later and its hard limit
   (which kills the process; the run is then recovered like one whose worker died) 60 s later.
-* Queues: ``backtests``, ``sweeps``, ``sync`` and ``replays``; a worker consumes all four
-  unless ``--queues`` says otherwise, so heavy sweeps can get workers of their own.
+* Queues: one per job kind (``JobKind.queue``: ``backtests``, ``sweeps``, ``sync``,
+  ``replays``); a worker consumes all of them unless ``--queues`` says otherwise, so heavy sweeps can get workers of their own.
 """
 
 from __future__ import annotations
@@ -29,16 +29,22 @@ from kombu import Exchange, Queue  # type: ignore[attr-defined]
 
 from store.settings import Settings, get_settings
 
-QUEUES = ("backtests", "sweeps", "sync", "replays")
+MAINTENANCE_QUEUE = "backtests"
+SYNC_QUEUE = "sync"
+# ``job.run`` and ``job.part`` are sent to their kind's queue (``JobKind.queue``) explicitly
 ROUTES = {
-    "backtest.run": {"queue": "backtests"},
-    "sweep.run": {"queue": "sweeps"},
-    "sweep.chunk": {"queue": "sweeps"},
-    "market.sync": {"queue": "sync"},
-    "market.refresh_watch_list": {"queue": "sync"},
-    "replay.run": {"queue": "replays"},
-    "maintenance.recover": {"queue": "backtests"},
+    "market.refresh_watch_list": {"queue": SYNC_QUEUE},
+    "maintenance.recover": {"queue": MAINTENANCE_QUEUE},
 }
+
+
+def queues() -> tuple[str, ...]:
+    """Every queue: those of the job kinds (``tasks.jobs.registry``) and of the periodic
+    tasks."""
+    from tasks.jobs.registry import job_kinds
+
+    found = {k.queue for k in job_kinds().values()} | {MAINTENANCE_QUEUE, SYNC_QUEUE}
+    return tuple(sorted(found))
 
 
 class CeleryNotConfigured(RuntimeError):
@@ -74,7 +80,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_time_limit": limit + 60,
         "task_serializer": "json",
         "accept_content": ["json"],
-        "task_queues": [Queue(q, Exchange(q, type="direct"), routing_key=q) for q in QUEUES],
+        "task_queues": [Queue(q, Exchange(q, type="direct"), routing_key=q) for q in queues()],
         "task_default_queue": "backtests",
         "task_routes": ROUTES,
         "beat_schedule": schedule,

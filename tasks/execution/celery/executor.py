@@ -1,7 +1,7 @@
 """The Celery executor (``EXECUTOR=celery``): the API hands job ids to Celery workers.
 
-It implements ``tasks.execution.executor.Executor``: ``submit_*`` records the dispatch time on the row and
-sends the task (``tasks.execution.celery.tasks``) to its queue; the workers run the same job bodies as the
+It implements ``tasks.execution.executor.Executor``: ``submit(kind, id)`` records the dispatch time on
+the row and sends the ``job.run`` task (``tasks.execution.celery.tasks``) to its queue; the workers run the same job bodies as the
 in-process executor and publish progress on Redis, where the API's subscriptions read it.
 
 ``cancel(kind, id)``: a queued job is left to the caller to mark cancelled (returns False, as
@@ -29,12 +29,12 @@ from store.settings import Settings
 from tasks.execution.celery.app import app, make_app
 from tasks.execution.celery.runtime import request_cancel
 from tasks.jobs.recovery import recover
+from tasks.jobs.registry import job_kind
 from tasks.messaging.broadcast import Broadcaster
 
 log = logging.getLogger("tasks.execution.celery.executor")
 
-TASK_NAMES = {"backtest": "backtest.run", "sweep": "sweep.run", "sync": "market.sync",
-              "replay": "replay.run"}
+RUN_TASK = "job.run"
 TASK_IDS_TTL_S = 7 * 24 * 3600
 _TASK_IDS_PREFIX = "backtest:tasks:"
 
@@ -54,7 +54,8 @@ async def send_job(kind: str, job_id: int, client: aioredis.Redis | None = None,
             pipe.sadd(key, task_id)
             pipe.expire(key, TASK_IDS_TTL_S)
             await pipe.execute()
-    await asyncio.to_thread(sender.send_task, TASK_NAMES[kind], args=[job_id], task_id=task_id)
+    await asyncio.to_thread(sender.send_task, RUN_TASK, args=[kind, job_id], task_id=task_id,
+                            queue=job_kind(kind).queue)
     return task_id
 
 
@@ -91,21 +92,9 @@ class CeleryExecutor:
         await self._redis.aclose()
         await asyncio.to_thread(self.app.close)
 
-    async def _submit(self, kind: str, job_id: int) -> None:
+    async def submit(self, kind: str, job_id: int) -> None:
         await store_leases.mark_dispatched(kind, job_id)
         await send_job(kind, job_id, self._redis, self.app)
-
-    async def submit_backtest(self, backtest_id: int) -> None:
-        await self._submit("backtest", backtest_id)
-
-    async def submit_sweep(self, sweep_id: int) -> None:
-        await self._submit("sweep", sweep_id)
-
-    async def submit_sync(self, job_id: int) -> None:
-        await self._submit("sync", job_id)
-
-    async def submit_replay(self, replay_id: int) -> None:
-        await self._submit("replay", replay_id)
 
     async def cancel(self, kind: str, job_id: int) -> bool:
         state = await store_leases.lease_of(kind, job_id)

@@ -1,16 +1,16 @@
 """The Celery tasks: thin wrappers that run the job bodies on the worker process's loop.
 
-===========================  ==========  ====================================================
-task                         queue       body
-===========================  ==========  ====================================================
-``backtest.run(id)``         backtests   ``tasks.jobs.lifecycle.run_backtest_job``
-``sweep.run(id)``            sweeps      ``tasks.jobs.sweep_chunks.start_sweep`` (dispatches chunks)
-``sweep.chunk(...)``         sweeps      ``tasks.jobs.sweep_chunks.run_chunk``
-``market.sync(id)``          sync        ``tasks.jobs.sync.run_sync_job``
-``market.refresh_watch_list`` sync       ``tasks.market.watch_list.refresh_watch_list`` (beat)
-``replay.run(id)``           replays     ``tasks.jobs.replay.run_replay_job``
-``maintenance.recover``      backtests   ``tasks.jobs.recovery.recover`` (beat)
-===========================  ==========  ====================================================
+=============================  ===========  ==================================================
+task                           queue        body
+=============================  ===========  ==================================================
+``job.run(kind, id)``          the kind's   ``tasks.jobs.lifecycle.run_job``, or the kind's
+                                            ``split.start`` (dispatches its parts)
+``job.part(kind, id, part)``   the kind's   the kind's ``split.run_part`` (a sweep's chunk)
+``market.refresh_watch_list``  sync         ``tasks.market.watch_list.refresh_watch_list`` (beat)
+``maintenance.recover``        backtests    ``tasks.jobs.recovery.recover`` (beat)
+=============================  ===========  ==================================================
+
+The kinds and their queues are those of ``tasks.jobs.registry``: a new kind needs no task.
 
 A transient error (database or exchange unreachable: ``tasks.jobs.transient``) puts the job back to
 ``queued`` and the task is retried with exponential backoff (1, 2, 4... s, at most 60 s, with
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from billiard.exceptions import SoftTimeLimitExceeded
@@ -31,22 +31,15 @@ from celery import Task, group
 from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 
 from domain.candles import Candles
-from store import sync_jobs as store_sync_jobs
-from store.models import RunStatus
 from store.settings import get_settings
 from tasks.execution.celery import runtime as worker_runtime
 from tasks.execution.celery.app import app
 from tasks.execution.celery.runtime import Runtime, close_runtime, runtime
 from tasks.execution.compute import warm_up
 from tasks.jobs.lease import JobOptions, TransientJobError
-from tasks.jobs.lifecycle import (
-    CandleReader,
-    finish_cancelled,
-    job_events,
-    load_candles,
-    run_backtest_job,
-)
-from tasks.jobs.sweep_chunks import Chunk, run_chunk, start_sweep
+from tasks.jobs.lifecycle import CandleReader, finish_job, load_candles, run_job
+from tasks.jobs.registry import job_kind
+from tasks.jobs.split import Part
 from tasks.jobs.transient import is_transient
 
 log = logging.getLogger("tasks.celery")
@@ -82,7 +75,7 @@ def reader(rt: Runtime) -> CandleReader:
 
 
 def _execute(task: Task, kind: str, job_id: int,
-             body: Callable[[Runtime], Coroutine[Any, Any, Any]]) -> None:
+             body: Callable[[Runtime], Awaitable[Any]]) -> None:
     """Run ``body`` on this process's loop. A transient error (``TransientJobError`` from a
     job body, or a database or exchange error raised before the body could claim its row) is
     retried later with backoff, at most ``JOB_MAX_RETRIES`` times, then the job fails saying
@@ -108,52 +101,34 @@ def _execute(task: Task, kind: str, job_id: int,
 
 
 def _fail(rt: Runtime, kind: str, job_id: int, message: str) -> None:
-    if kind == "sync":
-        rt.run(_end_sync(rt, job_id, RunStatus.FAILED, message))
-    else:
-        rt.run(finish_cancelled(kind, job_id, rt.broadcaster, message))
+    rt.run(finish_job(kind, job_id, rt.broadcaster, message))
 
 
-@app.task(name="backtest.run", bind=True)
-def run_backtest(self: Task, backtest_id: int) -> None:
-    _execute(self, "backtest", backtest_id, lambda rt: run_backtest_job(
-        backtest_id, rt.broadcaster, options=options(rt, "backtest", backtest_id),
-        read=reader(rt)))
+@app.task(name="job.run", bind=True)
+def run_job_task(self: Task, kind: str, job_id: int) -> None:
+    spec = job_kind(kind)
+    if spec.split is None:
+        _execute(self, kind, job_id, lambda rt: run_job(
+            kind, job_id, rt.broadcaster, options=options(rt, kind, job_id), read=reader(rt),
+            settings=rt.settings))
+        return
+    split = spec.split
+
+    async def dispatch(parts: list[Part]) -> None:
+        group(run_part_task.signature((kind, job_id, part), queue=spec.queue)
+              for part in parts).apply_async()
+
+    _execute(self, kind, job_id, lambda rt: split.start(
+        job_id, rt.broadcaster, options(rt, kind, job_id), rt.settings, dispatch))
 
 
-async def _dispatch_chunks(chunks: list[Chunk]) -> None:
-    group(run_sweep_chunk.s(c.sweep_id, c.index, c.start, c.stop, c.n_chunks)
-          for c in chunks).apply_async()
-
-
-@app.task(name="sweep.run", bind=True)
-def run_sweep(self: Task, sweep_id: int) -> None:
-    _execute(self, "sweep", sweep_id, lambda rt: start_sweep(
-        sweep_id, rt.broadcaster, options(rt, "sweep", sweep_id), rt.settings.sweep_chunk_size,
-        _dispatch_chunks))
-
-
-@app.task(name="sweep.chunk", bind=True)
-def run_sweep_chunk(self: Task, sweep_id: int, index: int, start: int, stop: int,
-                    n_chunks: int) -> None:
-    chunk = Chunk(sweep_id, index, start, stop, n_chunks)
-    _execute(self, "sweep", sweep_id, lambda rt: run_chunk(
-        chunk, rt.broadcaster, options(rt, "sweep", sweep_id), reader(rt)))
-
-
-async def _end_sync(rt: Runtime, job_id: int, status: RunStatus, error: str) -> None:
-    job = await store_sync_jobs.finish(job_id, status, error=error)
-    if job is not None:
-        await job_events(rt.broadcaster, "sync", job_id).emit(
-            "error", status.value, job.progress, job_id=job_id, stored=job.stored, error=error)
-
-
-@app.task(name="market.sync", bind=True)
-def run_sync(self: Task, job_id: int) -> None:
-    from tasks.jobs.sync import run_sync_job
-
-    _execute(self, "sync", job_id, lambda rt: run_sync_job(
-        job_id, rt.broadcaster, settings=rt.settings, options=options(rt, "sync", job_id)))
+@app.task(name="job.part", bind=True)
+def run_part_task(self: Task, kind: str, job_id: int, part: Part) -> None:
+    split = job_kind(kind).split
+    if split is None:
+        raise ValueError(f"{kind} jobs are not run in parts")
+    _execute(self, kind, job_id, lambda rt: split.run_part(
+        job_id, part, rt.broadcaster, options(rt, kind, job_id), reader(rt)))
 
 
 @app.task(name="market.refresh_watch_list")
@@ -162,14 +137,6 @@ def refresh_watch_list() -> dict[str, int]:
 
     rt = runtime()
     return rt.run(refresh(rt.settings, rt.cache))
-
-
-@app.task(name="replay.run", bind=True)
-def run_replay(self: Task, replay_id: int) -> None:
-    from tasks.jobs.replay import run_replay_job
-
-    _execute(self, "replay", replay_id, lambda rt: run_replay_job(
-        replay_id, rt.broadcaster, options=options(rt, "replay", replay_id), read=reader(rt)))
 
 
 @app.task(name="maintenance.recover")

@@ -60,15 +60,15 @@ def test_example_grid_sizes() -> None:
     assert sma.parameters["slow"].sweep_values() == tuple(range(20, 201, 20))
 
 
-def test_grid_errors_name_the_option() -> None:
+def test_grid_errors_are_located_at_grid_paths() -> None:
     s = parse_strategy(doc())
     with pytest.raises(StrategyError) as info:
         parameter_grid(s, {"fsat": [1], "fast": [5, 7.5], "slow": []})
     assert info.value.problems == [
-        Problem("--grid fsat", "the strategy has no parameter 'fsat'; defined: fast, slow, level"),
-        Problem("--grid fast", "must be an integer >= 1 (fast is used as "
-                               "entry.all[0].left.period), got 7.5"),
-        Problem("--grid slow", "needs at least one value"),
+        Problem("grid.fsat", "the strategy has no parameter 'fsat'; defined: fast, slow, level"),
+        Problem("grid.fast", "must be an integer >= 1 (fast is used as "
+                             "entry.all[0].left.period), got 7.5"),
+        Problem("grid.slow", "needs at least one value"),
     ]
 
 

@@ -1,7 +1,7 @@
-"""The replay job: load -> compute -> save -> publish, like the backtest job (``tasks.jobs.lifecycle``).
+"""The replay job: load -> compute -> save, like the backtest job (``tasks.jobs.kinds.backtest``).
 
-:func:`run_replay_job` takes the id of a ``queued`` replay execution, claims it under a lease,
-and loads what it replays:
+The life cycle (``tasks.jobs.lifecycle.run_job``) claims a ``queued`` replay execution under a
+lease; :func:`run` loads what it replays:
 
 * source ``transactions``: the owner's stored fills of the replay's symbol in its range (of
   the chosen imports only, when ``parameters.import_ids`` is set: ``store.transactions``);
@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from domain.candles import Candles
-from domain.errors import Cancelled, DataError
+from domain.errors import DataError
+from domain.jobs import Stage
 from domain.replay import Fills, ReplayModel, align_prices, transactions_from_trades
 from domain.replay.fills import split_symbol
 from domain.replay.rules import FEE_OTHER
@@ -39,14 +40,11 @@ from store import transactions as store_transactions
 from store.markets import read_closes
 from store.replay_results import ReplayResults
 from store.replays import ReplayRecord, backtest_trades
-from tasks.execution.compute import CancelToken, Runner, run_in_thread, series_payload
+from store.scope import ALL_OWNERS
+from tasks.execution.compute import series_payload
 from tasks.execution.replay_compute import ReplayOutput, ReplayTask, compute_replay
-from tasks.jobs.lease import JobOptions, claim
-from tasks.jobs.lifecycle import CandleReader, load_candles, run_life_cycle, summary_payload
-from tasks.jobs.state import state_event
-from tasks.messaging.broadcast import Broadcaster
-
-KIND = "replay"
+from tasks.jobs.lifecycle import CandleReader, JobRun, summary_payload
+from tasks.jobs.registry import JobKind, register
 
 
 def model_of(parameters: dict[str, Any]) -> ReplayModel:
@@ -74,8 +72,8 @@ async def load_fills(rec: ReplayRecord) -> Fills:
             raise DataError(f"backtest {rec.backtest_id} has no trades between the replay's "
                             "from and to: widen the range")
         return Fills.from_transactions(txs, rec.symbol)
-    fills = await store_transactions.read_fills(rec.owner_id, rec.symbol, rec.import_ids,
-                                                rec.start_ms, rec.end_ms)
+    fills = await store_transactions.read_fills(rec.symbol, rec.import_ids, rec.start_ms,
+                                                rec.end_ms, owner=rec.owner_id)
     if len(fills) == 0:
         raise DataError(f"no {rec.symbol} transactions are stored between the replay's from and "
                         "to (or they were deleted): import them first (importTransactions, or "
@@ -136,51 +134,39 @@ def result_json(out: ReplayOutput) -> dict[str, Any]:
             "totals": out.totals}
 
 
-async def run_replay_job(replay_id: int, broadcaster: Broadcaster, *,
-                         runner: Runner = run_in_thread, cancel: CancelToken | None = None,
-                         options: JobOptions | None = None,
-                         read: CandleReader | None = None) -> None:
-    """Run the queued replay ``replay_id`` to its end (see the module docstring and
-    ``tasks.jobs.lifecycle`` for the outcomes)."""
-    opts = (options or JobOptions()).with_lease()
-    if not await claim(KIND, replay_id, opts):
-        return
-    record = await store_replays.get_replay(replay_id)
-    if record is None:
-        return
-    token = cancel or CancelToken()
-    read_candles_for = read or load_candles
-
-    async def work(relay: Any) -> dict[str, Any] | None:
-        rec: ReplayRecord = record
-        fills, candles, conversions = await load_inputs(rec, read_candles_for)
-        if token.cancelled:
-            raise Cancelled()
-        task = ReplayTask(fills, candles, rec.initial_capital, model_of(rec.parameters),
-                          conversions, rec.risk_free_rate)
-        out = await runner(compute_replay, task, relay.push, token)
-        await relay.close()
-        result = result_json(out)
-        saved = await replay_results.save_replay(replay_id, ReplayResults(
-            out.times, out.curves, out.fills, out.trades, result), lease=opts.lease)
-        if not saved:
-            return None
-        return {"summary": result["summary"], "totals": out.totals,
-                "equity": series_payload(out.times, out.curves["equity"])}
-
-    await run_life_cycle(KIND, replay_id, broadcaster, token, opts, work)
-
-
-async def stored_replay_state(replay_id: int) -> dict[str, Any] | None:
-    """A replay's state as an event (``seq`` 0) built from the database, for a late
-    subscriber (``tasks.messaging.events.follow``)."""
-    record = await store_replays.get_replay(replay_id)
-    if record is None:
+async def run(job: JobRun) -> dict[str, Any] | None:
+    rec = await store_replays.get_replay(job.job_id, owner=ALL_OWNERS)
+    if rec is None:
         return None
-    event = state_event(record.status, record.progress, record.error)
-    if record.result is not None:
-        event.update(summary=record.result.get("summary"), totals=record.result.get("totals"))
+    job.stage(Stage.LOADING)
+    fills, candles, conversions = await load_inputs(rec, job.read)
+    job.stage(Stage.COMPUTING)
+    task = ReplayTask(fills, candles, rec.initial_capital, model_of(rec.parameters),
+                      conversions, rec.risk_free_rate)
+    out = await job.runner(compute_replay, task, job.on_compute, job.token)
+    job.stage(Stage.SAVING)
+    result = result_json(out)
+    saved = await replay_results.save_replay(job.job_id, ReplayResults(
+        out.times, out.curves, out.fills, out.trades, result), lease=job.lease)
+    if not saved:
+        return None
+    return {"summary": result["summary"], "totals": out.totals,
+            "equity": series_payload(out.times, out.curves["equity"])}
+
+
+async def state_fields(replay_id: int) -> dict[str, Any]:
+    """A replay's results as event fields: summary, totals and equity."""
+    record = await store_replays.get_replay(replay_id, owner=ALL_OWNERS)
+    fields: dict[str, Any] = {}
+    if record is not None and record.result is not None:
+        fields.update(summary=record.result.get("summary"), totals=record.result.get("totals"))
         curves = await replay_results.replay_curves(replay_id)
         if curves is not None:
-            event["equity"] = series_payload(curves[0], curves[1]["equity"])
-    return event
+            fields["equity"] = series_payload(curves[0], curves[1]["equity"])
+    return fields
+
+
+KIND = register(JobKind(
+    name="replay", queue="replays", body=run, state_fields=state_fields,
+    stages={Stage.LOADING: 0.4, Stage.COMPUTING: 0.4, Stage.SAVING: 0.2},
+    description="A user's transactions, or a backtest's trades, replayed against candles."))

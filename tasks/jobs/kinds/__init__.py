@@ -1,0 +1,1 @@
+"""The kinds of job, one module each (``tasks.jobs.registry`` imports them all)."""

@@ -1,0 +1,62 @@
+"""The backtest job: load the candles, run the engine, save the trades, equity and metrics.
+
+Its row is ``store.models.Backtest`` (created by ``tasks.jobs.submit.queue_backtest``); its
+``done`` event carries ``summary`` (``tasks.jobs.lifecycle.summary_payload``) and the final
+``equity`` (downsampled); its progress events the partial ``equity`` while it computes.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from typing import Any
+
+from domain.jobs import Stage
+from store import backtest_results as results_store
+from store import backtests as store_backtests
+from store.backtest_results import Results
+from store.scope import ALL_OWNERS
+from tasks.execution.compute import BacktestTask, compute_backtest, series_payload
+from tasks.jobs.lifecycle import JobRun, summary_payload
+from tasks.jobs.registry import JobKind, register
+
+try:
+    ENGINE_VERSION = importlib.metadata.version("backtest")
+except importlib.metadata.PackageNotFoundError:  # running from a source tree
+    ENGINE_VERSION = "dev"
+
+
+async def run(job: JobRun) -> dict[str, Any] | None:
+    rec = await store_backtests.get_backtest(job.job_id, owner=ALL_OWNERS)
+    if rec is None:
+        return None
+    candles = await job.load_candles(rec.exchange, rec.symbol, rec.timeframe, rec.start_ms,
+                                     rec.end_ms)
+    job.stage(Stage.COMPUTING)
+    task = BacktestTask(rec.strategy_snapshot, rec.parameters, candles, rec.risk_free_rate)
+    out = await job.runner(compute_backtest, task, job.on_compute, job.token)
+    job.stage(Stage.SAVING)
+    saved = await results_store.save_results(job.job_id, Results(
+        out.trades, out.times, out.equity, out.metrics, out.final_equity,
+        out.data_fingerprint, ENGINE_VERSION), lease=job.lease)
+    if not saved:
+        return None
+    return {"summary": summary_payload(out.final_equity, out.metrics),
+            "equity": series_payload(out.times, out.equity)}
+
+
+async def state_fields(backtest_id: int) -> dict[str, Any]:
+    """A succeeded backtest's results as event fields: its summary and equity curve."""
+    fields: dict[str, Any] = {}
+    summary = (await results_store.summaries_for([backtest_id]))[0]
+    curve = await results_store.equity_curve(backtest_id)
+    if summary is not None:
+        fields["summary"] = summary_payload(summary.final_equity, summary.metrics)
+    if curve is not None:
+        fields["equity"] = series_payload(*curve)
+    return fields
+
+
+KIND = register(JobKind(
+    name="backtest", queue="backtests", body=run, state_fields=state_fields,
+    stages={Stage.LOADING: 0.45, Stage.COMPUTING: 0.35, Stage.SAVING: 0.2},
+    description="One strategy on one market's candles."))
