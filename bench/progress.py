@@ -94,7 +94,30 @@ async def follow_feed(broadcaster: Broadcaster, owner_id: int, watches: dict[str
                 watch.done.set()
 
 
-def report(title: str, queued_at: float, watch: Watch, engine_s: float) -> dict[str, Any]:
+class LoopLag:
+    """The longest the event loop was held (a 10 ms sleep that woke late), while it runs."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self.at = 0.0
+        self._task = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            t = time.monotonic()
+            await asyncio.sleep(0.01)
+            lag = time.monotonic() - t - 0.01
+            if lag > self.worst:
+                self.worst, self.at = lag, t
+
+    async def stop(self) -> float:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        return self.worst
+
+
+def report(title: str, queued_at: float, watch: Watch, engine_s: float,
+           lag: float | None = None) -> dict[str, Any]:
     events = watch.events
     end_t, end = events[-1]
     if end.get("kind") != "done":
@@ -104,6 +127,10 @@ def report(title: str, queued_at: float, watch: Watch, engine_s: float) -> dict[
     times = [t for t, _ in events[running:]]
     gaps = [b - a for a, b in itertools.pairwise(times)]
     worst = max(gaps, default=0.0)
+    at = gaps.index(worst) if gaps else 0
+    around = events[running:][at:at + 2]
+    where = " -> ".join(f"{e.get('kind')}/{e.get('stage')} {float(e.get('progress', 0)):.2f}"
+                        for _, e in around)
     fractions = [float(e.get("progress", 0.0)) for _, e in progress]
     steps = [b - a for a, b in itertools.pairwise([0.0, *fractions, 1.0])]
     stages: dict[str, float] = {}
@@ -118,11 +145,13 @@ def report(title: str, queued_at: float, watch: Watch, engine_s: float) -> dict[
     print(f"  progress events          {len(progress):>10}   ({with_equity} with partial equity,"
           f" {len(etas)} with an ETA)")
     print(f"  largest gap              {worst * 1e3:>10.1f} ms  (running -> done, "
-          f"{len(times)} events)")
+          f"{len(times)} events; between {where})")
     print(f"  largest fraction step    {max(steps, default=1.0) * 100:>10.1f} %")
     print(f"  total (queued -> done)   {total:>10.3f} s")
     print(f"  engine only              {engine_s:>10.3f} s   ratio {total / engine_s:.2f}x")
     print("  stages began at          " + ", ".join(f"{k} {v:.3f} s" for k, v in stages.items()))
+    if lag is not None:
+        print(f"  event loop held at most  {lag * 1e3:>10.1f} ms")
     return {"events": len(progress), "gap_ms": worst * 1e3, "total_s": total,
             "engine_s": engine_s}
 
@@ -223,11 +252,14 @@ async def _bench(args: argparse.Namespace, folder: Path, url: str) -> None:
                                                   Watch()).done.wait(), 120)
 
         queued_at = time.monotonic()
+        lag = LoopLag()
         rec = await queue_backtest(user.id, user.id, BacktestRequest(strategy.id, market),
                                    executor, broadcaster)
         watch = watches.setdefault(channel("backtest", rec.id), Watch())
         await asyncio.wait_for(watch.done.wait(), 600)
-        bt = report(f"backtest, {len(candles):,} bars", queued_at, watch, bt_engine)
+        bt = report(f"backtest, {len(candles):,} bars", queued_at, watch, bt_engine,
+                    await lag.stop())
+        print(f"  (the loop was held {lag.at - queued_at:.3f} s after queueing)")
 
         queued_at = time.monotonic()
         srec = await queue_sweep(user.id, user.id,

@@ -17,6 +17,7 @@ checks the owner).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import zlib
 from collections.abc import Sequence
@@ -129,7 +130,8 @@ async def save_results(backtest_id: int, results: Results, lease: str | None = N
     update = ("UPDATE backtests SET status = ?, progress = 1.0, error = NULL, finished_at = ?, "
               "equity_curve = ?, data_fingerprint = ?, engine_version = ?, lease = NULL "
               "WHERE id = ? AND status = ?" + (" AND lease = ?" if lease is not None else ""))
-    blob = encode_curve(results.times, results.equity)
+    # ~0.5 s for a year of minutes: off the event loop (zlib lets go of the GIL)
+    blob = await asyncio.to_thread(encode_curve, results.times, results.equity)
     client = connection()
     postgres = is_postgres(client)
     now = datetime.now(UTC)

@@ -35,7 +35,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from domain.candles import Candles
 from domain.errors import Cancelled, DataError, DomainError
@@ -47,7 +47,15 @@ from store.candles import read_candles
 from store.scope import ALL_OWNERS
 from store.settings import Settings
 from tasks.cache.candles import Cache, read_candles_cached
-from tasks.execution.compute import CancelToken, Runner, RunnerError, json_number, run_in_thread
+from tasks.execution.compute import (
+    CancelCheck,
+    CancelToken,
+    Report,
+    Runner,
+    RunnerError,
+    json_number,
+    run_in_thread,
+)
 from tasks.jobs.lease import JobOptions, TransientJobError, claim, keep_lease
 from tasks.jobs.loading import read_in_parts
 from tasks.jobs.registry import JobKind, job_kind
@@ -64,6 +72,23 @@ INTERNAL_ERROR = "the run failed on the server side (the error is logged); try a
 INTERRUPTED = "interrupted: the server stopped before the run finished; run it again"
 
 T = TypeVar("T")
+R = TypeVar("R")
+
+
+class MarketRange(Protocol):
+    """What a job runs on: one market's candles over ``[start_ms, end_ms)``."""
+
+    @property
+    def exchange(self) -> str: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def timeframe(self) -> str: ...
+    @property
+    def start_ms(self) -> int: ...
+    @property
+    def end_ms(self) -> int: ...
+
 CandleReader = Callable[[str, str, str, int, int], Awaitable[Candles]]
 
 
@@ -219,13 +244,18 @@ class JobRun:
         extras.pop("at", None)
         self.report(fraction, **extras)
 
-    async def load_candles(self, exchange: str, symbol: str, timeframe: str, start_ms: int,
-                           end_ms: int) -> Candles:
+    async def load_candles(self, market: MarketRange) -> Candles:
         """The ``loading`` stage of a job that runs on one market's candles: they are read in
         parts (``tasks.jobs.loading``), each reported as progress."""
         self.stage(Stage.LOADING)
-        return await read_in_parts(self.read, exchange, symbol, timeframe, start_ms, end_ms,
-                                   self.report)
+        return await read_in_parts(self.read, market.exchange, market.symbol, market.timeframe,
+                                   market.start_ms, market.end_ms, self.report)
+
+    async def compute(self, fn: Callable[[T, Report, CancelCheck], R], task: T) -> R:
+        """The ``computing`` stage: ``fn(task)`` through the runner (a process pool, a
+        thread), its progress reported, stopped by a cancel."""
+        self.stage(Stage.COMPUTING)
+        return await self.runner(fn, task, self.on_compute, self.token)
 
     def check(self) -> None:
         """``Cancelled`` when the run was asked to stop."""

@@ -129,7 +129,8 @@ async def run_chunk(sweep_id: int, part: Part, broadcaster: Broadcaster, opts: J
         if publishing:  # the previous one is still on its way: skip this one
             return
         task = loop.create_task(events.emit_part(name, int(payload["done"]),
-                                                 record.n_combinations, chunk=chunk.index))
+                                                 record.n_combinations, chunk=chunk.index,
+                                                 stage=Stage.COMPUTING.value))
         publishing.add(task)
         task.add_done_callback(publishing.discard)
 
@@ -149,7 +150,7 @@ async def run_chunk(sweep_id: int, part: Part, broadcaster: Broadcaster, opts: J
         await asyncio.gather(*publishing, return_exceptions=True)
         with contextlib.suppress(Exception):
             await events.emit_part(name, chunk.stop - chunk.start, record.n_combinations,
-                                   chunk=chunk.index)
+                                   chunk=chunk.index, stage=Stage.COMPUTING.value)
         if not await store_sweeps.save_chunk(chunk.sweep_id, chunk.index, out.rows):
             return
         if len(await store_sweeps.done_chunks(chunk.sweep_id)) >= chunk.n_chunks:

@@ -29,11 +29,9 @@ async def run(job: JobRun) -> dict[str, Any] | None:
     rec = await store_backtests.get_backtest(job.job_id, owner=ALL_OWNERS)
     if rec is None:
         return None
-    candles = await job.load_candles(rec.exchange, rec.symbol, rec.timeframe, rec.start_ms,
-                                     rec.end_ms)
-    job.stage(Stage.COMPUTING)
+    candles = await job.load_candles(rec)
     task = BacktestTask(rec.strategy_snapshot, rec.parameters, candles, rec.risk_free_rate)
-    out = await job.runner(compute_backtest, task, job.on_compute, job.token)
+    out = await job.compute(compute_backtest, task)
     job.stage(Stage.SAVING)
     saved = await results_store.save_results(job.job_id, Results(
         out.trades, out.times, out.equity, out.metrics, out.final_equity,
@@ -58,5 +56,5 @@ async def state_fields(backtest_id: int) -> dict[str, Any]:
 
 KIND = register(JobKind(
     name="backtest", queue="backtests", body=run, state_fields=state_fields,
-    stages={Stage.LOADING: 0.45, Stage.COMPUTING: 0.35, Stage.SAVING: 0.2},
+    stages={Stage.LOADING: 0.6, Stage.COMPUTING: 0.15, Stage.SAVING: 0.25},
     description="One strategy on one market's candles."))

@@ -140,10 +140,9 @@ async def run(job: JobRun) -> dict[str, Any] | None:
         return None
     job.stage(Stage.LOADING)
     fills, candles, conversions = await load_inputs(rec, job.read)
-    job.stage(Stage.COMPUTING)
     task = ReplayTask(fills, candles, rec.initial_capital, model_of(rec.parameters),
                       conversions, rec.risk_free_rate)
-    out = await job.runner(compute_replay, task, job.on_compute, job.token)
+    out = await job.compute(compute_replay, task)
     job.stage(Stage.SAVING)
     result = result_json(out)
     saved = await replay_results.save_replay(job.job_id, ReplayResults(

@@ -27,11 +27,9 @@ async def run(job: JobRun) -> dict[str, Any] | None:
     rec = await store_sweeps.get_sweep(job.job_id, owner=ALL_OWNERS)
     if rec is None:
         return None
-    candles = await job.load_candles(rec.exchange, rec.symbol, rec.timeframe, rec.start_ms,
-                                     rec.end_ms)
-    job.stage(Stage.COMPUTING)
+    candles = await job.load_candles(rec)
     task = SweepTask(rec.strategy_snapshot, sweep_chunks.grid_of(rec), candles, rec.rank_by)
-    out = await job.runner(compute_sweep, task, job.on_compute, job.token)
+    out = await job.compute(compute_sweep, task)
     job.stage(Stage.SAVING)
     if not await store_sweeps.save_table(job.job_id, out.rows, lease=job.lease):
         return None
