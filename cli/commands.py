@@ -41,7 +41,6 @@ def progress_bar(total: int, unit: str, disabled: bool) -> tqdm:
                 disable=True if disabled else None, dynamic_ncols=True)
 
 
-_progress_bar = progress_bar  # the former name, still imported by cli/replay_cli.py
 
 
 @contextlib.contextmanager

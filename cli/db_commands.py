@@ -55,12 +55,6 @@ def table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
         for row in [header, *rows])
 
 
-# The former private names, still imported by cli/replay_cli.py (not changed here); use
-# with_db and table.
-_with_db = with_db
-_table = table
-
-
 def cmd_db_migrate(args: argparse.Namespace) -> int:
     """Apply pending migrations (and the PostgreSQL extras of market_data)."""
     seed = bool(getattr(args, "seed_demo", False))

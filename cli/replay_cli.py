@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from cli import replay_output as out
-from cli.commands import _progress_bar
-from cli.db_commands import _table, _with_db
+from cli.commands import progress_bar
+from cli.db_commands import table, with_db
 from cli.errors import UsageError
 from cli.inputs import iso, parse_time, read_bytes
 from cli.problems import problems_message
@@ -55,7 +55,7 @@ def cmd_replay_import(args: argparse.Namespace) -> int:
             owner, data, args.format, args.name, Path(args.file).name, args.exchange),
             active_settings())
 
-    batch = _with_db(work)
+    batch = with_db(work)
     print(json.dumps(out.import_dict(batch), indent=2) if args.json else
           f"imported {out.import_line(batch)}")
     return 0
@@ -73,7 +73,7 @@ def cmd_replay_imports(args: argparse.Namespace) -> int:
                 return found
             after = page[-1].id
 
-    batches = _with_db(work)
+    batches = with_db(work)
     if args.json:
         print(json.dumps([out.import_dict(b) for b in batches], indent=2))
         return 0
@@ -84,7 +84,7 @@ def cmd_replay_imports(args: argparse.Namespace) -> int:
              f"{b.n_duplicates:,}", ", ".join(b.symbols),
              "" if b.first_ts is None else iso(b.first_ts)[:10],
              "" if b.last_ts is None else iso(b.last_ts)[:10]] for b in batches]
-    print(_table(["id", "name", "format", "exchange", "rows", "new", "duplicates", "symbols",
+    print(table(["id", "name", "format", "exchange", "rows", "new", "duplicates", "symbols",
                   "first", "last"], rows, {0, 4, 5, 6}))
     return 0
 
@@ -93,7 +93,7 @@ def cmd_replay_delete_import(args: argparse.Namespace) -> int:
     async def work() -> Any:
         return await store_transactions.delete_import(args.id, owner=await _owner(args))
 
-    deleted = _with_db(work)
+    deleted = with_db(work)
     if deleted is None:
         raise UsageError(f"no import {args.id} of yours (see `backtest replay imports`)")
     print(f"deleted import {deleted.id} {deleted.name!r} and its {deleted.n_stored:,} "
@@ -123,7 +123,7 @@ def _request(args: argparse.Namespace) -> ReplayRequest:
 
 def cmd_replay_run(args: argparse.Namespace) -> int:
     request = _request(args)
-    bar = _progress_bar(100, "%", args.no_progress or args.json)
+    bar = progress_bar(100, "%", args.no_progress or args.json)
 
     async def work() -> tuple[ReplayRecord, list[Any]]:
         owner = await _owner(args)
@@ -147,7 +147,7 @@ def cmd_replay_run(args: argparse.Namespace) -> int:
         return done, fills
 
     try:
-        record, fills = _with_db(work)
+        record, fills = with_db(work)
     finally:
         bar.close()
     if record.error:

@@ -165,7 +165,7 @@ def _locate(names: tuple[str, ...], header_row: int) -> dict[str, int]:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic GC while building a million small lists (it would rescan them all)."""
     was = gc.isenabled()
     gc.disable()
@@ -182,7 +182,7 @@ def _split_columns(data: list[str], wanted: list[int], n_cols: int) -> dict[int,
         flat = ",".join(data).split(",")
         return {j: flat[j::n_cols] for j in wanted}
     maxsplit = wanted[-1] + 1  # leave the unused tail of each row unsplit
-    with _gc_paused():
+    with gc_paused():
         split = [line.split(",", maxsplit) for line in data]
         cols = {j: [r[j] for r in split] for j in wanted}
         del split

@@ -40,7 +40,7 @@ from operator import attrgetter
 
 import numpy as np
 
-from domain.csv import _gc_paused
+from domain.csv import gc_paused
 from domain.errors import DomainError
 from domain.transactions.binance_export import parse_binance_export
 from domain.transactions.binance_my_trades import parse_binance_my_trades
@@ -75,7 +75,7 @@ def parse_transactions(data: bytes, fmt: str, *, filename: str | None = None,
         raise DomainError(f"unknown transaction file format {fmt!r}: expected one of "
                           f"{', '.join(FORMATS)}")
     resolver = Symbols(symbols, known_symbols)
-    with _gc_paused():  # a transaction object per row: the cyclic GC would rescan them all
+    with gc_paused():  # a transaction object per row: the cyclic GC would rescan them all
         try:
             if fmt == "binance_export":
                 parsed = parse_binance_export(data, filename, resolver)

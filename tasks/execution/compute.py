@@ -239,7 +239,7 @@ def compute_sweep_chunk(task: SweepChunkTask, report: Report,
 
     result = run_sweep(strategy, task.candles, param_sets, rank_by=task.rank_by,
                        risk_free_rate=task.risk_free_rate, progress=on_progress,
-                       cancel=cancelled, chunk_sets=64)
+                       cancel=cancelled, chunk_sets=chunk_sets(len(param_sets)))
     rows = chunk_top(param_sets, result.metrics, task.rank_by, task.start)
     return SweepOutput(rows, len(param_sets))
 

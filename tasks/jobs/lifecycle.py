@@ -284,6 +284,11 @@ class JobRun:
         if self._progress is not None:
             await self._progress.close()
 
+    @property
+    def fraction(self) -> float | None:
+        """The overall fraction done so far (None before the life cycle started)."""
+        return None if self._progress is None else self._progress.tracker.current.fraction
+
 
 def _cancelling() -> bool:
     """Whether the current task itself is being cancelled (the server stopping)."""
@@ -294,30 +299,34 @@ def _cancelling() -> bool:
 async def finish_job(kind_name: str, job_id: int, broadcaster: Broadcaster,
                      reason: str | None = None, lease: str | None = None,
                      sticky: dict[str, Any] | None = None,
-                     columns: dict[str, Any] | None = None) -> bool:
+                     columns: dict[str, Any] | None = None,
+                     progress: float | None = None) -> bool:
     """End an active job that is not executing here (queued, or orphaned) or whose body
-    stopped: ``cancelled``, or ``failed`` with ``reason``; publish the terminal event. False
-    when it had ended already (or, with ``lease``, when that attempt no longer holds it)."""
+    stopped: ``cancelled``, or ``failed`` with ``reason``; publish the terminal event. Its
+    progress stays where it got to (``progress``: the last one published, else the row's).
+    False when it had ended already (or, with ``lease``, when that attempt no longer holds
+    it)."""
     kind = job_kind(kind_name)
     state = await store_jobs.get_state(kind.name, job_id, owner=ALL_OWNERS)
     if state is None or state.is_terminal:
         return False
     events = job_events(broadcaster, kind.name, job_id, state.owner_id)
+    if progress is None:  # the row's, or further: the last event (parts publish, rows lag)
+        latest = await broadcaster.latest(events.channel)
+        published = 0.0 if latest is None else float(latest.get("progress") or 0.0)
+        progress = max(state.progress, published)
+    fraction = progress
     extra = sticky or {}
-    if reason is None:
-        if await store_jobs.finish(kind.name, job_id, RunStatus.CANCELLED,
-                                   error=kind.cancelled_error, lease=lease, **(columns or {})):
-            fields = {"error": kind.cancelled_error} if kind.cancelled_error else {}
-            await events.emit("cancelled", RunStatus.CANCELLED.value, 0.0, stage="done",
-                              **fields, **extra)
-            return True
+    status, event = ((RunStatus.CANCELLED, "cancelled") if reason is None
+                     else (RunStatus.FAILED, "error"))
+    error = kind.cancelled_error if reason is None else reason
+    if not await store_jobs.finish(kind.name, job_id, status, error=error, lease=lease,
+                                   progress=fraction, **(columns or {})):
         return False
-    if await store_jobs.finish(kind.name, job_id, RunStatus.FAILED, error=reason, lease=lease,
-                               **(columns or {})):
-        await events.emit("error", RunStatus.FAILED.value, 0.0, stage="done", error=reason,
-                          **extra)
-        return True
-    return False
+    fields = {"error": error} if error else {}
+    await events.emit(event, status.value, fraction, stage=Stage.DONE.value, eta=None,
+                      **fields, **extra)
+    return True
 
 
 async def run_job(kind_name: str, job_id: int, broadcaster: Broadcaster, *,
@@ -353,7 +362,7 @@ async def _life_cycle(run: JobRun, opts: JobOptions) -> None:
     except Cancelled:
         await run.flush()
         await finish_job(kind.name, job_id, run.broadcaster, token.reason, opts.lease,
-                         run.sticky, run.columns)
+                         run.sticky, run.columns, run.fraction)
         return
     except (DomainError, RunnerError) as err:
         if opts.retry_transient and is_transient(err):
@@ -362,7 +371,7 @@ async def _life_cycle(run: JobRun, opts: JobOptions) -> None:
     except asyncio.CancelledError:
         await run.flush()
         await finish_job(kind.name, job_id, run.broadcaster, INTERRUPTED, opts.lease,
-                         run.sticky, run.columns)
+                         run.sticky, run.columns, run.fraction)
         raise
     except Exception as err:
         if opts.retry_transient and is_transient(err):
@@ -377,7 +386,7 @@ async def _life_cycle(run: JobRun, opts: JobOptions) -> None:
         return
     await run.flush()
     await finish_job(kind.name, job_id, run.broadcaster, error, opts.lease, run.sticky,
-                     run.columns)
+                     run.columns, run.fraction)
 
 
 async def _release(run: JobRun, opts: JobOptions, events: JobEvents, err: BaseException) -> None:

@@ -147,6 +147,10 @@ async def run_chunk(sweep_id: int, part: Part, broadcaster: Broadcaster, opts: J
             task = SweepChunkTask(record.strategy_snapshot, grid_of(record), candles,
                                   record.rank_by, chunk.start, chunk.stop)
             out = await run_in_thread(compute_sweep_chunk, task, on_progress, token)
+            # a cancel that came while the last engine chunk ran: keep nothing of this one
+            if token.cancelled or (opts.cancel_requested is not None
+                                   and await opts.cancel_requested()):
+                raise Cancelled()
         await asyncio.gather(*publishing, return_exceptions=True)
         with contextlib.suppress(Exception):
             await events.emit_part(name, chunk.stop - chunk.start, record.n_combinations,

@@ -61,6 +61,9 @@ class Broadcaster(Protocol):
         """``async with b.subscribe(ch) as events: async for e in events: ...``; the
         subscription is active when the ``async with`` body starts."""
 
+    async def subscribers(self, channel: str) -> int:
+        """How many subscriptions ``channel`` has now (in every process sharing it)."""
+
     async def ping(self) -> None:
         """Raise if the channel's backend is unreachable (``/readyz``)."""
 
@@ -116,6 +119,9 @@ class MemoryBroadcaster:
                 if not subscribers:
                     del self._subscribers[channel]
 
+    async def subscribers(self, channel: str) -> int:
+        return len(self._subscribers.get(channel, ()))
+
     async def ping(self) -> None:
         return None
 
@@ -159,8 +165,10 @@ _PARTS_PREFIX = "backtest:parts:"
 
 class RedisBroadcaster:
     """Redis pub/sub: one Lua script numbers the event, keeps it as the latest (with a TTL)
-    and ``PUBLISH`` es it to ``backtest:events:<channel>``; one pub/sub connection per
-    subscription."""
+    and ``PUBLISH`` es it to ``backtest:events:<db>:<channel>``; one pub/sub connection per
+    subscription. Pub/sub channels are server-wide (Redis does not scope them by database),
+    so the database number is part of their names: deployments (or tests) on separate
+    databases of one server never see each other's events."""
 
     def __init__(self, url: str) -> None:
         import redis.asyncio as aioredis
@@ -168,6 +176,8 @@ class RedisBroadcaster:
         self.url = url
         self._redis = aioredis.Redis.from_url(url)
         self._script = self._redis.register_script(_PUBLISH_LUA)
+        db = self._redis.connection_pool.connection_kwargs.get("db", 0)
+        self.channel_prefix = f"{_CHANNEL_PREFIX}{int(db or 0)}:"
 
     async def publish(self, channel: str, event: Event) -> Event:
         return await self._publish(channel, event, "", 0, 0)
@@ -186,7 +196,7 @@ class RedisBroadcaster:
             raise ValueError("an event needs at least one field")
         seq, progress, done_sum = await self._script(
             keys=[_SEQ_PREFIX + channel, _KEY_PREFIX + channel, _PARTS_PREFIX + channel],
-            args=[orjson.dumps(body), _CHANNEL_PREFIX + channel, LATEST_TTL_S, part, done,
+            args=[orjson.dumps(body), self.channel_prefix + channel, LATEST_TTL_S, part, done,
                   total])
         if part:
             return {"seq": int(seq), "progress": float(progress), "done": int(done_sum),
@@ -203,7 +213,7 @@ class RedisBroadcaster:
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Event]]:
         pubsub = self._redis.pubsub()
-        name = _CHANNEL_PREFIX + channel
+        name = self.channel_prefix + channel
         await pubsub.subscribe(name)
         # Wait for the server's confirmation: from then on every PUBLISH reaches us.
         while True:
@@ -224,6 +234,10 @@ class RedisBroadcaster:
             with contextlib.suppress(Exception):
                 await pubsub.unsubscribe(name)
             await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def subscribers(self, channel: str) -> int:
+        [(_, count)] = await self._redis.pubsub_numsub(self.channel_prefix + channel)
+        return int(count)
 
     async def ping(self) -> None:
         await self._redis.ping()

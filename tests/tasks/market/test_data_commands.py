@@ -117,13 +117,14 @@ def test_data_watch_publishes_to_redis_when_configured(
 
     from store.settings import get_settings
     from tasks.market.live_candles import candle_channel
+    from tasks.messaging.broadcast import RedisBroadcaster
 
     url = redis_url
     monkeypatch.setenv("REDIS_URL", url)
     get_settings.cache_clear()
     client = redis.Redis.from_url(url)
     pubsub = client.pubsub()
-    pubsub.subscribe("backtest:events:" + candle_channel(*KEY))
+    pubsub.subscribe(RedisBroadcaster(url).channel_prefix + candle_channel(*KEY))
     fake.now_ms = fake.start_ms + 100 * 60_000
     fake.ws_max_ticks = 6
 

@@ -1,6 +1,6 @@
 """A replay on a real Celery worker (``EXECUTOR=celery``, task ``replay.run`` on the
 ``replays`` queue), through the API: the result equals the domain's, progress reaches the API
-over Redis. Uses the worker fixtures of ``tests.tasks.test_celery_workers``."""
+over Redis. Uses the worker fixtures of ``tests.tasks.execution.celery.test_workers``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from store.transaction_imports import NewImport, save_import
 from tests.graph.conftest import Api
 from tests.graph.runs import wait_for
 from tests.support.local_workers import LocalWorkers
-from tests.tasks import test_celery_workers as celery
+from tests.tasks.execution.celery import test_workers as celery
 
 pytestmark = pytest.mark.asyncio
 workers_db, workers, celery_api = celery.workers_db, celery.workers, celery.celery_api

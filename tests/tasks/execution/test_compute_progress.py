@@ -20,7 +20,7 @@ from tasks.execution.compute import (
     compute_sweep,
 )
 
-SMA = json.loads((Path(__file__).resolve().parents[2] / "examples" / "sma_crossover.json")
+SMA = json.loads((Path(__file__).resolve().parents[3] / "examples" / "sma_crossover.json")
                  .read_text())
 
 
