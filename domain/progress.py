@@ -186,7 +186,9 @@ class ProgressTracker:
         if f <= 0.0 or now is None or self._origin is None:
             return None
         elapsed = max(0.0, now - self._origin)
-        return max(0.0, elapsed * (1.0 - f) / f)
+        eta = elapsed * (1.0 - f) / f
+        # a vanishing fraction (a stage weighted next to nothing) extrapolates to no estimate
+        return max(0.0, eta) if math.isfinite(eta) else None
 
 
 class GrowingMinMax:
