@@ -7,7 +7,8 @@ temporary folder (removed at the end), then runs through the in-process executor
 (``tasks.execution.executor.InProcessExecutor``, its process pool, an in-memory broadcaster):
 
 * one backtest of the SMA crossover (``examples/sma_crossover.json``) on every bar;
-* one sweep of ``--sets`` parameter sets (a fast x slow grid, 100 x 100 for 10,000) on every bar;
+* one sweep of ``--sets`` parameter sets (a fast x slow grid, 100 x 100 for 10,000) on the
+  first ``--sweep-bars`` bars (default 100,000);
 
 each queued with ``tasks.jobs.submit.queue_backtest`` / ``queue_sweep``, its events followed
 from the moment it is queued (the owner's feed, subscribed before queueing, filtered to the
@@ -55,7 +56,12 @@ from store.db import close_db, init_db, migrate  # noqa: E402
 from store.settings import Settings  # noqa: E402
 from store.strategies import create_strategy  # noqa: E402
 from store.users import create_user  # noqa: E402
-from tasks.execution.compute import EVENT_POINTS, chunk_bars, warm_up  # noqa: E402
+from tasks.execution.compute import (  # noqa: E402
+    EVENT_POINTS,
+    chunk_bars,
+    chunk_sets,
+    warm_up,
+)
 from tasks.execution.executor import InProcessExecutor  # noqa: E402
 from tasks.jobs.submit import BacktestRequest, Market, SweepRequest, queue_backtest, queue_sweep  # noqa: E402
 from tasks.messaging.broadcast import Broadcaster, MemoryBroadcaster  # noqa: E402
@@ -229,7 +235,8 @@ async def _bench(args: argparse.Namespace, folder: Path, url: str) -> None:
     bare, reported, n_reports = reporting_cost(candles, reps)
     run_sweep(parsed, candles.take(0, min(len(candles), 5_000)), sets[:64])
     t = time.perf_counter()
-    run_sweep(parsed, candles, sets, rank_by="sharpe", chunk_sets=64)
+    sweep_candles = candles.take(0, min(len(candles), args.sweep_bars))
+    run_sweep(parsed, sweep_candles, sets, rank_by="sharpe", chunk_sets=chunk_sets(len(sets)))
     sweep_engine = time.perf_counter() - t
     print(f"engine only: backtest {bt_engine * 1e3:.1f} ms (best of {reps}), "
           f"sweep of {len(sets):,} sets {sweep_engine:.1f} s")
@@ -261,13 +268,15 @@ async def _bench(args: argparse.Namespace, folder: Path, url: str) -> None:
                     await lag.stop())
         print(f"  (the loop was held {lag.at - queued_at:.3f} s after queueing)")
 
+        sweep_market = Market(EXCHANGE, SYMBOL, TF, start_ms,
+                              int(sweep_candles.ts[-1]) + 60_000)
         queued_at = time.monotonic()
         srec = await queue_sweep(user.id, user.id,
-                                 SweepRequest(strategy.id, market, grid, "sharpe"),
+                                 SweepRequest(strategy.id, sweep_market, grid, "sharpe"),
                                  executor, broadcaster)
         watch = watches.setdefault(channel("sweep", srec.id), Watch())
         await asyncio.wait_for(watch.done.wait(), 3_600)
-        sw = report(f"sweep, {len(sets):,} sets x {len(candles):,} bars", queued_at, watch,
+        sw = report(f"sweep, {len(sets):,} sets x {len(sweep_candles):,} bars", queued_at, watch,
                     sweep_engine)
     finally:
         feed.cancel()
@@ -292,6 +301,8 @@ async def _bench(args: argparse.Namespace, folder: Path, url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bars", type=int, default=1_000_000, help="1m candles (default 1M)")
+    parser.add_argument("--sweep-bars", type=int, default=100_000,
+                        help="the sweep's first N of them (default 100,000)")
     parser.add_argument("--sets", type=int, default=10_000, help="sweep sets (default 10,000)")
     parser.add_argument("--reps", type=int, default=5, help="repetitions of the engine timings")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
