@@ -16,7 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' ; test $${PIPESTATUS[0]} -eq 0
 	@touch $(STAMP)
 
+## numba's cache of every kernel is built here (fast once built), so that nothing compiles
+## on the first request of `make run`.
 install: $(STAMP)
+	@$(BIN)/backtest warm
 
 ## The main job: migrate the database (SQLite under ./data by default, or DATABASE_URL), store
 ## the synthetic demo candles when missing, create the demo user (its password is printed once,

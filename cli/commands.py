@@ -168,9 +168,10 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     candles = demo_candles(n_bars=args.bars, timeframe=tf, seed=args.seed,
                            start_ms=parse_time(args.start, "--start"))
     path = Path(args.out)
+    if not path.parent.is_dir():  # a typo in a path must not create directories
+        raise UsageError(f"--out {args.out}: no directory {path.parent}: create it first "
+                         f"(mkdir -p {path.parent})")
     try:
-        if path.parent != Path(""):
-            path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(write_candles_csv(candles))
     except OSError as err:
         raise UsageError(f"--out {args.out}: cannot write: {err.strerror}") from None

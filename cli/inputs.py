@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,21 @@ def read_bytes(path: str) -> bytes:
         raise UsageError(f"{path}: not a valid zip archive") from None
 
 
+_BINANCE_DUMP = re.compile(r"^([A-Z0-9]{2,30})-\d+[smhdwM]-")
+"""A Binance kline dump's file name: ``BTCUSDT-1m-2024-01.zip`` (its symbol first)."""
+
+
+def data_name(path: str) -> str:
+    """What to call the candles of file ``path``: the symbol of a Binance dump's name
+    (``BTCUSDT-1m-2024-01.zip``: ``BTCUSDT``), else the file's name (``demo.csv``)."""
+    name = Path(path).name
+    found = _BINANCE_DUMP.match(name)
+    return found.group(1) if found else name
+
+
 def load_candles(path: str, symbol: str = "", timeframe: str | None = None) -> Candles:
+    """The candles of file ``path``, called ``symbol`` (default: :func:`data_name`)."""
+    symbol = symbol or data_name(path)
     try:
         text = read_bytes(path).decode("utf-8-sig")
     except UnicodeDecodeError as err:

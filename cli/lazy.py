@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -26,3 +26,28 @@ def lazy_command(target: str) -> Command:
         return func(args)
 
     return call
+
+
+class LazyChoices:
+    """The ``choices`` of an option, read from ``module:name`` the first time they are needed
+    (parsing or ``--help`` of that subcommand), not when the parser is built. Give the option a
+    ``metavar``: argparse would list the choices in its usage otherwise."""
+
+    def __init__(self, target: str) -> None:
+        self._target = target
+        self._values: tuple[str, ...] | None = None
+
+    def _load(self) -> tuple[str, ...]:
+        if self._values is None:
+            module, _, name = self._target.partition(":")
+            self._values = tuple(getattr(importlib.import_module(module), name))
+        return self._values
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._load()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())

@@ -11,7 +11,6 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import commands
 from cli.errors import UsageError
 from cli.lazy import lazy_command
 from domain.errors import DomainError, StrategyError
@@ -35,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write the trades to FILE (.csv, or .json for a JSON list)")
     run.add_argument("--json", action="store_true",
                      help="print one JSON object (final_equity, metrics, trades) instead of a table")
-    run.set_defaults(func=commands.cmd_run)
+    run.set_defaults(func=lazy_command("cli.commands:cmd_run"))
 
     sweep = sub.add_parser("sweep", help="run a parameter sweep and print the best sets")
     _data_args(sweep)
@@ -46,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="metric to rank by (default sharpe)")
     sweep.add_argument("--top", type=int, default=10, help="how many rows to print (default 10)")
     sweep.add_argument("--json", action="store_true", help="print the ranked table as JSON")
-    sweep.set_defaults(func=commands.cmd_sweep)
+    sweep.set_defaults(func=lazy_command("cli.commands:cmd_sweep"))
 
     demo = sub.add_parser("demo-data", help="write the synthetic DEMO/USDT candle set as CSV")
     demo.add_argument("--out", required=True, metavar="FILE", help="CSV file to write")
@@ -55,10 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     demo.add_argument("--start", default="2023-01-01T00:00:00Z",
                       help="open time of the first candle, ISO-8601 (default 2023-01-01)")
-    demo.set_defaults(func=commands.cmd_demo_data)
+    demo.set_defaults(func=lazy_command("cli.commands:cmd_demo_data"))
 
     schema = sub.add_parser("schema", help="print the JSON Schema of strategy documents")
-    schema.set_defaults(func=commands.cmd_schema)
+    schema.set_defaults(func=lazy_command("cli.commands:cmd_schema"))
+
+    warm = sub.add_parser("warm", help="compile every engine and indicator kernel into numba's "
+                                       "cache (make install runs it)")
+    warm.add_argument("--quiet", action="store_true", help="print nothing")
+    warm.set_defaults(func=lazy_command("cli.warm_commands:cmd_warm"))
 
     _data_parsers(sub)
     _db_parsers(sub)

@@ -21,9 +21,12 @@ from cli.db_commands import table, with_db
 from cli.errors import UsageError
 from cli.inputs import iso, parse_time, read_bytes
 from cli.problems import problems_message
+from domain.replay.ranges import Source, replay_market
+from store import candles as store_candles
 from store import replay_results
 from store import replays as store_replays
 from store import transactions as store_transactions
+from store.backtests import get_backtest
 from store.db import active_settings
 from store.replays import ReplayRecord
 from store.scope import ALL_OWNERS
@@ -121,12 +124,35 @@ def _request(args: argparse.Namespace) -> ReplayRequest:
         slippage_bps=args.slippage_bps, delay_bars=args.delay, risk_free_rate=args.risk_free)
 
 
+async def _require_candles(owner: int, request: ReplayRequest) -> None:
+    """Refuse, before anything is stored, a replay on a market with no stored candles (it
+    could only fail). Other problems are left to ``queue_replay``, which lists them all."""
+    source = None
+    if request.backtest_id is not None:
+        backtest = await get_backtest(request.backtest_id, owner=owner)
+        if backtest is None:
+            return
+        source = Source(backtest.exchange, backtest.symbol, backtest.timeframe,
+                        backtest.start_ms, backtest.end_ms, backtest.initial_capital)
+    market, problems = replay_market(request.symbol, request.exchange, request.timeframe,
+                                     source, store_candles.KEY_MAX_LEN)
+    if market is None or problems:
+        return
+    if await store_candles.last_ts(market.exchange, market.symbol, market.timeframe) is None:
+        raise UsageError(
+            f"no {market.exchange} {market.symbol} {market.timeframe} candles are stored, so "
+            "there is nothing to replay on: fetch them with `backtest data sync "
+            f"{market.symbol} {market.timeframe} --since ...` (or `backtest data import`); "
+            "`backtest data list` shows what is stored")
+
+
 def cmd_replay_run(args: argparse.Namespace) -> int:
     request = _request(args)
     bar = progress_bar(100, "%", args.no_progress or args.json)
 
     async def work() -> tuple[ReplayRecord, list[Any]]:
         owner = await _owner(args)
+        await _require_candles(owner, request)
         events = MemoryBroadcaster()
         try:
             record = await queue_replay(owner, owner, request, _Here(), events)  # type: ignore[arg-type]

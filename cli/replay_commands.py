@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 
-from cli.lazy import lazy_command
-from domain.replay.rules import FILL_MODELS
-from domain.transactions.importers import FORMATS
+from cli.lazy import LazyChoices, lazy_command
+
+# read when parsed: importing the replay rules means importing numba (0.3 s of every command)
+FILL_MODELS = LazyChoices("domain.replay.rules:FILL_MODELS")
+FORMATS = LazyChoices("domain.transactions.importers:FORMATS")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rsub = replay.add_subparsers(dest="replay_command", required=True, metavar="SUBCOMMAND")
     imp = rsub.add_parser("import", help="import a trade history file as one batch")
     imp.add_argument("file", help="the file (CSV, XLSX or JSON)")
-    imp.add_argument("--format", required=True, choices=FORMATS, help="the file's format")
+    imp.add_argument("--format", required=True, choices=FORMATS, metavar="FORMAT",
+                     help="the file's format: %(choices)s")
     imp.add_argument("--name", help="the batch's name (default: the file name)")
     imp.add_argument("--exchange", default="binance", help="exchange id (default binance)")
     imp.set_defaults(func=lazy_command("cli.replay_cli:cmd_replay_import"))
@@ -51,8 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run.add_argument("--from", dest="date_from", metavar="ISO", help="start (inclusive)")
     run.add_argument("--to", dest="date_to", metavar="ISO", help="end (exclusive)")
     run.add_argument("--capital", type=float, help="initial quote balance (default 10000)")
-    run.add_argument("--fill", choices=FILL_MODELS, default="actual",
-                     help="fill price: actual, or the bar's open, close or typical price")
+    run.add_argument("--fill", choices=FILL_MODELS, default="actual", metavar="MODEL",
+                     help="fill price: actual, or the bar's open, close or typical price "
+                          "(%(choices)s)")
     run.add_argument("--fee-bps", type=float, help="fee per fill (default: the actual fees)")
     run.add_argument("--slippage-bps", type=float, default=0.0, help="against the trader")
     run.add_argument("--delay", type=int, default=0, metavar="N", help="fill N bars later")

@@ -54,6 +54,10 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     name = getattr(args, "name", None) or ""
     if problems := store_users.account_problems(args.email, None, name):
         raise UsageError("; ".join(f"{field}: {message}" for field, message in problems))
+    # a taken email is said before the password is asked for (and typed twice for nothing)
+    if with_db(lambda: store_users.get_user_by_email(args.email)) is not None:
+        raise UsageError(f"an account with email {store_users.normalize_email(args.email)} "
+                         "exists already")
     password = _password(args)
     user = with_db(lambda: store_users.create_user(args.email, password, name, role))
     print(f"created {_describe(user)}")

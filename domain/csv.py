@@ -95,6 +95,11 @@ def read_candles_csv(
     del data
     time_name = names[where["time"]]
     ts = _times(columns[where["time"]], time_name, data_rows)
+    far = np.flatnonzero((ts < _MIN_TIME) | (ts > _MAX_TIME))
+    if far.shape[0]:
+        i = int(far[0])
+        raise DataError(f"column {time_name!r}: the time {columns[where['time']][i][:30]!r} is "
+                        "out of range (years 1 to 9999)", row=int(data_rows[i]))
     values = [_floats(columns[where[k]], names[where[k]], data_rows) for k in PLAIN_HEADER[1:]]
     o, h, lo, c, v = values
     if timeframe:
@@ -236,18 +241,30 @@ def _iso_ms(s: str) -> int:
     return (dt - _EPOCH) // _MS
 
 
+_MAX_TIME = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z in ms: the last time ISO-8601 reads
+_MIN_TIME = -62_135_596_800_000  # 0001-01-01T00:00:00Z
+_OUT_OF_RANGE = 2**63
+
+
 def _slow_time(s: str, name: str, row: int) -> int:
     """One time value, or DataError naming the row and column."""
     text = s.strip()
+    value: int | None = None
     if _INTEGER.fullmatch(text):
-        v = int(text)
-        return v // 1000 if v > MICROS_ABOVE else v
-    try:
-        f = float(text)
-        if f.is_integer():
-            return int(f) // 1000 if f > MICROS_ABOVE else int(f)
-    except (ValueError, OverflowError):
-        pass
+        value = int(text) if len(text) <= 24 else _OUT_OF_RANGE
+    else:
+        try:
+            f = float(text)
+            if f.is_integer():
+                value = int(f)
+        except (ValueError, OverflowError):
+            pass
+    if value is not None:
+        value = value // 1000 if value > MICROS_ABOVE else value
+        if not _MIN_TIME <= value <= _MAX_TIME:
+            raise DataError(f"column {name!r}: the time {text[:30]!r} is out of range (use epoch "
+                            "milliseconds or ISO-8601 such as 2024-01-01T00:00:00Z)", row=row)
+        return value
     try:
         return _iso_ms(text)
     except ValueError:

@@ -24,8 +24,9 @@ Admins
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -33,7 +34,16 @@ from strawberry.types import Info
 from graph.auth import TokenPair
 from graph.context import Context
 from graph.errors import Forbidden, NotFound, Unauthenticated
-from graph.types_common import ValidationError, parse_id
+from graph.types_common import (
+    Node,
+    PageInfo,
+    ValidationError,
+    global_id,
+    offset_cursor,
+    offset_window,
+    parse_id,
+    register_node,
+)
 from store import tokens as store_tokens
 from store import users as store_users
 from store.models import Role, TokenScope
@@ -48,7 +58,7 @@ strawberry.enum(TokenScope, name="TokenScope", description="What a personal acce
 
 
 @strawberry.type(description="A user account.")
-class User:
+class User(Node):
     id: strawberry.ID
     email: str
     display_name: str
@@ -58,7 +68,7 @@ class User:
 
     @classmethod
     def from_record(cls, user: UserRecord) -> User:
-        return cls(id=strawberry.ID(str(user.id)), email=user.email,
+        return cls(id=global_id("User", user.id), email=user.email,
                    display_name=user.display_name, role=user.role, is_active=user.is_active,
                    created_at=user.created_at)
 
@@ -89,7 +99,7 @@ class InvalidCredentials:
 
 
 @strawberry.type(description="A personal access token, without its secret.")
-class AccessToken:
+class AccessToken(Node):
     id: strawberry.ID
     owner_id: strawberry.ID
     name: str
@@ -102,7 +112,8 @@ class AccessToken:
 
     @classmethod
     def from_record(cls, token: TokenRecord) -> AccessToken:
-        return cls(id=strawberry.ID(str(token.id)), owner_id=strawberry.ID(str(token.owner_id)),
+        return cls(id=global_id("AccessToken", token.id),
+                   owner_id=global_id("User", token.owner_id),
                    name=token.name, scope=token.scope, prefix=token.prefix,
                    created_at=token.created_at, last_used_at=token.last_used_at,
                    expires_at=token.expires_at, revoked_at=token.revoked_at)
@@ -157,9 +168,46 @@ async def me(info: Info[Context, None]) -> User:
     return User.from_record(user)
 
 
-async def access_tokens(info: Info[Context, None]) -> list[AccessToken]:
+@strawberry.type
+class AccessTokenEdge:
+    cursor: str
+    node: AccessToken
+
+
+@strawberry.type(description="A page of personal access tokens, newest first.")
+class AccessTokenConnection:
+    edges: list[AccessTokenEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+async def access_tokens(info: Info[Context, None], first: int | None = None,
+                        after: str | None = None, last: int | None = None,
+                        before: str | None = None) -> AccessTokenConnection:
     records = await store_tokens.list_tokens(owner=info.context.scope())
-    return [AccessToken.from_record(t) for t in records]
+    start, end, page = offset_window(len(records), first, after, last, before)
+    return AccessTokenConnection(
+        edges=[AccessTokenEdge(cursor=offset_cursor(i),
+                               node=AccessToken.from_record(records[i]))
+               for i in range(start, end)], page_info=page, total_count=len(records))
+
+
+async def _load_users(info: Info[Context, None], ids: Sequence[int]) -> list[User]:
+    viewer = info.context.require_viewer()
+    found = [await store_users.get_user(i) for i in ids
+             if viewer.is_admin or i == viewer.user_id]
+    return [User.from_record(u) for u in found if u is not None]
+
+
+async def _load_tokens(info: Info[Context, None], ids: Sequence[int]) -> list[AccessToken]:
+    wanted = set(ids)
+    return [AccessToken.from_record(t)
+            for t in await store_tokens.list_tokens(owner=info.context.scope())
+            if t.id in wanted]
+
+
+register_node("User", _load_users)
+register_node("AccessToken", _load_tokens)
 
 
 async def register(info: Info[Context, None], input: RegisterInput) -> RegisterResult:
@@ -172,23 +220,91 @@ async def register(info: Info[Context, None], input: RegisterInput) -> RegisterR
         email = store_users.normalize_email(input.email)
         return EmailTaken(message=f"an account with email {email} exists already: sign in "
                                   "instead")
-    return AuthPayload.from_pair(info.context.services.tokens.issue(user), user)
+    return await _signed_in(info, user)
 
 
 async def login(info: Info[Context, None], input: LoginInput) -> LoginResult:
     user = await store_users.authenticate(input.email, input.password)
     if user is None:
         return InvalidCredentials(message=INVALID_CREDENTIALS)
-    return AuthPayload.from_pair(info.context.services.tokens.issue(user), user)
+    return await _signed_in(info, user)
+
+
+async def _signed_in(info: Info[Context, None], user: UserRecord) -> AuthPayload:
+    """A new session for ``user`` (its refresh token tied to the current password)."""
+    fingerprint = await store_users.password_fingerprint(user.id)
+    return AuthPayload.from_pair(info.context.services.tokens.issue(user, fingerprint), user)
+
+
+async def _session_of(info: Info[Context, None], refresh_token: str) -> dict[str, Any]:
+    """The claims of a refresh token whose session is still open; raises UNAUTHENTICATED
+    saying why it is not."""
+    claims = info.context.services.tokens.decode(refresh_token, "refresh")
+    if claims.get("jti") and await store_tokens.session_ended(str(claims["jti"])):
+        raise Unauthenticated("this session has ended (logout): sign in again")
+    if claims.get("pwd") and claims["pwd"] != await store_users.password_fingerprint(
+            int(claims["sub"])):
+        raise Unauthenticated("the password changed since this session began: sign in again")
+    return claims
 
 
 async def refresh_token(info: Info[Context, None], refresh_token: str) -> AuthPayload:
-    tokens = info.context.services.tokens
-    claims = tokens.decode(refresh_token, "refresh")
+    claims = await _session_of(info, refresh_token)
     user = await store_users.get_user(int(claims["sub"]))
     if user is None or not user.is_active:
         raise Unauthenticated("this account no longer exists or is disabled")
-    return AuthPayload.from_pair(tokens.issue(user), user)
+    return await _signed_in(info, user)
+
+
+@strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str
+
+
+@strawberry.type(description="The session has ended: its refresh token is refused from now "
+                             "on (an access token already issued works until it expires, at "
+                             "most 15 minutes).")
+class LoggedOut:
+    message: str
+
+
+@strawberry.type(description="The refresh token is not valid (malformed, expired, not signed "
+                             "by this server, or its session has ended already).")
+class InvalidToken:
+    message: str
+
+
+ChangePasswordResult = Annotated[AuthPayload | InvalidCredentials | ValidationError,
+                                 strawberry.union("ChangePasswordResult")]
+LogoutResult = Annotated[LoggedOut | InvalidToken, strawberry.union("LogoutResult")]
+
+
+async def change_password(info: Info[Context, None],
+                          input: ChangePasswordInput) -> ChangePasswordResult:
+    viewer = info.context.require_write()
+    if viewer.via != "jwt":
+        raise Forbidden("a personal access token cannot change the password: sign in with "
+                        "login and use the access token it returns")
+    try:
+        user = await store_users.change_password(viewer.user_id, input.current_password,
+                                                 input.new_password)
+    except store_users.InvalidAccount as err:
+        return _problems("input", err.problems)
+    if user is None:
+        return InvalidCredentials(message="the current password is wrong")
+    return await _signed_in(info, user)
+
+
+async def logout(info: Info[Context, None], refresh_token: str) -> LogoutResult:
+    try:
+        claims = await _session_of(info, refresh_token)
+    except Unauthenticated as err:
+        return InvalidToken(message=err.message)
+    if not claims.get("jti"):
+        return InvalidToken(message="this refresh token names no session: sign in again")
+    await store_tokens.end_session(str(claims["jti"]), int(claims["sub"]))
+    return LoggedOut(message="signed out: this session's refresh token no longer works")
 
 
 async def create_access_token(info: Info[Context, None],
@@ -208,7 +324,7 @@ async def create_access_token(info: Info[Context, None],
 
 async def revoke_access_token(info: Info[Context, None], id: strawberry.ID) -> AccessToken:
     info.context.require_write()
-    record = await store_tokens.revoke_token(parse_id(id, "access token"),
+    record = await store_tokens.revoke_token(parse_id(id, "AccessToken"),
                                              owner=info.context.scope())
     if record is None:
         raise NotFound("access token", id)
@@ -218,9 +334,10 @@ async def revoke_access_token(info: Info[Context, None], id: strawberry.ID) -> A
 @strawberry.type
 class AccountQueries:
     me: User = strawberry.field(resolver=me, description="The signed-in user.")
-    access_tokens: list[AccessToken] = strawberry.field(
+    access_tokens: AccessTokenConnection = strawberry.field(
         resolver=access_tokens,
-        description="Your personal access tokens, newest first (an admin sees everyone's).")
+        description="Your personal access tokens, newest first (an admin sees everyone's; "
+                    "Relay connection).")
 
 
 @strawberry.type
@@ -233,6 +350,16 @@ class AccountMutations:
         resolver=refresh_token,
         description="Trade a refresh token for a new access and refresh token "
                     "(UNAUTHENTICATED when it is expired or invalid, or the account is gone).")
+    change_password: ChangePasswordResult = strawberry.mutation(
+        resolver=change_password,
+        description="Change your password (needs a session from login). The current password "
+                    "must be right (InvalidCredentials otherwise) and the new one follow the "
+                    "rules (ValidationError). Every session signed in with the old password "
+                    "ends (its refresh token is refused); the answer is a new session.")
+    logout: LogoutResult = strawberry.mutation(
+        resolver=logout,
+        description="End the session of this refresh token: refreshToken refuses it from then "
+                    "on. Needs no Authorization header (the refresh token is the proof).")
     create_access_token: CreateAccessTokenResult = strawberry.mutation(
         resolver=create_access_token,
         description="Create a personal access token. Needs a session from login: a personal "

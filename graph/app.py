@@ -29,10 +29,13 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
@@ -41,13 +44,24 @@ from strawberry.types.execution import ExecutionResult
 
 from graph.auth import Tokens, bearer_of, load_secret, viewer_of
 from graph.context import Context, Services
-from graph.errors import ApiError
+from graph.errors import TOO_MANY_SUBSCRIPTIONS, ApiError
+from graph.http import (
+    BodyLimit,
+    RequestIds,
+    configure_logging,
+    error_body,
+    error_response,
+    media_type,
+    wants_graphql_response,
+)
 from graph.response_cache import ResponseCache
 from graph.schema import MAX_TOKENS, build_schema
+from graph.shutdown import DrainableTransportWSHandler, drain_on_stop_signal
 from store import owner_versions
 from store.db import close_db, connection, init_db
 from store.settings import Settings, get_settings
 from tasks.cache.candles import cache_from_settings
+from tasks.imports.transactions import MAX_FILE_BYTES
 from tasks.market.live_candles import LiveCandles
 from tasks.messaging.broadcast import make_broadcaster
 
@@ -67,14 +81,97 @@ PLACEHOLDER_PAGE = """<!doctype html>
 """
 
 
+class SubscriptionCaps(DrainableTransportWSHandler):
+    """The websocket protocol with this API's limits on each ``subscribe``: a payload above
+    ``MAX_REQUEST_BYTES`` and a user's subscription over ``MAX_SUBSCRIPTIONS_PER_USER`` (open
+    at once in this process, every connection counted) are refused with an ``error`` message
+    carrying a code."""
+
+    async def _refuse(self, message: Any, text: str, code: str) -> None:
+        await self.send_message({"id": message["id"], "type": "error",
+                                 "payload": error_body(text, code)["errors"]})
+
+    async def handle_subscribe(self, message: Any) -> None:
+        context: Context = self.context
+        services = context.services
+        settings = services.settings
+        payload = message.get("payload")
+        if (self.connection_acknowledged and isinstance(payload, dict)
+                and len(orjson.dumps(payload)) > settings.max_request_bytes):
+            await self._refuse(message, "The subscription's payload is larger than this "
+                               f"server accepts ({settings.max_request_bytes} bytes, "
+                               "MAX_REQUEST_BYTES)", "PAYLOAD_TOO_LARGE")
+            return
+        viewer = context.viewer
+        cap = settings.max_subscriptions_per_user
+        user = viewer.user_id if viewer is not None else None
+        if (self.connection_acknowledged and user is not None and cap
+                and services.open_subscriptions.get(user, 0) >= cap
+                and message.get("id") not in self.operations):
+            await self._refuse(message, f"You have {cap} subscriptions open, the most one user "
+                               "may have at once (MAX_SUBSCRIPTIONS_PER_USER): complete some "
+                               "first", TOO_MANY_SUBSCRIPTIONS)
+            return
+        known = message.get("id") in self.operations
+        await super().handle_subscribe(message)
+        operation = self.operations.get(message.get("id"))
+        if user is None or known or operation is None or operation.task is None:
+            return
+        counts = services.open_subscriptions
+        counts[user] = counts.get(user, 0) + 1
+
+        def release(_: object) -> None:
+            left = counts.get(user, 1) - 1
+            if left > 0:
+                counts[user] = left
+            else:
+                counts.pop(user, None)
+
+        operation.task.add_done_callback(release)
+
+
 class BacktestGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context: the caller from the ``Authorization`` header
     (HTTP) or from the ``connection_init`` payload (websocket: ``{"Authorization": "Bearer
     ..."}`` or ``{"token": "..."}``)."""
 
+    graphql_transport_ws_handler_class = SubscriptionCaps
+
     def __init__(self, services: Services, **kwargs: Any) -> None:
         self.services = services
         super().__init__(**kwargs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's view, except that a request refused before GraphQL runs gets a
+        GraphQL error with a code (``graph.http.error_response``) instead of plain text, and a
+        preflight ``OPTIONS`` (without CORS set up, or from an origin not allowed) a 204."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        if request.method == "OPTIONS":
+            response: Response = Response(status_code=204,
+                                          headers={"Allow": "GET, POST, OPTIONS"})
+        else:
+            try:
+                response = await self.run(request)
+            except HTTPException as err:
+                response = self._refusal(request, err.status_code, err.reason)
+            finally:  # uploaded files, read or not (a request refused before its resolver)
+                await request.close()
+        await response(scope, receive, send)
+
+    @staticmethod
+    def _refusal(request: Request, status: int, reason: str) -> Response:
+        accept = request.headers.get("accept")
+        headers: dict[str, str] = {}
+        if status == 405:
+            headers["Allow"] = "GET, POST, OPTIONS"
+        if "not allowed when using GET" in reason and wants_graphql_response(accept):
+            status, headers = 405, {"Allow": "POST"}  # GraphQL over HTTP: a GET mutation
+        if reason.startswith("Batching is not enabled"):
+            reason = "Batching is not enabled: send one operation per request, as a JSON object"
+        return error_response(status, reason, accept=accept, headers=headers)
 
     def encode_json(self, data: object) -> str:
         """Responses encoded by orjson (several times faster than json on chart series), as
@@ -82,14 +179,31 @@ class BacktestGraphQL(GraphQL[Context, None]):
         return orjson.dumps(data).decode()
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
-        """An HTTP answer: orjson's bytes as they are (no round trip through text)."""
-        response = Response(orjson.dumps(response_data), media_type="application/json")
+        """An HTTP answer: orjson's bytes as they are (no round trip through text), in the
+        media type the client accepts; a request error under
+        ``application/graphql-response+json`` (status set by ``graph.errors``) has no
+        ``data``."""
+        accept = sub_response.headers.get("x-accept")
+        if accept is not None:
+            del sub_response.headers["x-accept"]
+        if (sub_response.status_code and sub_response.status_code >= 400
+                and wants_graphql_response(accept) and isinstance(response_data, dict)
+                and response_data.get("data") is None):
+            response_data = {k: v for k, v in response_data.items() if k != "data"}
+        response = Response(orjson.dumps(response_data), media_type=media_type(accept))
         response.headers.raw.extend(sub_response.headers.raw)
         if sub_response.background:
             response.background = sub_response.background
         if sub_response.status_code:
             response.status_code = sub_response.status_code
         return response
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        accept = request.headers.get("accept")
+        if accept:  # for create_response (removed there): the media type to answer in
+            sub_response.headers["x-accept"] = accept
+        return sub_response
 
     async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any,
                              context: Context, root_value: Any,
@@ -190,7 +304,8 @@ async def _response_cache(settings: Settings, view: BacktestGraphQL) -> Response
 
 
 def create_app(settings: Settings | None = None, *, executor: Any = None,
-               warm: bool = False, recover: bool = False, freeze: bool = False) -> Starlette:
+               warm: bool = False, recover: bool = False, freeze: bool = False,
+               drain_on_stop: bool = False) -> Starlette:
     """The ASGI app for ``settings`` (default: from the environment). ``executor`` overrides
     the one ``EXECUTOR`` names (tests); ``warm=True`` starts the in-process executor's engine
     processes (and loads the engine in them) at start-up, in the background, so the first
@@ -210,6 +325,7 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
         graphql_ide="graphiql" if settings.graphql_ide else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         multipart_uploads_enabled=True,
+        allowed_origins=settings.cors_origins,
     )
 
     async def readyz(_: Request) -> Response:
@@ -234,9 +350,13 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
             await services.executor.start()
             if freeze:
                 _freeze_startup_objects()
+            # SIGTERM/Ctrl-C: subscriptions end with `complete` before uvicorn closes sockets
+            restore_signals = drain_on_stop_signal() if drain_on_stop else None
             try:
                 yield
             finally:
+                if restore_signals is not None:
+                    restore_signals()
                 await services.live_candles.aclose()
                 await services.executor.stop()
         finally:
@@ -245,7 +365,7 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
             await close_db()
 
     routes: list[Route | WebSocketRoute | Mount] = [
-        Route("/graphql", view, methods=["GET", "POST"]),
+        Route("/graphql", view),  # any method: the view answers each (405 with a code)
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -254,7 +374,17 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
         routes.append(Mount("/", StaticFiles(directory=CLIENT_DIST, html=True), name="client"))
     else:
         routes.append(Route("/", _page))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(RequestIds)]
+    if settings.cors_origins:
+        middleware.append(Middleware(
+            CORSMiddleware, allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"],
+            expose_headers=["X-Request-ID"], max_age=600))
+    middleware.append(Middleware(BodyLimit, max_bytes=settings.max_request_bytes,
+                                 multipart_max_bytes=settings.max_request_bytes
+                                 + MAX_FILE_BYTES))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.services = services
     return app
 
@@ -262,4 +392,5 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
 def create_served_app() -> Starlette:
     """The app ``backtest serve`` runs: settings from the environment, engine pool warmed,
     jobs left by a previous server picked up, start-up objects frozen."""
-    return create_app(warm=True, recover=True, freeze=True)
+    configure_logging()
+    return create_app(warm=True, recover=True, freeze=True, drain_on_stop=True)

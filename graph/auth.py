@@ -6,7 +6,11 @@ library) and personal access tokens, turned into a :class:`Viewer`.
   the viewer it names is kept (at most :data:`VERIFIED_TOKENS` tokens per process) until the
   token's own expiry, which is checked again on every request; refresh tokens live
   :data:`REFRESH_TTL_S` (30 days) and are only accepted by ``refreshToken``, which checks that
-  the account is still active and issues a fresh pair.
+  the account is still active and issues a fresh pair. A refresh token is a session: its
+  ``jti`` is ended by ``logout`` (kept in the audit log, ``store.tokens.end_session``) and its
+  ``pwd`` claim (a digest of the password hash) stops matching once the password changes, so
+  ``changePassword`` ends every other session. An access token already issued keeps working
+  until it expires (at most 15 minutes).
 - Personal access tokens (``bt_pat_...``, see ``store.tokens``) are looked up by hash on each
   request; their scope is ``read`` or ``read_write``. JWTs always have ``read_write``.
 
@@ -97,12 +101,16 @@ class Tokens:
     def _encode(self, claims: dict[str, Any]) -> str:
         return jwt.encode({"alg": ALGORITHM}, claims, self._key, algorithms=[ALGORITHM])
 
-    def issue(self, user: UserRecord) -> TokenPair:
+    def issue(self, user: UserRecord, password_fingerprint: str | None = None) -> TokenPair:
+        """A new session's pair. The refresh token's ``jti`` names the session (``logout``
+        ends it) and ``pwd`` carries ``password_fingerprint`` (``store.users``): a refresh
+        after the password changed is refused."""
         now = int(time.time())
         base = {"sub": str(user.id), "role": str(user.role), "iat": now}
         access = self._encode({**base, "typ": "access", "exp": now + self.access_ttl_s})
+        extra = {"pwd": password_fingerprint} if password_fingerprint else {}
         refresh = self._encode({**base, "typ": "refresh", "exp": now + self.refresh_ttl_s,
-                                "jti": uuid.uuid4().hex})
+                                "jti": uuid.uuid4().hex, **extra})
         return TokenPair(access, refresh, self.access_ttl_s)
 
     def decode(self, token: str, typ: str) -> dict[str, Any]:

@@ -6,15 +6,17 @@ its trades page by page, its curves from the stored equity blob (through the app
 ``tasks.cache.candles``, once the run has succeeded), downsampled on request
 (``domain.series``: per bucket the lowest and the highest point, plus the first and the last,
 so peaks, troughs and the final value survive). Times of bars are DateTime in lists of objects
-and UTC milliseconds in series (parallel float arrays, see ``graph.series``). Metrics that are
-undefined or infinite (a profit factor without losing trades) are null.
+and UTC milliseconds in series (parallel float arrays, see ``graph.series`` and ``Series``).
+Metrics that are undefined or infinite (a profit factor without losing trades) are null; counts
+(``nTrades``) are Int. A trade's ``side`` and ``exitReason`` are enums generated from the
+domain's lists (``domain.engine.rules.EXIT_REASONS``).
 """
 
 from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -28,7 +30,13 @@ from graph.errors import BadUserInput
 from graph.jobs import Job, job_fields
 from graph.series import float_column
 from graph.sync_jobs import from_ms
-from graph.types_common import PageInfo, decode_cursor, encode_cursor, page_size
+from graph.types_common import (
+    PageInfo,
+    domain_enum,
+    offset_cursor,
+    offset_window,
+    optional_id,
+)
 from store import backtest_results as results
 from store.backtest_results import F64, I64, Summary, TradeRow
 from store.backtests import BacktestRecord
@@ -50,7 +58,7 @@ class PerformanceSummary:
     total_return: float | None
     cagr: float | None
     net_pnl: float | None
-    n_trades: float | None
+    n_trades: int | None = strawberry.field(description="Closed trades (null when unknown).")
     win_rate: float | None
     avg_win: float | None
     avg_loss: float | None
@@ -70,7 +78,10 @@ class PerformanceSummary:
     @classmethod
     def of(cls, final_equity: float | None, metrics: dict[str, Any]) -> PerformanceSummary:
         """From a final equity and ``METRIC_NAMES`` values (floats, NaN or None)."""
-        return cls(final_equity=_num(final_equity), **{k: _num(v) for k, v in metrics.items()})
+        values: dict[str, Any] = {k: _num(v) for k, v in metrics.items()}
+        if values.get("n_trades") is not None:
+            values["n_trades"] = int(values["n_trades"])  # a count: Int
+        return cls(final_equity=_num(final_equity), **values)
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> PerformanceSummary:
@@ -78,7 +89,11 @@ class PerformanceSummary:
         return cls.of(payload.get("final_equity"), rest)
 
 
-@strawberry.type(description="A chart series as parallel arrays: times in UTC milliseconds.")
+@strawberry.type(description="A chart series as parallel columnar arrays (not a connection: "
+                             "every point at once, downsampled to maxPoints): `times` are UTC "
+                             "epoch milliseconds, `values` the series at those times. Every "
+                             "chart series of the API (curves, candles, indicators) follows this "
+                             "columnar convention; object times elsewhere are DateTime.")
 class Series:
     times: list[float]
     values: list[float]
@@ -94,6 +109,15 @@ class Series:
         return cls.of(payload["times"], payload["values"])
 
 
+if TYPE_CHECKING:
+    from enum import Enum as ExitReason
+    from enum import Enum as TradeSide
+else:
+    ExitReason = domain_enum("ExitReason", EXIT_REASONS,
+                             "Why a trade was closed (domain.engine.rules.EXIT_REASONS).")
+    TradeSide = domain_enum("TradeSide", ("long", "short"), "A trade's direction.")
+
+
 @strawberry.type(description="A closed trade (the last one may be a position closed at the end "
                              "of the data: exitReason end_of_data).")
 class Trade:
@@ -103,20 +127,23 @@ class Trade:
     entry_price: float
     exit_price: float
     quantity: float
-    direction: int = strawberry.field(description="+1 long, -1 short.")
+    direction: int = strawberry.field(description="+1 long, -1 short (see side).")
+    side: TradeSide
     gross_pnl: float
     fees: float
     pnl: float = strawberry.field(description="Net of fees.")
     trade_return: float = strawberry.field(name="return",
                                            description="pnl / (quantity * entry price).")
-    exit_reason: str = strawberry.field(description=", ".join(EXIT_REASONS))
+    exit_reason: ExitReason
 
     @classmethod
     def from_row(cls, r: TradeRow) -> Trade:
         return cls(seq=r.seq, entry_time=from_ms(r.entry_time), exit_time=from_ms(r.exit_time),
                    entry_price=r.entry_price, exit_price=r.exit_price, quantity=r.quantity,
-                   direction=r.direction, gross_pnl=r.gross_pnl, fees=r.fees, pnl=r.pnl,
-                   trade_return=r.trade_return, exit_reason=EXIT_REASONS[r.exit_reason])
+                   direction=r.direction, side=TradeSide("long" if r.direction > 0 else "short"),
+                   gross_pnl=r.gross_pnl, fees=r.fees, pnl=r.pnl,
+                   trade_return=r.trade_return,
+                   exit_reason=ExitReason(EXIT_REASONS[r.exit_reason]))
 
 
 @strawberry.type
@@ -130,6 +157,19 @@ class TradeConnection:
     edges: list[TradeEdge]
     page_info: PageInfo
     total_count: int
+
+
+async def trade_page(rows_page: Any, count: Any, run_id: int, first: int | None,
+                     after: str | None, last: int | None, before: str | None
+                     ) -> TradeConnection:
+    """A page of the trades of run ``run_id`` (numbered 0, 1, 2... by ``seq``), forward or
+    backward: ``rows_page(run_id, after_seq, limit)`` and ``count(run_id)`` read them."""
+    total = await count(run_id)
+    start, end, info = offset_window(total, first, after, last, before)
+    rows = await rows_page(run_id, start - 1 if start > 0 else None, end - start) \
+        if end > start else []
+    edges = [TradeEdge(cursor=offset_cursor(r.seq), node=Trade.from_row(r)) for r in rows]
+    return TradeConnection(edges=edges, total_count=total, page_info=info)
 
 
 def check_points(value: int) -> int:
@@ -179,7 +219,7 @@ class Backtest(Job):
         ``summary`` loads it with the request's DataLoader."""
         return cls(
             **job_fields("backtest", r),
-            strategy_id=None if r.strategy_id is None else strawberry.ID(str(r.strategy_id)),
+            strategy_id=optional_id("Strategy", r.strategy_id),
             strategy_name=str(r.strategy_snapshot.get("name", "")),
             strategy_snapshot=JSON(r.strategy_snapshot), params=JSON(r.parameters),
             exchange=r.exchange, symbol=r.symbol, timeframe=r.timeframe,
@@ -200,22 +240,12 @@ class Backtest(Job):
     async def _load_summary(self, info: Info[Context, None]) -> PerformanceSummary | None:
         return _performance(await summary_loader(info).load(self.record.id))
 
-    @strawberry.field(description="Its trades, a page at a time (Relay connection).")
-    async def trades(self, first: int | None = None, after: str | None = None
-                     ) -> TradeConnection:
-        size = page_size(first)
-        after_seq = None
-        if after is not None:
-            (seq,) = decode_cursor(after, 1)
-            if not isinstance(seq, int):
-                raise BadUserInput("invalid cursor: pass an endCursor of this list")
-            after_seq = seq
-        rows = await results.trades_page(self.record.id, after_seq, size + 1)
-        total = await results.count_trades(self.record.id)
-        edges = [TradeEdge(cursor=encode_cursor((r.seq,)), node=Trade.from_row(r))
-                 for r in rows[:size]]
-        return TradeConnection(edges=edges, total_count=total, page_info=PageInfo(
-            has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None))
+    @strawberry.field(description="Its trades, a page at a time (Relay connection, forward "
+                                  "with first/after or backward with last/before).")
+    async def trades(self, first: int | None = None, after: str | None = None,
+                     last: int | None = None, before: str | None = None) -> TradeConnection:
+        return await trade_page(results.trades_page, results.count_trades, self.record.id,
+                                first, after, last, before)
 
     @strawberry.field(description="Equity at each bar's close, at most maxPoints points (null "
                                   "until it has succeeded).")

@@ -28,24 +28,29 @@ from graph.jobs import (
     JobStage,
     RunStatus,
     cancel_as,
+    event_at,
     event_eta,
     event_stage,
     follow_job,
     register_job_type,
 )
 from graph.sweeps import SweepSubscriptions, market_of
+from graph.sync_jobs import EXCHANGE_ARG
 from graph.types_common import (
     NotFoundError,
     PageInfo,
     ValidationError,
+    Window,
+    cursor_id,
+    cursor_number,
     decode_cursor,
     encode_cursor,
-    page_size,
+    global_id,
     parse_id,
 )
 from store import backtests as store
 from store.backtest_list import BacktestFilter as StoreFilter
-from store.backtest_list import SortKey, list_backtests
+from store.backtest_list import SortKey, count_backtests, list_backtests
 from store.models import RunStatus as StoreRunStatus
 from store.scope import OwnerScope
 from tasks.jobs.submit import (
@@ -63,7 +68,7 @@ class RunBacktestInput:
     timeframe: str
     from_: datetime = strawberry.field(name="from", description="First bar (inclusive).")
     to: datetime = strawberry.field(description="End of the range (exclusive).")
-    exchange: str = "binance"
+    exchange: str | None = strawberry.field(default=None, description=EXCHANGE_ARG)
     params: JSON | None = strawberry.field(
         default=None, description='Parameter values, e.g. {"fast": 10}; the others keep '
                                   "their value.")
@@ -102,7 +107,7 @@ class BacktestFilter:
             exchange=None if self.exchange is None else self.exchange.strip().lower(),
             symbol=self.symbol, created_from=self.created_from, created_to=self.created_to,
             strategy_id=None if self.strategy_id is None else parse_id(self.strategy_id,
-                                                                       "strategy"))
+                                                                       "Strategy"))
 
 
 @strawberry.input(description="Order of a list: runs without the metric come last either way.")
@@ -121,6 +126,12 @@ class BacktestEdge:
 class BacktestConnection:
     edges: list[BacktestEdge]
     page_info: PageInfo
+    flt: strawberry.Private[StoreFilter]
+    owner: strawberry.Private[OwnerScope]
+
+    @strawberry.field(description="How many backtests match the filter, on every page.")
+    async def total_count(self) -> int:
+        return await count_backtests(self.flt, owner=self.owner)
 
 
 @strawberry.type(description="One event of a backtest: the first is its current state, the last "
@@ -133,8 +144,8 @@ class BacktestEvent:
     stage: JobStage | None
     progress: float
     eta: float | None = strawberry.field(description="Seconds left (estimated).")
-    at: float = strawberry.field(description="When it happened (progress: when the engine "
-                                             "reported it), UTC milliseconds.")
+    at: datetime = strawberry.field(description="When it happened (progress: when the engine "
+                                                "reported it).")
     equity: Series | None = strawberry.field(description="progress and done: the equity curve "
                                                          "so far, downsampled.")
     summary: PerformanceSummary | None = strawberry.field(description="done: the results.")
@@ -143,10 +154,10 @@ class BacktestEvent:
     @classmethod
     def from_event(cls, backtest_id: int, e: dict[str, Any]) -> BacktestEvent:
         equity, summary = e.get("equity"), e.get("summary")
-        return cls(backtest_id=strawberry.ID(str(backtest_id)), seq=int(e.get("seq", 0)),
+        return cls(backtest_id=global_id("Backtest", backtest_id), seq=int(e.get("seq", 0)),
                    kind=str(e.get("kind", "status")), status=RunStatus(e["status"]),
                    stage=event_stage(e), progress=float(e.get("progress", 0.0)),
-                   eta=event_eta(e), at=float(e.get("at", 0.0)) * 1000,
+                   eta=event_eta(e), at=event_at(e),
                    equity=None if equity is None else Series.from_payload(equity),
                    summary=None if summary is None else PerformanceSummary.from_payload(summary),
                    error=e.get("error"))
@@ -161,11 +172,12 @@ async def run_backtest(info: Info[Context, None], input: RunBacktestInput) -> Ru
     ctx = info.context
     viewer = ctx.require_write()
     try:
-        strategy_id = parse_id(input.strategy_id, "strategy")
-        request = BacktestRequest(strategy_id, market_of(input), input.params,
+        strategy_id = parse_id(input.strategy_id, "Strategy")
+        request = BacktestRequest(strategy_id, await market_of(input), input.params,
                                   input.initial_capital, input.risk_free_rate)
         record = await queue_backtest(viewer.user_id, ctx.scope(), request,
-                                      ctx.services.executor, ctx.services.broadcaster)
+                                      ctx.services.executor, ctx.services.broadcaster,
+                                      settings=ctx.services.settings)
     except (NotFound, UnknownStrategy):
         return NotFoundError(message=f"strategy {input.strategy_id} not found")
     except InvalidRequest as err:
@@ -185,7 +197,7 @@ register_job_type("backtest", Backtest, load_backtests)
 
 
 async def backtest(info: Info[Context, None], id: strawberry.ID) -> Backtest:
-    found = await store.get_backtest(parse_id(id, "backtest"), owner=info.context.scope())
+    found = await store.get_backtest(parse_id(id, "Backtest"), owner=info.context.scope())
     if found is None:
         raise NotFound("backtest", id)
     return Backtest.from_record(found)
@@ -198,32 +210,33 @@ def _after(cursor: str | None, sort: SortKey, descending: bool) -> tuple[float |
     if key != sort.value or desc != descending:
         raise BadUserInput("this cursor belongs to another sort order: keep the same 'sort' "
                            "while paging, or omit 'after'")
-    if not isinstance(last_id, int) or not (value is None or isinstance(value, (int, float))):
-        raise BadUserInput("invalid cursor: pass an endCursor returned by backtests")
-    return value, last_id
+    return cursor_number(value, cursor), cursor_id(last_id, cursor)
 
 
 async def backtests(info: Info[Context, None], filter: BacktestFilter | None = None,
                     sort: BacktestSort | None = None, first: int | None = None,
-                    after: str | None = None) -> BacktestConnection:
+                    after: str | None = None, last: int | None = None,
+                    before: str | None = None) -> BacktestConnection:
     owner = info.context.scope()
-    size = page_size(first)
+    window = Window(first, after, last, before)
     sort = sort or BacktestSort()
     key, descending = SortKey(sort.field.value), sort.direction == SortDirection.DESC
-    page = await list_backtests((filter or BacktestFilter()).to_store(), owner=owner, sort=key,
+    flt = (filter or BacktestFilter()).to_store()
+    page = await list_backtests(flt, owner=owner, sort=key,
                                 descending=descending, after=_after(after, key, descending),
-                                limit=size)
+                                before=_after(before, key, descending), limit=window.size,
+                                backward=window.backward)
     edges = [BacktestEdge(cursor=encode_cursor((key.value, descending, value, row_id)),
                           node=Backtest.from_record(record, summary))
              for record, (value, row_id), summary in zip(page.rows, page.keys, page.summaries,
                                                          strict=True)]
-    return BacktestConnection(edges=edges, page_info=PageInfo(
-        has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None))
+    return BacktestConnection(edges=edges, flt=flt, owner=owner, page_info=window.page_info(
+        [e.cursor for e in edges], page.has_next))
 
 
 async def backtest_progress(info: Info[Context, None], id: strawberry.ID
                             ) -> AsyncGenerator[BacktestEvent, None]:
-    key = parse_id(id, "backtest")
+    key = parse_id(id, "Backtest")
     async for event in follow_job(info, "backtest", key):
         yield BacktestEvent.from_event(key, event)
 

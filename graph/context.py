@@ -40,6 +40,8 @@ class Services:
     live_candles: LiveCandles  # the shared kline watchers of candleUpdates (closed on shutdown)
     cache: Cache = field(default_factory=NullCache)  # tasks.cache.candles: candle ranges, results
     responses: Any = None  # graph.response_cache.ResponseCache, when on (set by the lifespan)
+    # user id -> subscriptions open in this process (graph.app.SubscriptionCaps)
+    open_subscriptions: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass

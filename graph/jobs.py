@@ -11,16 +11,19 @@ objects; the registry maps a kind to its type wherever a job of any kind is retu
 needs no edit here. ``JobKind`` is generated from the job registry
 (``tasks.jobs.registry.job_kinds``), ``RunStatus`` and ``JobStage`` from ``domain.jobs``.
 
-Job ids are per kind (hence the ``kind`` arguments). Another user's job is NOT_FOUND
-everywhere; an admin sees every job (``Context.scope``), but ``jobEvents`` streams the
-caller's own jobs only.
+Job ids are Relay global ids (``graph.ids``): they name their kind's type, so ``cancelJob(id:)``
+needs no ``kind`` (it is still accepted, and needed only for a bare numeric id). Every job type
+implements ``Node`` too; ``node(id:)`` and ``nodes(ids:)`` (:class:`NodeQueries`, here for
+want of a better home) fetch any object with a global id. Another user's job is NOT_FOUND
+everywhere (null from ``node``); an admin sees every job (``Context.scope``), but
+``jobEvents`` streams the caller's own jobs only.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, Union, cast
 
@@ -30,10 +33,23 @@ from strawberry.types import Info
 
 from domain.jobs import RunStatus as DomainRunStatus
 from domain.jobs import Stage
+from graph.accounts import User
 from graph.context import Context
 from graph.errors import BadUserInput, NotFound
-from graph.types_common import NotFoundError, PageInfo, decode_cursor, encode_cursor, page_size
-from graph.types_common import parse_id as _parse_id
+from graph.ids import decode_id, encode_id
+from graph.owners import owner_field
+from graph.types_common import (
+    Node,
+    NotFoundError,
+    PageInfo,
+    Window,
+    cursor_id,
+    cursor_time,
+    decode_cursor,
+    encode_cursor,
+    load_nodes,
+    register_node,
+)
 from store import jobs as store_jobs
 from store.jobs import JobCursor, JobState
 from store.scope import OwnerScope
@@ -69,8 +85,8 @@ else:
 
 @strawberry.interface(description="A unit of background work (a backtest, a sweep, a market "
                                   "data sync, a replay...) and its life cycle.")
-class Job:
-    id: strawberry.ID = strawberry.field(description="Unique among the jobs of its kind.")
+class Job(Node):
+    id: strawberry.ID = strawberry.field(description="Its global id (names its kind's type).")
     kind: JobKind
     status: RunStatus
     stage: JobStage
@@ -82,6 +98,8 @@ class Job:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    owner_pk: strawberry.Private[int]
+    owner: User | None = owner_field()
 
 
 class JobRecord(Protocol):
@@ -111,17 +129,22 @@ def job_fields(kind: str, r: JobRecord) -> dict[str, Any]:
     """The ``Job`` fields of a record of ``kind``, as keyword arguments of its type."""
     state = JobState(kind, r.id, r.owner_id, r.status, r.stage, r.progress, r.error,
                      r.created_at, r.started_at, r.finished_at)
-    return {"id": strawberry.ID(str(r.id)), "kind": JobKind(kind),
+    return {"id": job_id(kind, r.id), "kind": JobKind(kind),
             "status": RunStatus(r.status.value), "stage": JobStage(r.stage.value),
             "progress": r.progress, "eta": state.eta_s(), "error": r.error,
             "created_at": r.created_at, "started_at": r.started_at,
-            "finished_at": r.finished_at}
+            "finished_at": r.finished_at, "owner_pk": r.owner_id}
 
 
 def event_stage(e: Event) -> Stage | None:
     """An event's stage (None for one that does not say)."""
     found = e.get("stage")
     return None if found is None else JobStage(str(found))
+
+
+def event_at(e: Event) -> datetime:
+    """When an event happened (its ``at``, epoch seconds) as a DateTime."""
+    return datetime.fromtimestamp(float(e.get("at", 0.0)), UTC)
 
 
 def event_eta(e: Event) -> float | None:
@@ -145,6 +168,11 @@ class JobType:
     load_many: LoadMany
     label: str
 
+    @property
+    def type_name(self) -> str:
+        """The GraphQL name of its type (``Backtest``), which its global ids hold."""
+        return str(self.graphql_type.__strawberry_definition__.name)  # type: ignore[attr-defined]
+
 
 _TYPES: dict[str, JobType] = {}
 
@@ -157,7 +185,12 @@ def register_job_type(kind: str, graphql_type: type[Job], load_many: LoadMany, *
     if found is not None and found.graphql_type is not graphql_type:
         raise ValueError(f"job kind {kind!r} already has the GraphQL type "
                          f"{found.graphql_type.__name__}")
-    _TYPES[kind] = JobType(kind, graphql_type, load_many, label or kind)
+    registered = _TYPES[kind] = JobType(kind, graphql_type, load_many, label or kind)
+
+    async def load_nodes_of(info: Info, pks: Sequence[int]) -> Sequence[Node]:
+        return await load_many(pks, info.context.scope())
+
+    register_node(registered.type_name, load_nodes_of)
 
 
 def job_type(kind: str) -> JobType:
@@ -178,10 +211,26 @@ def label_of(kind: str) -> str:
     return job_type(kind).label
 
 
+def job_id(kind: str, pk: int) -> strawberry.ID:
+    """The global id of job ``kind``/``pk``."""
+    return strawberry.ID(encode_id(job_type(kind).type_name, pk))
+
+
 def parse_id(value: str | int, kind: str) -> int:
-    """The integer id of job ``kind``'s ``value`` (NOT_FOUND, with the kind's label, when it
-    is not one)."""
-    return _parse_id(value, label_of(kind))
+    """The row id of a global id of job ``kind`` (or a bare numeric one); ``BAD_USER_INPUT``
+    when it is malformed or names another type."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return decode_id(value, job_type(kind).type_name)[1]
+
+
+def parse_job_id(value: str, kind: str | None = None) -> tuple[str, int]:
+    """``(kind, row id)`` of the global id of a job of any kind (``kind`` needed only for a bare
+    numeric id); ``BAD_USER_INPUT`` when it is malformed or names no job type."""
+    by_name = {t.type_name: t.kind for t in job_types()}
+    names = (job_type(kind).type_name,) if kind is not None else tuple(sorted(by_name))
+    type_name, pk = decode_id(value, *names)
+    return by_name[type_name], pk
 
 
 async def load_jobs(keys: Sequence[tuple[str, int]], owner: OwnerScope
@@ -193,7 +242,7 @@ async def load_jobs(keys: Sequence[tuple[str, int]], owner: OwnerScope
     found: dict[tuple[str, int], Job] = {}
     for kind, ids in by_kind.items():
         for obj in await job_type(kind).load_many(ids, owner):
-            found[kind, int(obj.id)] = obj
+            found[kind, decode_id(obj.id)[1]] = obj
     return found
 
 
@@ -202,17 +251,15 @@ async def load_jobs(keys: Sequence[tuple[str, int]], owner: OwnerScope
 J = TypeVar("J", bound=Job)
 
 
-async def cancel(info: Info[Context, None], kind: str, ident: strawberry.ID | str) -> Job | None:
+async def cancel(info: Info[Context, None], kind: str, ident: strawberry.ID | str | int
+                 ) -> Job | None:
     """Cancel the caller's job ``kind``/``ident`` (``tasks.jobs.control.cancel_job``) and
     return it as it is then: a queued one ended cancelled, a running one still running
     (asked to stop, it ends cancelled shortly: follow its events), an ended one unchanged.
     None when it does not exist or is not the caller's."""
     ctx = info.context
     ctx.require_write()
-    try:
-        key = parse_id(ident, kind)
-    except NotFound:
-        return None
+    key = parse_id(ident, kind)
     scope = ctx.scope()
     state = await cancel_stored_job(kind, key, owner=scope, executor=ctx.services.executor,
                                     broadcaster=ctx.services.broadcaster)
@@ -238,7 +285,7 @@ async def follow_job(info: Info[Context, None], kind: str, ident: strawberry.ID 
     the caller may not see it."""
     key = parse_id(ident, kind)
     if await store_jobs.get_state(kind, key, owner=info.context.scope()) is None:
-        raise NotFound(label_of(kind), ident)
+        raise NotFound(label_of(kind), ident if isinstance(ident, str) else job_id(kind, key))
     events = follow(info.context.services.broadcaster, channel(kind, key),
                     lambda: stored_state(kind, key))
     async for event in events:
@@ -282,37 +329,60 @@ def _cursor(state: JobState) -> str:
 def _after(cursor: str | None) -> JobCursor | None:
     if cursor is None:
         return None
-    created, kind, job_id = decode_cursor(cursor, 3)
-    try:
-        if not isinstance(created, str) or not isinstance(kind, str) \
-                or not isinstance(job_id, int):
-            raise ValueError
-        return JobCursor(datetime.fromisoformat(created), kind, job_id)
-    except ValueError:
-        raise BadUserInput("invalid cursor: pass an endCursor returned by jobs") from None
+    created, kind, pk = decode_cursor(cursor, 3)
+    if not isinstance(kind, str) or kind not in job_kinds():
+        raise BadUserInput("invalid cursor: pass a cursor returned by jobs")
+    return JobCursor(cursor_time(created, cursor), kind, cursor_id(pk, cursor))
 
 
 async def jobs(info: Info[Context, None], filter: JobFilter | None = None,
-               first: int | None = None, after: str | None = None) -> JobConnection:
+               first: int | None = None, after: str | None = None,
+               last: int | None = None, before: str | None = None) -> JobConnection:
     scope = info.context.scope()
-    size = page_size(first)
+    window = Window(first, after, last, before)
     flt = filter or JobFilter()
     kinds = None if flt.kinds is None else sorted({JobKind(k).value for k in flt.kinds})
     statuses = None if flt.statuses is None else [DomainRunStatus(s.value)
                                                   for s in flt.statuses]
     states, more = await store_jobs.list_jobs(owner=scope, kinds=kinds, statuses=statuses,
-                                              after=_after(after), limit=size)
+                                              after=_after(after), before=_after(before),
+                                              limit=window.size, backward=window.backward)
     nodes = await load_jobs([(s.kind, s.id) for s in states], scope)
     edges = [JobEdge(cursor=_cursor(s), node=nodes[s.kind, s.id]) for s in states
              if (s.kind, s.id) in nodes]  # (one deleted meanwhile is left out)
     return JobConnection(
-        edges=edges, page_info=PageInfo(has_next_page=more,
-                                        end_cursor=_cursor(states[-1]) if states else None),
+        edges=edges, page_info=window.page_info([e.cursor for e in edges], more),
         owner=scope, kinds=kinds, statuses=statuses)
 
 
+async def node(info: Info[Context, None], id: strawberry.ID) -> Node | None:
+    info.context.require_viewer()
+    return (await load_nodes(info, [id]))[0]
+
+
+MAX_NODES = 100
+
+
+async def nodes(info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
+    info.context.require_viewer()
+    if len(ids) > MAX_NODES:
+        raise BadUserInput(f"'ids' may hold at most {MAX_NODES} ids (got {len(ids)})")
+    return await load_nodes(info, ids)
+
+
 @strawberry.type
-class JobQueries:
+class NodeQueries:
+    node: Node | None = strawberry.field(
+        resolver=node, description="Any object by its global id: null when it does not exist "
+                                   "or is not yours (BAD_USER_INPUT when the id is malformed).")
+    nodes: list[Node | None] = strawberry.field(
+        resolver=nodes, description=f"Objects by global ids (at most {MAX_NODES}), in the "
+                                    "order of 'ids': null for each that does not exist or is "
+                                    "not yours.")
+
+
+@strawberry.type
+class JobQueries(NodeQueries):
     jobs: JobConnection = strawberry.field(
         resolver=jobs, description="Your jobs of every kind (or of some), newest first "
                                    "(Relay connection).")
@@ -321,10 +391,14 @@ class JobQueries:
 # --- cancelJob --------------------------------------------------------------------------------
 
 
-async def cancel_job(info: Info[Context, None], kind: JobKind, id: strawberry.ID) -> Any:
-    found = await cancel(info, JobKind(kind).value, id)
+async def cancel_job(info: Info[Context, None], id: strawberry.ID,
+                     kind: Annotated[JobKind | None, strawberry.argument(
+                         description="Only needed with a bare numeric id (deprecated).")] = None
+                     ) -> Any:
+    job_kind_name, key = parse_job_id(id, None if kind is None else JobKind(kind).value)
+    found = await cancel(info, job_kind_name, key)
     if found is None:
-        return NotFoundError(message=f"{label_of(JobKind(kind).value)} {id} not found")
+        return NotFoundError(message=f"{label_of(job_kind_name)} {id} not found")
     return found
 
 
@@ -365,7 +439,7 @@ class JobEvent:
     stage: JobStage | None
     progress: float
     eta: float | None = strawberry.field(description="Seconds left (estimated).")
-    at: float = strawberry.field(description="When it happened, UTC milliseconds.")
+    at: datetime = strawberry.field(description="When it happened.")
     error: str | None
     data: JSON | None = strawberry.field(description="The event's other fields, which depend "
                                                      "on its kind (equity, summary, stored...).")
@@ -373,11 +447,11 @@ class JobEvent:
     @classmethod
     def from_event(cls, e: Event) -> JobEvent:
         return cls(job_kind=JobKind(str(e["job_kind"])),
-                   job_id=strawberry.ID(str(e["job_id"])), seq=int(e.get("seq", 0)),
+                   job_id=job_id(str(e["job_kind"]), int(e["job_id"])), seq=int(e.get("seq", 0)),
                    job_seq=int(e.get("job_seq", 0)), kind=str(e.get("kind", "status")),
                    status=RunStatus(str(e["status"])), stage=event_stage(e),
                    progress=float(e.get("progress", 0.0)), eta=event_eta(e),
-                   at=float(e.get("at", 0.0)) * 1000, error=e.get("error"),
+                   at=event_at(e), error=e.get("error"),
                    data=JSON({k: v for k, v in e.items() if k not in _EVENT_FIELDS}))
 
 

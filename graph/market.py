@@ -7,6 +7,9 @@
   ``limit`` defaults to 1,000 and may be at most 200,000; more is ``BAD_USER_INPUT``, as are an
   unknown timeframe or indicator and bad indicator parameters (the message says which).
 - ``marketDataCoverage`` and ``symbols`` describe what is stored.
+- Without ``exchange``, a market is looked up where it is stored
+  (``tasks.market.resolve``): ``BAD_USER_INPUT`` when no exchange or several hold it. An
+  unknown market is ``BAD_USER_INPUT`` in ``candles`` too (not an empty series).
 - ``syncMarketData``, ``syncJob``, ``marketDataSyncProgress``: see ``graph.sync_jobs``.
 - ``candleUpdates``: see ``graph.live_candles``.
 
@@ -27,21 +30,26 @@ from graph.context import Context
 from graph.live_candles import CandleUpdate, candle_updates
 from graph.series import FloatColumn, float_column
 from graph.sync_jobs import (
+    EXCHANGE_ARG,
     CancelSyncJobResult,
     SyncJob,
+    SyncJobConnection,
     SyncJobEvent,
     SyncMarketDataResult,
     cancel_sync_job_resolver,
     from_ms,
     market_data_sync_progress,
     sync_job,
+    sync_jobs,
     sync_market_data,
     to_ms,
 )
+from graph.types_common import PageInfo, offset_cursor, offset_window
 from store import candles as store_candles
 from store.candles import Coverage
 from tasks.market import candle_series as series
 from tasks.market.candle_series import IndicatorRequest
+from tasks.market.resolve import exchange_or_resolved
 
 
 @strawberry.input(description="An indicator to compute along the candles.")
@@ -134,7 +142,8 @@ def _series(c: Coverage) -> dict[str, Any]:
 
 
 async def candles(
-    info: Info[Context, None], symbol: str, timeframe: str, exchange: str = "binance",
+    info: Info[Context, None], symbol: str, timeframe: str,
+    exchange: Annotated[str | None, strawberry.argument(description=EXCHANGE_ARG)] = None,
     from_: Annotated[datetime | None, strawberry.argument(
         name="from", description="First bar (inclusive); without it, the last bars before "
                                  "'to' are returned.")] = None,
@@ -149,16 +158,20 @@ async def candles(
     requests = [IndicatorRequest(i.name.strip(), {} if i.params is None else i.params, i.as_)
                 for i in indicators or []]
     found = await series.candle_series(
-        exchange.strip().lower(), symbol.strip(), timeframe, limit=limit, indicators=requests,
+        await exchange_or_resolved(exchange, symbol, timeframe), symbol.strip(), timeframe,
+        limit=limit, indicators=requests,
         start_ms=None if from_ is None else to_ms(from_), end_ms=None if to is None else to_ms(to),
         cache=info.context.services.cache)
     return CandleSeries.from_domain(found)
 
 
-async def market_data_coverage(info: Info[Context, None], symbol: str, timeframe: str,
-                               exchange: str = "binance") -> MarketDataCoverage | None:
+async def market_data_coverage(
+    info: Info[Context, None], symbol: str, timeframe: str,
+    exchange: Annotated[str | None, strawberry.argument(description=EXCHANGE_ARG)] = None,
+) -> MarketDataCoverage | None:
     info.context.require_viewer()
-    found = await store_candles.coverage(exchange.strip().lower(), symbol.strip(), timeframe)
+    found = await store_candles.coverage(await exchange_or_resolved(exchange, symbol, timeframe),
+                                         symbol.strip(), timeframe)
     if not found:
         return None
     c = found[0]
@@ -169,10 +182,28 @@ async def market_data_coverage(info: Info[Context, None], symbol: str, timeframe
         for a, b in c.missing])
 
 
-async def symbols(info: Info[Context, None], exchange: str | None = None) -> list[MarketSeries]:
+@strawberry.type
+class MarketSeriesEdge:
+    cursor: str
+    node: MarketSeries
+
+
+@strawberry.type(description="A page of the stored series, by exchange, symbol and timeframe.")
+class MarketSeriesConnection:
+    edges: list[MarketSeriesEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+async def symbols(info: Info[Context, None], exchange: str | None = None,
+                  first: int | None = None, after: str | None = None,
+                  last: int | None = None, before: str | None = None) -> MarketSeriesConnection:
     info.context.require_viewer()
     found = await store_candles.coverage(None if exchange is None else exchange.strip().lower())
-    return [MarketSeries(**_series(c)) for c in found]
+    start, end, page = offset_window(len(found), first, after, last, before)
+    return MarketSeriesConnection(
+        edges=[MarketSeriesEdge(cursor=offset_cursor(i), node=MarketSeries(**_series(found[i])))
+               for i in range(start, end)], page_info=page, total_count=len(found))
 
 
 @strawberry.type
@@ -184,10 +215,14 @@ class MarketQueries:
         resolver=market_data_coverage,
         description="First and last stored candle, count and gaps of one series (null when "
                     "nothing is stored).")
-    symbols: list[MarketSeries] = strawberry.field(
-        resolver=symbols, description="Every stored series (optionally of one exchange).")
+    symbols: MarketSeriesConnection = strawberry.field(
+        resolver=symbols, description="Every stored series (optionally of one exchange), a "
+                                      "page at a time (Relay connection).")
     sync_job: SyncJob = strawberry.field(
         resolver=sync_job, description="A market data sync job (NOT_FOUND if it is not yours).")
+    sync_jobs: SyncJobConnection = strawberry.field(
+        resolver=sync_jobs, description="Your market data sync jobs, newest first (Relay "
+                                        "connection).")
 
 
 @strawberry.type

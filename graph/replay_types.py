@@ -10,39 +10,46 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from domain.replay.rules import FILL_MODELS
 from domain.series import downsample_minmax, drawdown
 from graph.backtest_types import (
     DEFAULT_POINTS,
     PerformanceSummary,
     Series,
-    Trade,
     TradeConnection,
-    TradeEdge,
     check_points,
+    trade_page,
 )
-from graph.errors import BadUserInput
-from graph.jobs import Job, JobStage, RunStatus, event_eta, event_stage, job_fields
+from graph.jobs import Job, JobStage, RunStatus, event_at, event_eta, event_stage, job_fields
 from graph.sync_jobs import from_ms
-from graph.types_common import PageInfo, decode_cursor, encode_cursor, page_size
+from graph.transaction_types import Side
+from graph.types_common import (
+    PageInfo,
+    domain_enum,
+    global_id,
+    offset_cursor,
+    offset_window,
+    optional_id,
+)
 from store import replay_results as results
 from store.backtest_results import F64, I64
 from store.models import RunStatus as StoreRunStatus
 from store.replay_results import FillRow
 from store.replays import ReplayRecord
 
-
-@strawberry.enum(description="Where a replayed fill's price comes from (domain/replay/rules.py): "
-                             "ACTUAL the transaction's own price; OPEN, CLOSE or TYPICAL "
-                             "((high + low + close) / 3) of the bar it is replayed in.")
-class FillModel(Enum):
-    ACTUAL = "actual"
-    OPEN = "open"
-    CLOSE = "close"
-    TYPICAL = "typical"
+if TYPE_CHECKING:
+    class FillModel(Enum):
+        ACTUAL = "actual"
+else:
+    FillModel = domain_enum(
+        "FillModel", FILL_MODELS,
+        "Where a replayed fill's price comes from (domain.replay.rules.FILL_MODELS): ACTUAL "
+        "the transaction's own price; OPEN, CLOSE or TYPICAL ((high + low + close) / 3) of the "
+        "bar it is replayed in.")
 
 
 @strawberry.enum
@@ -94,7 +101,7 @@ class ReplayFill:
     seq: int = strawberry.field(description="0-based, in time order.")
     row: int = strawberry.field(description="Its row in its file (0: unknown).")
     time: datetime
-    side: str = strawberry.field(description="buy or sell.")
+    side: Side
     quantity: float = strawberry.field(description="Change of the base position.")
     price: float
     fee: float = strawberry.field(description="Actual fee, in quote.")
@@ -110,7 +117,7 @@ class ReplayFill:
     def from_row(cls, r: FillRow) -> ReplayFill:
         dropped = r.replay_bar < 0
         return cls(seq=r.seq, row=r.file_row, time=from_ms(r.time),
-                   side="buy" if r.side > 0 else "sell", quantity=r.quantity, price=r.price,
+                   side=Side("buy" if r.side > 0 else "sell"), quantity=r.quantity, price=r.price,
                    fee=r.fee, replay_time=None if dropped else from_ms(r.replay_time),
                    replay_price=r.replay_price, replay_fee=r.replay_fee, slippage=r.slippage,
                    fee_attribution=r.fee_attribution, realized_pnl=r.realized_pnl)
@@ -127,15 +134,6 @@ class ReplayFillConnection:
     edges: list[ReplayFillEdge]
     page_info: PageInfo
     total_count: int
-
-
-def _after_seq(after: str | None) -> int | None:
-    if after is None:
-        return None
-    (seq,) = decode_cursor(after, 1)
-    if not isinstance(seq, int):
-        raise BadUserInput("invalid cursor: pass an endCursor of this list")
-    return seq
 
 
 def _summary(payload: dict[str, Any] | None) -> PerformanceSummary | None:
@@ -168,8 +166,8 @@ class Replay(Job):
         fee = p.get("fee_rate")
         return cls(
             **job_fields("replay", r), source=ReplaySource(r.source),
-            backtest_id=None if r.backtest_id is None else strawberry.ID(str(r.backtest_id)),
-            import_ids=[strawberry.ID(str(i)) for i in r.import_ids], exchange=r.exchange,
+            backtest_id=optional_id("Backtest", r.backtest_id),
+            import_ids=[global_id("TransactionImport", i) for i in r.import_ids], exchange=r.exchange,
             symbol=r.symbol, timeframe=r.timeframe, from_=from_ms(r.start_ms),
             to=from_ms(r.end_ms), initial_capital=r.initial_capital,
             risk_free_rate=r.risk_free_rate, fill=FillModel(p.get("fill", "actual")),
@@ -191,28 +189,23 @@ class Replay(Job):
         return None if found is None else ReplayTotals.from_payload(found)
 
     @strawberry.field(description="Every fill, actual and replayed, a page at a time.")
-    async def fills(self, first: int | None = None, after: str | None = None
+    async def fills(self, first: int | None = None, after: str | None = None,
+                    last: int | None = None, before: str | None = None
                     ) -> ReplayFillConnection:
-        size = page_size(first)
-        rows = await results.fills_page(self.record.id, _after_seq(after), size + 1)
-        edges = [ReplayFillEdge(cursor=encode_cursor((r.seq,)), node=ReplayFill.from_row(r))
-                 for r in rows[:size]]
-        return ReplayFillConnection(
-            edges=edges, total_count=await results.count_fills(self.record.id),
-            page_info=PageInfo(has_next_page=len(rows) > size,
-                               end_cursor=edges[-1].cursor if edges else None))
+        total = await results.count_fills(self.record.id)
+        start, end, page = offset_window(total, first, after, last, before)
+        rows = await results.fills_page(self.record.id, start - 1 if start > 0 else None,
+                                        end - start) if end > start else []
+        edges = [ReplayFillEdge(cursor=offset_cursor(r.seq), node=ReplayFill.from_row(r))
+                 for r in rows]
+        return ReplayFillConnection(edges=edges, total_count=total, page_info=page)
 
     @strawberry.field(description="The replayed account's round trips (FIFO lots), in order of "
                                   "closing; open lots last, as end_of_data.")
-    async def trades(self, first: int | None = None, after: str | None = None
-                     ) -> TradeConnection:
-        size = page_size(first)
-        rows = await results.trades_page(self.record.id, _after_seq(after), size + 1)
-        edges = [TradeEdge(cursor=encode_cursor((r.seq,)), node=Trade.from_row(r))
-                 for r in rows[:size]]
-        return TradeConnection(edges=edges, total_count=await results.count_trades(
-            self.record.id), page_info=PageInfo(has_next_page=len(rows) > size,
-                                                end_cursor=edges[-1].cursor if edges else None))
+    async def trades(self, first: int | None = None, after: str | None = None,
+                     last: int | None = None, before: str | None = None) -> TradeConnection:
+        return await trade_page(results.trades_page, results.count_trades, self.record.id,
+                                first, after, last, before)
 
     async def _curve(self, name: str, max_points: int) -> Series | None:
         n = check_points(max_points)
@@ -270,7 +263,7 @@ class ReplayEvent:
     stage: JobStage | None
     progress: float
     eta: float | None = strawberry.field(description="Seconds left (estimated).")
-    at: float = strawberry.field(description="UTC milliseconds.")
+    at: datetime = strawberry.field(description="When it happened.")
     equity: Series | None = strawberry.field(description="The replayed equity, downsampled.")
     summary: PerformanceSummary | None = strawberry.field(description="done: the results.")
     totals: ReplayTotals | None = strawberry.field(description="done: actual against replayed.")
@@ -279,10 +272,10 @@ class ReplayEvent:
     @classmethod
     def from_event(cls, replay_id: int, e: dict[str, Any]) -> ReplayEvent:
         equity, totals = e.get("equity"), e.get("totals")
-        return cls(replay_id=strawberry.ID(str(replay_id)), seq=int(e.get("seq", 0)),
+        return cls(replay_id=global_id("Replay", replay_id), seq=int(e.get("seq", 0)),
                    kind=str(e.get("kind", "status")), status=RunStatus(e["status"]),
                    stage=event_stage(e), progress=float(e.get("progress", 0.0)),
-                   eta=event_eta(e), at=float(e.get("at", 0.0)) * 1000,
+                   eta=event_eta(e), at=event_at(e),
                    equity=None if equity is None else Series.from_payload(equity),
                    summary=_summary(e.get("summary")),
                    totals=None if totals is None else ReplayTotals.from_payload(totals),

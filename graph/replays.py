@@ -15,12 +15,14 @@ user is NOT_FOUND everywhere; an admin sees all.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
+from domain.errors import DomainError
 from graph.context import Context
 from graph.errors import NotFound
 from graph.jobs import cancel_as, follow_job, register_job_type
@@ -30,15 +32,16 @@ from graph.types_common import (
     NotFoundError,
     PageInfo,
     ValidationError,
-    after_id,
+    Window,
     encode_cursor,
-    page_size,
     parse_id,
 )
+from store import jobs as store_jobs
 from store import replays as store
 from store.scope import OwnerScope
 from tasks.jobs.replay_submit import ReplayRequest, UnknownBacktest, queue_replay
 from tasks.jobs.submit import InvalidRequest
+from tasks.market.resolve import AmbiguousMarket, UnknownMarket, resolve_exchange
 
 
 @strawberry.input(description="What to replay and how. From transactions: symbol and "
@@ -48,9 +51,9 @@ class RunReplayInput:
     symbol: str | None = strawberry.field(default=None, description="BASE/QUOTE, e.g. BTC/USDT.")
     timeframe: str | None = strawberry.field(default=None, description="Bars to mark to "
                                                                        "market on, e.g. 1h.")
-    exchange: str | None = strawberry.field(default=None, description="Whose candles (default "
-                                                                      "binance, or the "
-                                                                      "backtest's).")
+    exchange: str | None = strawberry.field(default=None, description=(
+        "Whose candles (default: the backtest's, or the one exchange the market is stored "
+        "under; a problem when none or several hold it)."))
     backtest_id: strawberry.ID | None = strawberry.field(
         default=None, description="Replay this finished backtest's trades instead.")
     import_ids: list[strawberry.ID] | None = strawberry.field(
@@ -70,12 +73,12 @@ class RunReplayInput:
                                                     description="Annual, for Sharpe and Sortino.")
 
     def to_request(self) -> ReplayRequest:
-        """The request (``NOT_FOUND`` for an id that is not a number)."""
+        """The request (``BAD_USER_INPUT`` for a malformed id)."""
         return ReplayRequest(
             symbol=self.symbol, timeframe=self.timeframe, exchange=self.exchange,
             backtest_id=None if self.backtest_id is None else parse_id(self.backtest_id,
-                                                                       "backtest"),
-            import_ids=tuple(parse_id(i, "import") for i in self.import_ids or ()),
+                                                                       "Backtest"),
+            import_ids=tuple(parse_id(i, "TransactionImport") for i in self.import_ids or ()),
             start_ms=None if self.from_ is None else to_ms(self.from_),
             end_ms=None if self.to is None else to_ms(self.to),
             initial_capital=self.initial_capital, fill=self.fill.value, fee_bps=self.fee_bps,
@@ -93,6 +96,11 @@ class ReplayEdge:
 class ReplayConnection:
     edges: list[ReplayEdge]
     page_info: PageInfo
+    owner: strawberry.Private[OwnerScope]
+
+    @strawberry.field(description="How many replays there are, on every page.")
+    async def total_count(self) -> int:
+        return await store_jobs.count_jobs(owner=self.owner, kinds=["replay"])
 
 
 RunReplayResult = Annotated[Replay | ValidationError | NotFoundError,
@@ -103,15 +111,20 @@ CancelReplayResult = Annotated[Replay | NotFoundError, strawberry.union("CancelR
 async def run_replay(info: Info[Context, None], input: RunReplayInput) -> RunReplayResult:
     ctx = info.context
     viewer = ctx.require_write()
-    try:
-        request = input.to_request()
-    except NotFound as err:
-        if input.backtest_id is not None and "backtest" in err.message:
-            return NotFoundError(message=f"backtest {input.backtest_id} not found")
-        return ValidationError.of_domain([("import_ids", err.message)])
+    request = input.to_request()
+    if request.backtest_id is None and not request.exchange and request.symbol \
+            and request.timeframe:
+        try:  # from transactions: the exchange the market is stored under
+            request = replace(request, exchange=await resolve_exchange(request.symbol,
+                                                                       request.timeframe))
+        except (UnknownMarket, AmbiguousMarket) as err:
+            return ValidationError.of_domain([(err.field, str(err))])
+        except DomainError:
+            pass  # a bad timeframe: queue_replay says so with the other problems
     try:
         record = await queue_replay(viewer.user_id, ctx.scope(), request,
-                                    ctx.services.executor, ctx.services.broadcaster)
+                                    ctx.services.executor, ctx.services.broadcaster,
+                                    settings=ctx.services.settings)
     except UnknownBacktest:
         return NotFoundError(message=f"backtest {input.backtest_id} not found")
     except InvalidRequest as err:
@@ -132,24 +145,26 @@ register_job_type("replay", Replay, load_replays)
 
 
 async def replay(info: Info[Context, None], id: strawberry.ID) -> Replay:
-    found = await store.get_replay(parse_id(id, "replay"), owner=info.context.scope())
+    found = await store.get_replay(parse_id(id, "Replay"), owner=info.context.scope())
     if found is None:
         raise NotFound("replay", id)
     return Replay.from_record(found)
 
 
 async def replays(info: Info[Context, None], first: int | None = None,
-                  after: str | None = None) -> ReplayConnection:
-    rows, more = await store.list_replays(owner=info.context.scope(), after_id=after_id(after),
-                                          limit=page_size(first))
+                  after: str | None = None, last: int | None = None,
+                  before: str | None = None) -> ReplayConnection:
+    owner = info.context.scope()
+    window = Window(first, after, last, before)
+    rows, more = await store.list_replays(owner=owner, **window.id_args())
     edges = [ReplayEdge(cursor=encode_cursor((r.id,)), node=Replay.from_record(r)) for r in rows]
-    return ReplayConnection(edges=edges, page_info=PageInfo(
-        has_next_page=more, end_cursor=edges[-1].cursor if edges else None))
+    return ReplayConnection(edges=edges, owner=owner,
+                            page_info=window.page_info([e.cursor for e in edges], more))
 
 
 async def replay_progress(info: Info[Context, None], id: strawberry.ID
                           ) -> AsyncGenerator[ReplayEvent, None]:
-    key = parse_id(id, "replay")
+    key = parse_id(id, "Replay")
     async for event in follow_job(info, "replay", key):
         yield ReplayEvent.from_event(key, event)
 

@@ -58,9 +58,9 @@ from store.owner_versions import VersionReader
 # caller's rows of ``backtests`` and ``performance_summaries`` (see the module docstring).
 CACHEABLE: Mapping[str, frozenset[str]] = {
     "Query": frozenset({"backtests", "backtest"}),
-    "BacktestConnection": frozenset({"edges", "pageInfo"}),
+    "BacktestConnection": frozenset({"edges", "pageInfo", "totalCount"}),
     "BacktestEdge": frozenset({"cursor", "node"}),
-    "PageInfo": frozenset({"hasNextPage", "endCursor"}),
+    "PageInfo": frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"}),
     # (not eta: it is extrapolated to the time of the request)
     "Backtest": frozenset({
         "id", "kind", "status", "stage", "progress", "error", "createdAt", "startedAt",

@@ -12,17 +12,36 @@ its class once the job kinds' modules have registered their types) and adds the 
 
 Limits (each refusal is a ``BAD_USER_INPUT`` error naming the limit): :data:`MAX_DEPTH` levels
 of selections below the root field, :data:`MAX_TOKENS` tokens per document, :data:`MAX_ALIASES`
-aliases; lists cap their page size (``graph.types_common.MAX_PAGE_SIZE``).
+aliases; lists cap their page size (``graph.types_common.MAX_PAGE_SIZE``). They hold for
+introspection too: the tokens and aliases alike, and the depth below ``__schema`` and
+``__type`` is capped at :data:`MAX_INTROSPECTION_DEPTH`, what GraphiQL's own introspection
+query needs (its type references nest ``ofType`` nine times). Before any resolver runs,
+``graph.errors.RequestChecks`` refuses NUL characters, unnamed operations of a multi-operation
+document and subscriptions over HTTP.
+
+``DateTime`` values are ISO 8601 with a zone (``2024-01-01T00:00:00Z``; a time without a zone
+is taken as UTC); anything else is refused saying so (:data:`DATETIME`).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
+import dateutil.parser
 import strawberry
-from graphql import GraphQLError
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+)
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -34,11 +53,12 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.types import ExecutionContext
+from strawberry.types.scalar import ScalarDefinition
 
 from graph.accounts import AccountMutations, AccountQueries
 from graph.backtests import BacktestMutations, BacktestQueries, BacktestSubscriptions
 from graph.cache import CacheQueries
-from graph.errors import ErrorCodes
+from graph.errors import ErrorCodes, RequestChecks
 from graph.execution import GraphExecutionContext
 from graph.jobs import JobQueries, JobSubscriptions, job_mutations
 from graph.market import MarketMutations, MarketQueries, MarketSubscriptions
@@ -48,6 +68,7 @@ from graph.sweeps import SweepMutations, SweepQueries
 from graph.transactions import TransactionMutations, TransactionQueries
 
 MAX_DEPTH = 10
+MAX_INTROSPECTION_DEPTH = 14  # below __schema: GraphiQL's introspection query needs 14
 MAX_TOKENS = 2_000
 MAX_ALIASES = 15
 CACHED_DOCUMENTS = 256  # parsed, and validated, query texts kept (two LRUs, process-wide)
@@ -98,11 +119,76 @@ class DocumentCache(ParserCache):
         yield
 
 
+DATETIME_FORMAT = "an ISO 8601 date and time with a zone, e.g. \"2024-01-01T00:00:00Z\""
+
+
+def parse_datetime(value: object) -> datetime:
+    """A ``DateTime`` input: ISO 8601, taken as UTC without a zone; refused saying what to
+    send."""
+    if isinstance(value, str) and len(value) <= 64:
+        try:
+            parsed: datetime = dateutil.parser.isoparse(value)
+        except (ValueError, OverflowError, TypeError):
+            pass
+        else:
+            return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    shown = value if isinstance(value, str) and len(value) <= 64 else type(value).__name__
+    raise StrawberryInputCoercionError(f"Not a DateTime: {shown!r}. Send {DATETIME_FORMAT}.")
+
+
+DATETIME = ScalarDefinition(
+    name="DateTime",
+    description="A date and time, ISO 8601 with a zone: 2024-01-01T00:00:00Z (inputs without a "
+                "zone are taken as UTC).",
+    specified_by_url=None, serialize=lambda v: v.isoformat(), parse_value=parse_datetime,
+    parse_literal=None, origin=datetime)
+
+
+def _depth(selections: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
+           seen: frozenset[str] = frozenset()) -> int:
+    """Levels of fields in ``selections`` (fragments expanded once each)."""
+    if selections is None:
+        return 0
+    deepest = 0
+    for node in selections.selections:
+        if isinstance(node, FieldNode):
+            deepest = max(deepest, 1 + _depth(node.selection_set, fragments, seen))
+        elif isinstance(node, FragmentSpreadNode):
+            fragment = fragments.get(node.name.value)
+            if fragment is not None and node.name.value not in seen:
+                deepest = max(deepest, _depth(fragment.selection_set, fragments,
+                                              seen | {node.name.value}))
+        else:  # an inline fragment
+            deepest = max(deepest, _depth(getattr(node, "selection_set", None), fragments, seen))
+    return deepest
+
+
+class IntrospectionDepth(ValidationRule):
+    """Strawberry's depth limiter skips introspection fields: this caps the levels below
+    ``__schema`` and ``__type`` at :data:`MAX_INTROSPECTION_DEPTH`."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self.fragments = {d.name.value: d for d in context.document.definitions
+                          if isinstance(d, FragmentDefinitionNode)}
+
+    def enter_field(self, node: FieldNode, *_: Any) -> Any:
+        if node.name.value not in ("__schema", "__type"):
+            return None
+        depth = _depth(node.selection_set, self.fragments)
+        if depth > MAX_INTROSPECTION_DEPTH:
+            self.report_error(GraphQLError(
+                f"'{node.name.value}' exceeds maximum introspection depth of "
+                f"{MAX_INTROSPECTION_DEPTH}", [node]))
+        return self.SKIP
+
+
 # The depth and alias limits' validation rules, built once: the limiters make new rule classes
 # on each construction, which would make every request miss the validation cache (its key
 # includes the rules).
 _LIMIT_RULES = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-                *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules]
+                *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+                IntrospectionDepth]
 
 
 def extensions(*, introspection: bool = True
@@ -115,6 +201,7 @@ def extensions(*, introspection: bool = True
         lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
         lambda: AddValidationRules(_LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        RequestChecks,
         ErrorCodes,
     ]
     if not introspection:
@@ -126,7 +213,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     """The schema with its extensions; ``introspection=False`` for production (``GRAPHQL_IDE=0``)."""
     return BacktestSchema(query=Query, mutation=Mutation, subscription=Subscription,
                           extensions=extensions(introspection=introspection),
-                          execution_context_class=GraphExecutionContext)
+                          execution_context_class=GraphExecutionContext,
+                          scalar_overrides={datetime: DATETIME})
 
 
 schema = build_schema()

@@ -13,6 +13,7 @@ names, versions and storable documents are ``domain.strategy.naming``'s.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -32,18 +33,28 @@ from domain.strategy.naming import (
     update_problems,
     updated_version,
 )
+from graph.accounts import User
 from graph.context import Context
-from graph.errors import BadUserInput, NotFound
+from graph.errors import NotFound
+from graph.owners import owner_field
 from graph.types_common import (
+    Node,
     NotFoundError,
     PageInfo,
     StrategyValidationError,
+    Window,
+    cursor_id,
+    cursor_time,
     decode_cursor,
     encode_cursor,
-    page_size,
+    global_id,
+    offset_cursor,
+    offset_window,
     parse_id,
+    register_node,
 )
 from store import strategies as store
+from store.scope import OwnerScope
 from store.strategies import StrategyNameTaken, StrategyRecord
 
 
@@ -63,7 +74,8 @@ class StrategyParameter:
     integer: bool = strawberry.field(description="Used where an integer is needed (a period).")
 
 
-@strawberry.type(description="One saved version of a strategy.")
+@strawberry.type(description="One saved version of a strategy (its id is the version's Strategy "
+                             "id).")
 class StrategyVersion:
     id: strawberry.ID
     version: int
@@ -92,15 +104,35 @@ def _parameters_of(root: StrategyType) -> list[StrategyParameter]:
     return _parameters(root.record.document)
 
 
-async def _versions_of(root: StrategyType, info: Info[Context, None]) -> list[StrategyVersion]:
+@strawberry.type
+class StrategyVersionEdge:
+    cursor: str
+    node: StrategyVersion
+
+
+@strawberry.type(description="A page of a strategy's versions, oldest first.")
+class StrategyVersionConnection:
+    edges: list[StrategyVersionEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+async def _versions_of(root: StrategyType, info: Info[Context, None],
+                       first: int | None = None, after: str | None = None,
+                       last: int | None = None, before: str | None = None
+                       ) -> StrategyVersionConnection:
     loader = info.context.loader("strategy_versions", lambda: DataLoader(_load_versions))
     rows = await loader.load((root.record.owner_id, root.record.name))
-    return [StrategyVersion(id=strawberry.ID(str(r.id)), version=r.version,
-                            document=JSON(r.document), created_at=r.created_at) for r in rows]
+    start, end, page = offset_window(len(rows), first, after, last, before)
+    return StrategyVersionConnection(edges=[StrategyVersionEdge(
+        cursor=offset_cursor(i), node=StrategyVersion(
+            id=global_id("Strategy", rows[i].id), version=rows[i].version,
+            document=JSON(rows[i].document), created_at=rows[i].created_at))
+        for i in range(start, end)], page_info=page, total_count=len(rows))
 
 
 @strawberry.type(name="Strategy", description="A version of a strategy document.")
-class StrategyType:
+class StrategyType(Node):
     id: strawberry.ID
     name: str
     version: int
@@ -108,16 +140,19 @@ class StrategyType:
     created_at: datetime = strawberry.field(description="When this version was saved.")
     updated_at: datetime
     record: strawberry.Private[StrategyRecord]
+    owner_pk: strawberry.Private[int]
+    owner: User | None = owner_field()
     parameters: list[StrategyParameter] = strawberry.field(
         resolver=_parameters_of, description="The document's parameters: names, values, ranges.")
-    versions: list[StrategyVersion] = strawberry.field(
-        resolver=_versions_of, description="Every version of this strategy, oldest first.")
+    versions: StrategyVersionConnection = strawberry.field(
+        resolver=_versions_of, description="Every version of this strategy, oldest first "
+                                           "(Relay connection).")
 
     @classmethod
     def from_record(cls, r: StrategyRecord) -> StrategyType:
-        return cls(id=strawberry.ID(str(r.id)), name=r.name, version=r.version,
+        return cls(id=global_id("Strategy", r.id), name=r.name, version=r.version,
                    document=JSON(r.document), created_at=r.created_at, updated_at=r.updated_at,
-                   record=r)
+                   record=r, owner_pk=r.owner_id)
 
 
 async def load_strategy(info: Info[Context, None], strategy_id: int) -> StrategyType | None:
@@ -144,6 +179,12 @@ class StrategyEdge:
 class StrategyConnection:
     edges: list[StrategyEdge]
     page_info: PageInfo
+    owner: strawberry.Private[OwnerScope]
+
+    @strawberry.field(description="How many strategies (not versions) there are, on every "
+                                  "page.")
+    async def total_count(self) -> int:
+        return await store.count_latest(owner=self.owner)
 
 
 @strawberry.type(description="What deleteStrategy removed: every version of the strategy.")
@@ -198,42 +239,37 @@ def _after(cursor: str | None) -> tuple[datetime, int] | None:
     if cursor is None:
         return None
     at, last_id = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(at), int(last_id)
-    except (TypeError, ValueError):
-        raise BadUserInput(f"invalid cursor {cursor[:40]!r}: pass an endCursor returned by "
-                           "strategies, or omit 'after' to start from the beginning") from None
+    return cursor_time(at, cursor), cursor_id(last_id, cursor)
 
 
-def _key(id: strawberry.ID) -> int | None:
-    try:
-        return parse_id(id, "strategy")
-    except NotFound:
-        return None
+def _key(id: strawberry.ID) -> int:
+    return parse_id(id, "Strategy")
 
 
 async def strategies(info: Info[Context, None], first: int | None = None,
-                     after: str | None = None) -> StrategyConnection:
+                     after: str | None = None, last: int | None = None,
+                     before: str | None = None) -> StrategyConnection:
     owner = info.context.scope()
-    size = page_size(first)
-    rows = await store.list_latest(owner=owner, limit=size + 1, after=_after(after))
-    edges = [StrategyEdge(cursor=_cursor(r), node=StrategyType.from_record(r))
-             for r in rows[:size]]
-    return StrategyConnection(edges=edges, page_info=PageInfo(
-        has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None))
+    window = Window(first, after, last, before)
+    size = window.size
+    rows = await store.list_latest(owner=owner, limit=size + 1, after=_after(after),
+                                   before=_after(before), backward=window.backward)
+    page = rows[max(0, len(rows) - size):] if window.backward else rows[:size]
+    edges = [StrategyEdge(cursor=_cursor(r), node=StrategyType.from_record(r)) for r in page]
+    return StrategyConnection(edges=edges, owner=owner, page_info=window.page_info(
+        [e.cursor for e in edges], len(rows) > size))
 
 
 async def strategy(info: Info[Context, None], id: strawberry.ID) -> StrategyType:
     owner = info.context.scope()
-    found = await store.get_strategy(parse_id(id, "strategy"), owner=owner)
+    found = await store.get_strategy(parse_id(id, "Strategy"), owner=owner)
     if found is None:
         raise NotFound("strategy", id)
     return StrategyType.from_record(found)
 
 
 def strategy_schema(info: Info[Context, None]) -> JSON:
-    info.context.require_viewer()
-    return JSON(strategy_json_schema())
+    return JSON(strategy_json_schema())  # public documentation: no sign-in
 
 
 async def create_strategy(info: Info[Context, None],
@@ -257,7 +293,7 @@ async def update_strategy(info: Info[Context, None], id: strawberry.ID,
     info.context.require_write()
     owner = info.context.scope()
     key = _key(id)
-    latest = await store.latest_version(key, owner=owner) if key is not None else None
+    latest = await store.latest_version(key, owner=owner)
     if latest is None:
         return NotFoundError(message=f"strategy {id} not found")
     if problems := update_problems(input.name, input.document):
@@ -282,11 +318,19 @@ async def delete_strategy(info: Info[Context, None], id: strawberry.ID) -> Delet
     info.context.require_write()
     owner = info.context.scope()
     key = _key(id)
-    found = await store.get_strategy(key, owner=owner) if key is not None else None
+    found = await store.get_strategy(key, owner=owner)
     deleted = await store.delete_strategy(found.id, owner=owner) if found is not None else None
     if found is None or deleted is None:
         return NotFoundError(message=f"strategy {id} not found")
-    return DeletedStrategy(name=found.name, deleted_ids=[strawberry.ID(str(i)) for i in deleted])
+    return DeletedStrategy(name=found.name, deleted_ids=[global_id("Strategy", i) for i in deleted])
+
+
+async def _load_strategies(info: Info[Context, None], ids: Sequence[int]) -> list[StrategyType]:
+    found = await store.strategies_by_id(ids, owner=info.context.scope())
+    return [StrategyType.from_record(r) for r in found.values()]
+
+
+register_node("Strategy", _load_strategies)
 
 
 @strawberry.type
@@ -297,7 +341,8 @@ class StrategyQueries:
     strategy: StrategyType = strawberry.field(
         resolver=strategy, description="One version of a strategy (NOT_FOUND if it is not yours).")
     strategy_schema: JSON = strawberry.field(
-        resolver=strategy_schema, description="The JSON Schema of strategy documents.")
+        resolver=strategy_schema,
+        description="The JSON Schema of strategy documents (public: no sign-in needed).")
 
 
 @strawberry.type

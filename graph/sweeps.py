@@ -21,6 +21,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from domain.errors import DomainError
 from domain.metrics import METRIC_NAMES
 from graph.backtest_types import PerformanceSummary
 from graph.context import Context
@@ -30,22 +31,27 @@ from graph.jobs import (
     JobStage,
     RunStatus,
     cancel_as,
+    event_at,
     event_eta,
     event_stage,
     follow_job,
     job_fields,
     register_job_type,
 )
-from graph.sync_jobs import from_ms, to_ms
+from graph.sync_jobs import EXCHANGE_ARG, from_ms, to_ms
 from graph.types_common import (
     NotFoundError,
     PageInfo,
     ValidationError,
-    after_id,
+    Window,
     encode_cursor,
-    page_size,
+    global_id,
+    offset_cursor,
+    offset_window,
+    optional_id,
     parse_id,
 )
+from store import jobs as store_jobs
 from store import sweeps as store
 from store.models import RunStatus as StoreRunStatus
 from store.scope import OwnerScope
@@ -58,20 +64,28 @@ from tasks.jobs.submit import (
     UnknownStrategy,
     queue_sweep,
 )
+from tasks.market.resolve import AmbiguousMarket, UnknownMarket, exchange_or_resolved
 
 
 class _MarketInput(Protocol):
-    exchange: str
+    exchange: str | None
     symbol: str
     timeframe: str
     from_: datetime
     to: datetime
 
 
-def market_of(input: _MarketInput) -> Market:
-    """The market range of a run's input (times to UTC ms; no zone means UTC)."""
-    return Market(input.exchange, input.symbol, input.timeframe, to_ms(input.from_),
-                  to_ms(input.to))
+async def market_of(input: _MarketInput) -> Market:
+    """The market range of a run's input (times to UTC ms; no zone means UTC); without an
+    exchange, the one the market is stored under (``tasks.market.resolve``: an unknown or
+    ambiguous market, or a bad timeframe, is ``InvalidRequest``)."""
+    try:
+        exchange = await exchange_or_resolved(input.exchange, input.symbol, input.timeframe)
+    except (UnknownMarket, AmbiguousMarket) as err:
+        raise InvalidRequest([(err.field, str(err))]) from None
+    except DomainError as err:
+        raise InvalidRequest([("timeframe", str(err))]) from None
+    return Market(exchange, input.symbol, input.timeframe, to_ms(input.from_), to_ms(input.to))
 
 
 def _metric_enum() -> type[Enum]:
@@ -103,6 +117,20 @@ class SweepRow:
                    metrics=PerformanceSummary.of(final, metrics))
 
 
+@strawberry.type
+class SweepRowEdge:
+    cursor: str
+    node: SweepRow
+
+
+@strawberry.type(description="A page of a sweep's ranked table, best first.")
+class SweepRowConnection:
+    edges: list[SweepRowEdge]
+    page_info: PageInfo
+    total_count: int = strawberry.field(description="Rows stored (at most the best "
+                                                    "MAX_STORED_SWEEP_ROWS of the grid).")
+
+
 @strawberry.type(description="A parameter sweep run as one job; its result is a ranked table.")
 class Sweep(Job):
     strategy_id: strawberry.ID | None
@@ -121,19 +149,26 @@ class Sweep(Job):
     def from_record(cls, r: SweepRecord) -> Sweep:
         return cls(
             **job_fields("sweep", r),
-            strategy_id=None if r.strategy_id is None else strawberry.ID(str(r.strategy_id)),
+            strategy_id=optional_id("Strategy", r.strategy_id),
             strategy_snapshot=JSON(r.strategy_snapshot), grid=JSON(r.grid),
             rank_by=Metric(r.rank_by), n_combinations=r.n_combinations, exchange=r.exchange,
             symbol=r.symbol, timeframe=r.timeframe, from_=from_ms(r.start_ms),
             to=from_ms(r.end_ms), record=r)
 
-    @strawberry.field(description="The ranked table, best first (null until it has succeeded).")
-    async def rows(self, info: Info[Context, None], first: int = 100) -> list[SweepRow] | None:
+    @strawberry.field(description="The ranked table, best first, a page at a time (Relay "
+                                  "connection; null until it has succeeded).")
+    async def rows(self, info: Info[Context, None], first: int | None = None,
+                   after: str | None = None, last: int | None = None,
+                   before: str | None = None) -> SweepRowConnection | None:
+        offset_window(0, first, after, last, before)  # the arguments checked in any status
         if self.record.status != StoreRunStatus.SUCCEEDED:
             return None
         table = await finished_sweep_table(info.context.services.cache, self.record.id) or []
+        start, end, page = offset_window(len(table), first, after, last, before)
         capital = float(self.record.strategy_snapshot.get("initial_capital", 0.0))
-        return [SweepRow.of(row, capital) for row in table[:max(0, first)]]
+        return SweepRowConnection(
+            edges=[SweepRowEdge(cursor=offset_cursor(i), node=SweepRow.of(table[i], capital))
+                   for i in range(start, end)], page_info=page, total_count=len(table))
 
 
 @strawberry.type
@@ -146,6 +181,11 @@ class SweepEdge:
 class SweepConnection:
     edges: list[SweepEdge]
     page_info: PageInfo
+    owner: strawberry.Private[OwnerScope]
+
+    @strawberry.field(description="How many sweeps there are, on every page.")
+    async def total_count(self) -> int:
+        return await store_jobs.count_jobs(owner=self.owner, kinds=["sweep"])
 
 
 @strawberry.type(description="One event of a sweep: the first is its current state, the last is "
@@ -158,7 +198,7 @@ class SweepEvent:
     stage: JobStage | None
     progress: float
     eta: float | None = strawberry.field(description="Seconds left (estimated).")
-    at: float = strawberry.field(description="UTC milliseconds.")
+    at: datetime = strawberry.field(description="When it happened.")
     done: int | None = strawberry.field(description="progress: parameter sets evaluated.")
     total: int | None
     top: list[SweepRow] | None = strawberry.field(description="done: the best rows.")
@@ -169,10 +209,10 @@ class SweepEvent:
         """``capital``: the sweep's initial capital (for the final equity of the top rows)."""
         top = e.get("top")
         return cls(
-            sweep_id=strawberry.ID(str(sweep_id)), seq=int(e.get("seq", 0)),
+            sweep_id=global_id("Sweep", sweep_id), seq=int(e.get("seq", 0)),
             kind=str(e.get("kind", "status")), status=RunStatus(e["status"]),
             stage=event_stage(e), progress=float(e.get("progress", 0.0)), eta=event_eta(e),
-            at=float(e.get("at", 0.0)) * 1000, done=e.get("done"), total=e.get("total"),
+            at=event_at(e), done=e.get("done"), total=e.get("total"),
             top=None if top is None else [SweepRow.of(r, capital) for r in top],
             error=e.get("error"))
 
@@ -187,7 +227,7 @@ class RunSweepInput:
     timeframe: str
     from_: datetime = strawberry.field(name="from")
     to: datetime
-    exchange: str = "binance"
+    exchange: str | None = strawberry.field(default=None, description=EXCHANGE_ARG)
     rank_by: Metric = Metric("sharpe")
     initial_capital: float | None = None
 
@@ -200,10 +240,11 @@ async def run_sweep(info: Info[Context, None], input: RunSweepInput) -> RunSweep
     ctx = info.context
     viewer = ctx.require_write()
     try:
-        request = SweepRequest(parse_id(input.strategy_id, "strategy"), market_of(input),
+        request = SweepRequest(parse_id(input.strategy_id, "Strategy"), await market_of(input),
                                input.grid, input.rank_by.value, input.initial_capital)
         record = await queue_sweep(viewer.user_id, ctx.scope(), request,
-                                   ctx.services.executor, ctx.services.broadcaster)
+                                   ctx.services.executor, ctx.services.broadcaster,
+                                   settings=ctx.services.settings)
     except (NotFound, UnknownStrategy):
         return NotFoundError(message=f"strategy {input.strategy_id} not found")
     except InvalidRequest as err:
@@ -223,24 +264,26 @@ register_job_type("sweep", Sweep, load_sweeps)
 
 
 async def sweep(info: Info[Context, None], id: strawberry.ID) -> Sweep:
-    found = await store.get_sweep(parse_id(id, "sweep"), owner=info.context.scope())
+    found = await store.get_sweep(parse_id(id, "Sweep"), owner=info.context.scope())
     if found is None:
         raise NotFound("sweep", id)
     return Sweep.from_record(found)
 
 
 async def sweeps(info: Info[Context, None], first: int | None = None,
-                 after: str | None = None) -> SweepConnection:
-    rows, more = await store.list_sweeps(owner=info.context.scope(), after_id=after_id(after),
-                                         limit=page_size(first))
+                 after: str | None = None, last: int | None = None,
+                 before: str | None = None) -> SweepConnection:
+    owner = info.context.scope()
+    window = Window(first, after, last, before)
+    rows, more = await store.list_sweeps(owner=owner, **window.id_args())
     edges = [SweepEdge(cursor=encode_cursor((r.id,)), node=Sweep.from_record(r)) for r in rows]
-    return SweepConnection(edges=edges, page_info=PageInfo(
-        has_next_page=more, end_cursor=edges[-1].cursor if edges else None))
+    return SweepConnection(edges=edges, owner=owner,
+                           page_info=window.page_info([e.cursor for e in edges], more))
 
 
 async def sweep_progress(info: Info[Context, None], id: strawberry.ID
                          ) -> AsyncGenerator[SweepEvent, None]:
-    key = parse_id(id, "sweep")
+    key = parse_id(id, "Sweep")
     capital: float | None = None  # the rows' initial capital: read with the first top rows
     async for e in follow_job(info, "sweep", key):
         top = e.get("top")

@@ -29,12 +29,24 @@ from graph.jobs import (
     job_fields,
     register_job_type,
 )
-from graph.types_common import NotFoundError, ValidationError, parse_id
+from graph.types_common import (
+    NotFoundError,
+    PageInfo,
+    ValidationError,
+    Window,
+    encode_cursor,
+    global_id,
+    parse_id,
+)
+from store import jobs as store_jobs
 from store import sync_jobs as store
 from store.scope import OwnerScope
 from store.sync_jobs import SyncJobRecord
-from tasks.jobs.control import start_job
+from tasks.jobs.control import check_quota, start_job
 from tasks.jobs.sync_submit import check_sync_request
+
+EXCHANGE_ARG = ("Whose candles (default: the one exchange they are stored under; an error "
+                "when none or several hold them).")
 
 
 def to_ms(at: datetime) -> int:
@@ -80,7 +92,7 @@ class SyncJobEvent:
 
     @classmethod
     def from_event(cls, job_id: int, e: dict[str, Any]) -> SyncJobEvent:
-        return cls(job_id=strawberry.ID(str(job_id)), seq=int(e.get("seq", 0)),
+        return cls(job_id=global_id("SyncJob", job_id), seq=int(e.get("seq", 0)),
                    kind=str(e.get("kind", "status")),
                    status=RunStatus(str(e.get("status", RunStatus.QUEUED.value))),
                    stage=event_stage(e), progress=float(e.get("progress", 0.0)),
@@ -108,6 +120,7 @@ async def sync_market_data(info: Info[Context, None],
     since = to_ms(input.since)
     until = None if input.until is None else to_ms(input.until)
     problems = check_sync_request(exchange, symbol, input.timeframe, since, until)
+    problems += await check_quota(viewer.user_id, info.context.services.settings)
     if problems:
         return ValidationError.of_domain(problems)
     job = await store.create_sync_job(viewer.user_id, exchange, symbol, input.timeframe.strip(),
@@ -133,14 +146,43 @@ register_job_type("sync", SyncJob, load_sync_jobs, label="sync job")
 
 
 async def sync_job(info: Info[Context, None], id: strawberry.ID) -> SyncJob:
-    job = await store.get_sync_job(parse_id(id, "sync job"), owner=info.context.scope())
+    job = await store.get_sync_job(parse_id(id, "SyncJob"), owner=info.context.scope())
     if job is None:
         raise NotFound("sync job", id)
     return SyncJob.from_record(job)
 
 
-async def market_data_sync_progress(info: Info[Context, None], job_id: strawberry.ID
+@strawberry.type
+class SyncJobEdge:
+    cursor: str
+    node: SyncJob
+
+
+@strawberry.type(description="A page of market data sync jobs, newest first.")
+class SyncJobConnection:
+    edges: list[SyncJobEdge]
+    page_info: PageInfo
+    owner: strawberry.Private[OwnerScope]
+
+    @strawberry.field(description="How many sync jobs there are, on every page.")
+    async def total_count(self) -> int:
+        return await store_jobs.count_jobs(owner=self.owner, kinds=["sync"])
+
+
+async def sync_jobs(info: Info[Context, None], first: int | None = None,
+                    after: str | None = None, last: int | None = None,
+                    before: str | None = None) -> SyncJobConnection:
+    owner = info.context.scope()
+    window = Window(first, after, last, before)
+    rows, more = await store.list_sync_jobs(owner=owner, **window.id_args())
+    edges = [SyncJobEdge(cursor=encode_cursor((r.id,)), node=SyncJob.from_record(r))
+             for r in rows]
+    return SyncJobConnection(edges=edges, owner=owner,
+                             page_info=window.page_info([e.cursor for e in edges], more))
+
+
+async def market_data_sync_progress(info: Info[Context, None], id: strawberry.ID
                                     ) -> AsyncGenerator[SyncJobEvent, None]:
-    key = parse_id(job_id, "sync job")
+    key = parse_id(id, "SyncJob")
     async for event in follow_job(info, "sync", key):
         yield SyncJobEvent.from_event(key, event)

@@ -7,16 +7,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, get_args
 
 import strawberry
 
 from domain.transactions.model import ImportProblems
+from domain.transactions.model import Side as DomainSide
+from graph.accounts import User
+from graph.errors import BadUserInput
+from graph.owners import owner_field
 from graph.sync_jobs import from_ms, to_ms
-from graph.types_common import PageInfo, parse_id
+from graph.types_common import Node, PageInfo, domain_enum, global_id, optional_id, parse_id
+from store import transactions as store
+from store.scope import OwnerScope
 from store.transactions import ImportRecord, TransactionFilter, TransactionRow
 
 MAX_PROBLEMS = 1_000
-
+MAX_SYMBOL_LENGTH = 32  # the symbol columns
 
 @strawberry.enum(description="A trade history file's format: BINANCE_EXPORT is Binance's spot "
                              "trade history export (CSV or XLSX), BINANCE_MY_TRADES the JSON "
@@ -29,8 +36,18 @@ class TransactionFormat(Enum):
     PLAIN_CSV = "plain_csv"
 
 
+if TYPE_CHECKING:
+    class Side(Enum):
+        BUY = "buy"
+        SELL = "sell"
+else:
+    Side = domain_enum("Side", get_args(DomainSide),
+                       "A fill's side: BUY receives base and pays quote, SELL the reverse "
+                       "(domain.transactions.model.Side).")
+
+
 @strawberry.type(description="A named batch of imported transactions (one file).")
-class TransactionImport:
+class TransactionImport(Node):
     id: strawberry.ID
     name: str
     format: TransactionFormat
@@ -44,15 +61,17 @@ class TransactionImport:
     last_time: datetime | None
     symbols: list[str]
     created_at: datetime
+    owner_pk: strawberry.Private[int]
+    owner: User | None = owner_field()
 
     @classmethod
     def from_record(cls, r: ImportRecord) -> TransactionImport:
-        return cls(id=strawberry.ID(str(r.id)), name=r.name, format=TransactionFormat(r.format),
+        return cls(id=global_id("TransactionImport", r.id), name=r.name, format=TransactionFormat(r.format),
                    exchange=r.exchange, filename=r.filename, n_rows=r.n_rows,
                    n_stored=r.n_stored, n_duplicates=r.n_duplicates,
                    first_time=None if r.first_ts is None else from_ms(r.first_ts),
                    last_time=None if r.last_ts is None else from_ms(r.last_ts),
-                   symbols=list(r.symbols), created_at=r.created_at)
+                   symbols=list(r.symbols), created_at=r.created_at, owner_pk=r.owner_id)
 
 
 @strawberry.type(description="One bad row of a file.")
@@ -82,12 +101,12 @@ class TransactionFileProblems:
 
 
 @strawberry.type(description="An imported fill.")
-class Transaction:
+class Transaction(Node):
     id: strawberry.ID
     import_id: strawberry.ID | None
     exchange: str
     symbol: str
-    side: str = strawberry.field(description="buy or sell.")
+    side: Side
     time: datetime
     price: float
     quantity: float = strawberry.field(description="Executed base quantity.")
@@ -98,9 +117,9 @@ class Transaction:
 
     @classmethod
     def from_row(cls, r: TransactionRow) -> Transaction:
-        return cls(id=strawberry.ID(str(r.id)),
-                   import_id=None if r.import_id is None else strawberry.ID(str(r.import_id)),
-                   exchange=r.exchange, symbol=r.symbol, side=r.side, time=from_ms(r.time_ms),
+        return cls(id=global_id("Transaction", r.id),
+                   import_id=optional_id("TransactionImport", r.import_id),
+                   exchange=r.exchange, symbol=r.symbol, side=Side(r.side), time=from_ms(r.time_ms),
                    price=r.price, quantity=r.quantity, fee=r.fee, fee_asset=r.fee_asset,
                    trade_id=r.trade_id, row=r.file_row)
 
@@ -115,6 +134,14 @@ class TransactionEdge:
 class TransactionConnection:
     edges: list[TransactionEdge]
     page_info: PageInfo
+    where: strawberry.Private[TransactionFilter | None]
+    owner: strawberry.Private[OwnerScope]
+
+    @strawberry.field(description="How many transactions match the filter, on every page.")
+    async def total_count(self) -> int:
+        if self.where is None:
+            return 0
+        return await store.count_transactions(self.where, owner=self.owner)
 
 
 @strawberry.type
@@ -127,12 +154,11 @@ class TransactionImportEdge:
 class TransactionImportConnection:
     edges: list[TransactionImportEdge]
     page_info: PageInfo
+    owner: strawberry.Private[OwnerScope]
 
-
-@strawberry.enum
-class Side(Enum):
-    BUY = "buy"
-    SELL = "sell"
+    @strawberry.field(description="How many import batches there are, on every page.")
+    async def total_count(self) -> int:
+        return await store.count_imports(owner=self.owner)
 
 
 @strawberry.input(description="Conditions on listed transactions (all must hold).")
@@ -145,9 +171,12 @@ class TransactionFilterInput:
     to: datetime | None = strawberry.field(default=None, description="Exclusive.")
 
     def to_store(self) -> TransactionFilter:
+        if self.symbol is not None and len(self.symbol.strip()) > MAX_SYMBOL_LENGTH:
+            raise BadUserInput(f"'filter.symbol' is at most {MAX_SYMBOL_LENGTH} characters "
+                               "(BASE/QUOTE, e.g. BTC/USDT)")
         return TransactionFilter(
             symbol=self.symbol,
-            import_id=None if self.import_id is None else parse_id(self.import_id, "import"),
+            import_id=None if self.import_id is None else parse_id(self.import_id, "TransactionImport"),
             side=None if self.side is None else self.side.value,
             start_ms=None if self.from_ is None else to_ms(self.from_),
             end_ms=None if self.to is None else to_ms(self.to))

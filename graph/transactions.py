@@ -12,6 +12,7 @@ transaction is NOT_FOUND (or absent from lists); an admin sees all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
@@ -20,7 +21,7 @@ from strawberry.types import Info
 
 from domain.transactions.model import ImportProblems
 from graph.context import Context
-from graph.errors import BadUserInput, NotFound
+from graph.errors import NotFound
 from graph.transaction_types import (
     Transaction,
     TransactionConnection,
@@ -34,12 +35,14 @@ from graph.transaction_types import (
 )
 from graph.types_common import (
     NotFoundError,
-    PageInfo,
     ValidationError,
+    Window,
+    cursor_id,
+    cursor_int,
     decode_cursor,
     encode_cursor,
-    page_size,
     parse_id,
+    register_node,
 )
 from store import transactions as store
 from tasks.imports.transactions import (
@@ -96,10 +99,7 @@ async def delete_transaction_import(info: Info[Context, None],
                                     id: strawberry.ID) -> DeleteTransactionImportResult:
     ctx = info.context
     ctx.require_write()
-    try:
-        key = parse_id(id, "import")
-    except NotFound:
-        return NotFoundError(message=f"import {id} not found")
+    key = parse_id(id, "TransactionImport")
     deleted = await store.delete_import(key, owner=ctx.scope())
     if deleted is None:
         return NotFoundError(message=f"import {id} not found")
@@ -107,49 +107,61 @@ async def delete_transaction_import(info: Info[Context, None],
 
 
 async def transaction_import(info: Info[Context, None], id: strawberry.ID) -> TransactionImport:
-    found = await store.get_import(parse_id(id, "import"), owner=info.context.scope())
+    found = await store.get_import(parse_id(id, "TransactionImport"), owner=info.context.scope())
     if found is None:
         raise NotFound("import", id)
     return TransactionImport.from_record(found)
 
 
 async def transaction_imports(info: Info[Context, None], first: int | None = None,
-                              after: str | None = None) -> TransactionImportConnection:
+                              after: str | None = None, last: int | None = None,
+                              before: str | None = None) -> TransactionImportConnection:
     owner = info.context.scope()
-    size = page_size(first)
-    after_id = None
-    if after is not None:
-        (after_id,) = decode_cursor(after, 1)
-        if not isinstance(after_id, int):
-            raise BadUserInput("invalid cursor: pass an endCursor of transactionImports")
-    rows, more = await store.list_imports(owner=owner, after_id=after_id, limit=size)
+    window = Window(first, after, last, before)
+    rows, more = await store.list_imports(owner=owner, **window.id_args())
     edges = [TransactionImportEdge(cursor=encode_cursor((r.id,)),
                                    node=TransactionImport.from_record(r)) for r in rows]
-    return TransactionImportConnection(edges=edges, page_info=PageInfo(
-        has_next_page=more, end_cursor=edges[-1].cursor if edges else None))
+    return TransactionImportConnection(
+        edges=edges, owner=owner, page_info=window.page_info([e.cursor for e in edges], more))
+
+
+def _key(cursor: str | None) -> tuple[int, int] | None:
+    if cursor is None:
+        return None
+    ts, last_id = decode_cursor(cursor, 2)
+    return cursor_int(ts, cursor), cursor_id(last_id, cursor)
 
 
 async def transactions(info: Info[Context, None], filter: TransactionFilterInput | None = None,
-                       first: int | None = None, after: str | None = None
+                       first: int | None = None, after: str | None = None,
+                       last: int | None = None, before: str | None = None
                        ) -> TransactionConnection:
     owner = info.context.scope()
-    size = page_size(first)
-    key = None
-    if after is not None:
-        ts, last_id = decode_cursor(after, 2)
-        if not isinstance(ts, int) or not isinstance(last_id, int):
-            raise BadUserInput("invalid cursor: pass an endCursor of transactions")
-        key = (ts, last_id)
-    try:
-        where = (filter or TransactionFilterInput()).to_store()
-    except NotFound:  # an import id that is not a number matches nothing
-        return TransactionConnection(edges=[], page_info=PageInfo(has_next_page=False,
-                                                                  end_cursor=None))
-    rows, more = await store.list_transactions(where, owner=owner, after=key, limit=size)
+    window = Window(first, after, last, before)
+    where = (filter or TransactionFilterInput()).to_store()
+    rows, more = await store.list_transactions(where, owner=owner, after=_key(after),
+                                               before=_key(before), limit=window.size,
+                                               backward=window.backward)
     edges = [TransactionEdge(cursor=encode_cursor((r.time_ms, r.id)), node=Transaction.from_row(r))
              for r in rows]
-    return TransactionConnection(edges=edges, page_info=PageInfo(
-        has_next_page=more, end_cursor=edges[-1].cursor if edges else None))
+    return TransactionConnection(edges=edges, where=where, owner=owner,
+                                 page_info=window.page_info([e.cursor for e in edges], more))
+
+
+async def _load_imports(info: Info[Context, None], ids: Sequence[int]
+                        ) -> list[TransactionImport]:
+    return [TransactionImport.from_record(r)
+            for r in await store.get_imports(ids, owner=info.context.scope())]
+
+
+async def _load_transactions(info: Info[Context, None], ids: Sequence[int]
+                             ) -> list[Transaction]:
+    return [Transaction.from_row(r)
+            for r in await store.get_transactions(ids, owner=info.context.scope())]
+
+
+register_node("TransactionImport", _load_imports)
+register_node("Transaction", _load_transactions)
 
 
 @strawberry.type

@@ -100,11 +100,28 @@ def _after(sort: SortKey, descending: bool, key: Key) -> tuple[str, list[Any]]:
             [value, value, last_id])
 
 
+def _before(sort: SortKey, descending: bool, key: Key) -> tuple[str, list[Any]]:
+    """The condition for rows strictly before ``key`` in the page order (runs without the
+    metric come last, so every run with it precedes a key among them)."""
+    value, first_id = key
+    ahead = ">" if descending else "<"
+    if sort is SortKey.CREATED:
+        return f"b.id {ahead} ?", [first_id]
+    col = f"s.{sort.value}"
+    if value is None:
+        return f"({col} IS NOT NULL OR b.id {ahead} ?)", [first_id]
+    return (f"({col} IS NOT NULL AND ({col} {ahead} ? OR ({col} = ? AND b.id {ahead} ?)))",
+            [value, value, first_id])
+
+
 async def list_backtests(flt: BacktestFilter, *, owner: OwnerScope,
                          sort: SortKey = SortKey.CREATED, descending: bool = True,
-                         after: Key | None = None, limit: int = 20) -> BacktestPage:
+                         after: Key | None = None, limit: int = 20,
+                         before: Key | None = None, backward: bool = False) -> BacktestPage:
     """A page of at most ``limit`` backtests ``owner`` may see (``store.scope``) matching
-    ``flt``, in ``sort`` order, starting after the key ``after``."""
+    ``flt``, in ``sort`` order, starting after the key ``after``. ``backward``: the ``limit``
+    rows nearest before the key ``before`` (the order reversed, nulls first, and the page put
+    back in order); ``has_next`` then says whether more rows precede the page."""
     client = connection()
     postgres = is_postgres(client)
     where, args = _conditions(flt, postgres, owner=owner)
@@ -112,15 +129,23 @@ async def list_backtests(flt: BacktestFilter, *, owner: OwnerScope,
         cond, more = _after(sort, descending, after)
         where.append(cond)
         args.extend(more)
+    if before is not None:
+        cond, more = _before(sort, descending, before)
+        where.append(cond)
+        args.extend(more)
+    if backward:
+        descending = not descending
     direction = "DESC" if descending else "ASC"
     value = "NULL" if sort is SortKey.CREATED else f"s.{sort.value}"
     select = (f"SELECT {record_columns('b')}, {value} AS sort_value, "
               f"{summary_columns('s', _SUMMARY)} FROM backtests b "
               "LEFT JOIN performance_summaries s ON s.backtest_id = b.id")
+    nulls = "DESC" if backward else "ASC"  # runs without the metric last, in page order
     if sort is SortKey.CREATED:
         order = f"b.id {direction}"
     else:
-        order = f"(s.{sort.value} IS NULL), s.{sort.value} {direction}, b.id {direction}"
+        order = (f"(s.{sort.value} IS NULL) {nulls}, s.{sort.value} {direction}, "
+                 f"b.id {direction}")
     sql = (select + (" WHERE " + " AND ".join(where) if where else "")
            + f" ORDER BY {order} LIMIT ?")
     args.append(limit + 1)
@@ -130,4 +155,19 @@ async def list_backtests(flt: BacktestFilter, *, owner: OwnerScope,
     keys: list[Key] = [(None if r["sort_value"] is None else float(r["sort_value"]), int(r["id"]))
                        for r in found]
     summaries = [summary_from_raw(r, _SUMMARY) for r in found]
+    if backward:
+        found.reverse()
+        keys.reverse()
+        summaries.reverse()
     return BacktestPage(records_from_raw(found), keys, has_next, summaries)
+
+
+async def count_backtests(flt: BacktestFilter, *, owner: OwnerScope) -> int:
+    """How many backtests ``owner`` may see match ``flt`` (a list's total count)."""
+    client = connection()
+    postgres = is_postgres(client)
+    where, args = _conditions(flt, postgres, owner=owner)
+    sql = "SELECT COUNT(*) AS n FROM backtests b" + (" WHERE " + " AND ".join(where)
+                                                     if where else "")
+    found = await client.execute_query_dict(numbered(postgres, sql), args)
+    return int(found[0]["n"])

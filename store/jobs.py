@@ -139,22 +139,41 @@ class JobCursor:
 async def list_jobs(*, owner: OwnerScope, kinds: Sequence[str] | None = None,
                     statuses: Sequence[RunStatus] | None = None,
                     after: JobCursor | None = None,
-                    limit: int = 20) -> tuple[list[JobState], bool]:
+                    limit: int = 20, before: JobCursor | None = None,
+                    backward: bool = False) -> tuple[list[JobState], bool]:
     """Jobs of every kind (or ``kinds``), newest first (creation time, then kind, then id),
     at most ``limit`` after ``after``; and whether more follow. Each table is read once,
-    with the same keyset condition and limit, and the pages merged."""
+    with the same keyset condition and limit, and the pages merged. ``backward``: the
+    ``limit`` jobs nearest before ``before`` (conditions and order reversed, the page put back
+    newest first), and whether more precede them."""
     wanted = list(kinds) if kinds is not None else sorted(job_models())
     found: list[JobState] = []
+    order = ("created_at", "id") if backward else ("-created_at", "-id")
     for kind in wanted:
         query = scoped(job_model(kind).all(), owner)
         if statuses:
             query = query.filter(status__in=list(statuses))
         if after is not None:
             query = query.filter(_after(kind, after))
-        rows = await query.order_by("-created_at", "-id").limit(limit + 1).values(*STATE_COLUMNS)
+        if before is not None:
+            query = query.filter(_before(kind, before))
+        rows = await query.order_by(*order).limit(limit + 1).values(*STATE_COLUMNS)
         found.extend(state_of(kind, r) for r in rows)
-    found.sort(key=lambda s: (s.created_at, s.kind, s.id), reverse=True)
-    return found[:limit], len(found) > limit
+    found.sort(key=lambda s: (s.created_at, s.kind, s.id), reverse=not backward)
+    page = found[:limit]
+    if backward:
+        page.reverse()
+    return page, len(found) > limit
+
+
+def _before(kind: str, before: JobCursor) -> Q:
+    """The rows of ``kind`` that sort before the cursor (newer: creation time, kind, id)."""
+    later = Q(created_at__gt=before.created_at)
+    if kind > before.kind:
+        return Q(created_at__gte=before.created_at)
+    if kind == before.kind:
+        return later | Q(created_at=before.created_at, id__gt=before.id)
+    return later
 
 
 def _after(kind: str, after: JobCursor) -> Q:

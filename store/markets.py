@@ -1,9 +1,12 @@
-"""Market data read narrowly: the symbols an exchange has candles for, and closes alone.
+"""Market data read narrowly: the symbols an exchange has candles for, the exchanges a
+market is stored under, and closes alone.
 
 :func:`stored_symbols` walks the ``(exchange, symbol, timeframe, ts)`` unique index of
 ``market_data`` one symbol at a time (a recursive query: a "loose index scan"), so it costs a
 few index lookups per symbol whatever the number of candles; ``store.candles.coverage`` counts
-every candle and is for reports. :func:`read_closes` reads two columns of a series.
+every candle and is for reports. :func:`exchanges_with` walks the same index one exchange at a
+time and probes each for the symbol and timeframe (a few index lookups per exchange).
+:func:`read_closes` reads two columns of a series.
 """
 
 from __future__ import annotations
@@ -31,6 +34,26 @@ async def stored_symbols(exchange: str) -> list[str]:
     rows = await client.execute_query_dict(numbered(is_postgres(client), _SYMBOLS),
                                            [exchange, exchange])
     return [str(r["symbol"]) for r in rows]
+
+
+_EXCHANGES = (
+    "WITH RECURSIVE e(exchange) AS ("
+    " SELECT min(exchange) FROM market_data"
+    " UNION ALL"
+    " SELECT (SELECT min(exchange) FROM market_data WHERE exchange > e.exchange)"
+    " FROM e WHERE e.exchange IS NOT NULL)"
+    " SELECT exchange FROM e WHERE exchange IS NOT NULL AND EXISTS ("
+    "SELECT 1 FROM market_data m WHERE m.exchange = e.exchange AND m.symbol = ?"
+    " AND m.timeframe = ?) ORDER BY exchange")
+
+
+async def exchanges_with(symbol: str, timeframe: str) -> list[str]:
+    """The exchanges with at least one stored candle of ``symbol`` and ``timeframe``, sorted
+    (``DataError`` for a timeframe the platform does not know)."""
+    client = connection()
+    rows = await client.execute_query_dict(numbered(is_postgres(client), _EXCHANGES),
+                                           [symbol, parse_timeframe(timeframe)])
+    return [str(r["exchange"]) for r in rows]
 
 
 async def read_closes(exchange: str, symbol: str, timeframe: str, start_ms: int,

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from domain.engine.records import TRADE_DTYPE
 from domain.jobs import TERMINAL, Stage
 from store.jobs import stage_of
+from store.keyset import id_desc, page_of
 from store.models import Backtest, ReplayExecution, RunStatus, Trade
 from store.scope import OwnerScope, scoped
 
@@ -132,14 +133,14 @@ async def get_replays(ids: Sequence[int], *, owner: OwnerScope) -> list[ReplayRe
 
 
 async def list_replays(*, owner: OwnerScope, after_id: int | None = None,
-                       limit: int = 20) -> tuple[list[ReplayRecord], bool]:
+                       limit: int = 20, before_id: int | None = None,
+                       backward: bool = False) -> tuple[list[ReplayRecord], bool]:
     """Newest first (by id): at most ``limit`` records with ``id < after_id``, and whether
-    more follow."""
-    query = scoped(ReplayExecution.all(), owner)
-    if after_id is not None:
-        query = query.filter(id__lt=after_id)
-    rows = await query.order_by("-id").limit(limit + 1).values(*_COLUMNS)
-    return [_record(r) for r in rows[:limit]], len(rows) > limit
+    more follow (``backward``: those nearest above ``before_id``, ``store.keyset``)."""
+    query = id_desc(scoped(ReplayExecution.all(), owner), after_id=after_id,
+                    before_id=before_id, backward=backward)
+    rows, more = page_of(await query.limit(limit + 1).values(*_COLUMNS), limit, backward)
+    return [_record(r) for r in rows], more
 
 
 

@@ -57,6 +57,27 @@ Variables:
 ``RESPONSE_CACHE_MB``
     Memory (default 32 MB, per API process) for answers of backtest queries kept until the
     owner's backtests change (``graph.response_cache``); ``0`` turns that cache off.
+``CANDLE_CACHE_MB``
+    Memory (default 256 MB, per process) for candle arrays read by runs, so a second run on
+    the same market reads nothing (``tasks.cache.memory``); ``0`` turns it off.
+``MAX_SWEEP_SETS``
+    The most parameter sets one sweep may try (default 100000; ``0``: no cap but the domain's
+    own); a larger grid is refused before it is built.
+``MAX_QUEUED_JOBS``
+    The most jobs (of every kind) one user may have queued or running at once (default 20;
+    ``0``: no cap); one more is refused with a message saying so.
+``CORS_ORIGINS``
+    Web origins (comma-separated, e.g. ``https://app.example.com,http://localhost:5173``)
+    whose pages may call the API from a browser: CORS headers and preflight answers for them,
+    and websocket handshakes from them. Default: none (no CORS headers; same-origin pages and
+    non-browser clients are unaffected). ``*`` allows every origin.
+``MAX_REQUEST_BYTES``
+    The largest request body the API reads (default 1048576, 1 MB; a multipart upload may add
+    the import file's own limit); a larger one is refused with 413 before it is parsed. Also the
+    largest subscription payload on a websocket.
+``MAX_SUBSCRIPTIONS_PER_USER``
+    Subscriptions one user may hold open at once in one API process (default 50; ``0``: no
+    cap); one more is refused with the code ``TOO_MANY_SUBSCRIPTIONS``.
 ``BINANCE_REST_URL``, ``BINANCE_WS_URL``
     Optional base URLs of Binance's REST and websocket APIs (testnet, regional endpoints, the
     tests' fake exchange); unset keeps ccxt's own.
@@ -100,6 +121,12 @@ class Settings:
     watch_list: tuple[WatchItem, ...] = ()
     watch_interval_s: float = 60.0
     response_cache_mb: int = 32
+    cors_origins: tuple[str, ...] = ()
+    max_request_bytes: int = 1 << 20
+    max_subscriptions_per_user: int = 50  # open at once, per API process; 0: no cap
+    max_sweep_sets: int = 100_000  # 0: no cap (but domain.strategy's MAX_GRID_SETS)
+    max_queued_jobs: int = 20  # per user, queued or running, every kind; 0: no cap
+    candle_cache_mb: int = 256
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -125,7 +152,13 @@ class Settings:
                    engine_threads=_int(source, "ENGINE_THREADS", 0),
                    watch_list=parse_watch_list(source.get("WATCH_LIST") or ""),
                    watch_interval_s=_seconds(source, "WATCH_INTERVAL_S", 60.0),
-                   response_cache_mb=_int(source, "RESPONSE_CACHE_MB", 32))
+                   response_cache_mb=_int(source, "RESPONSE_CACHE_MB", 32),
+                   cors_origins=parse_origins(source.get("CORS_ORIGINS") or ""),
+                   max_request_bytes=max(1, _int(source, "MAX_REQUEST_BYTES", 1 << 20)),
+                   max_subscriptions_per_user=_int(source, "MAX_SUBSCRIPTIONS_PER_USER", 50),
+                   max_sweep_sets=_int(source, "MAX_SWEEP_SETS", 100_000),
+                   max_queued_jobs=_int(source, "MAX_QUEUED_JOBS", 20),
+                   candle_cache_mb=_int(source, "CANDLE_CACHE_MB", 256))
 
     @property
     def broker_url(self) -> str | None:
@@ -204,6 +237,23 @@ def parse_watch_list(raw: str) -> tuple[WatchItem, ...]:
         exchange, symbol, timeframe = (p.strip() for p in pieces)
         items.append(WatchItem(exchange.lower(), symbol.upper(), timeframe))
     return tuple(items)
+
+
+def parse_origins(raw: str) -> tuple[str, ...]:
+    """``https://a.example.com, http://localhost:5173`` -> the origins (``CORS_ORIGINS``),
+    without trailing slashes; ``*`` stands for every origin."""
+    origins = []
+    for part in raw.split(","):
+        origin = part.strip().rstrip("/")
+        if not origin:
+            continue
+        if origin != "*":
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+                raise ValueError(f"CORS_ORIGINS: {origin!r} is not an origin such as "
+                                 "https://app.example.com (scheme, host and optional port)")
+        origins.append(origin)
+    return tuple(origins)
 
 
 def _flag(source: Mapping[str, str], name: str, default: bool) -> bool:

@@ -144,17 +144,27 @@ async def delete_strategy(strategy_id: int, *, owner: OwnerScope) -> list[int] |
 
 
 async def list_latest(*, owner: OwnerScope, limit: int,
-                      after: tuple[datetime, int] | None = None) -> list[StrategyRecord]:
+                      after: tuple[datetime, int] | None = None,
+                      before: tuple[datetime, int] | None = None,
+                      backward: bool = False) -> list[StrategyRecord]:
     """The latest version of each strategy, newest first by ``(created_at, id)`` (so a strategy
     moves to the top when a version is saved): at most ``limit`` rows, those strictly after the
-    keyset ``after`` (the ``(created_at, id)`` of the previous page's last row)."""
+    keyset ``after`` (the ``(created_at, id)`` of the previous page's last row). ``backward``:
+    the ``limit`` rows nearest before the keyset ``before`` (the comparison and the order
+    reversed), still returned newest first."""
     latest_ids = (_scoped(owner).group_by("owner_id", "name")
                   .annotate(latest_id=Max("id")).values("latest_id"))
     query = Strategy.filter(id__in=Subquery(latest_ids))
     if after is not None:
         at, last_id = after
         query = query.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=last_id))
-    rows = await query.order_by("-created_at", "-id").limit(limit)
+    if before is not None:
+        at, first_id = before
+        query = query.filter(Q(created_at__gt=at) | Q(created_at=at, id__gt=first_id))
+    order = ("created_at", "id") if backward else ("-created_at", "-id")
+    rows = await query.order_by(*order).limit(limit)
+    if backward:
+        rows.reverse()
     return [_record(r) for r in rows]
 
 
@@ -183,3 +193,10 @@ async def strategies_by_id(ids: Iterable[int], *, owner: OwnerScope) -> dict[int
         return {}
     rows = await _scoped(owner).filter(id__in=wanted)
     return {row.id: _record(row) for row in rows}
+
+
+async def count_latest(*, owner: OwnerScope) -> int:
+    """How many strategies (not versions) ``owner`` may see."""
+    latest_ids = (_scoped(owner).group_by("owner_id", "name")
+                  .annotate(latest_id=Max("id")).values("latest_id"))
+    return int(await Strategy.filter(id__in=Subquery(latest_ids)).count())

@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 
 from domain.jobs import TERMINAL, Stage
 from store.jobs import stage_of
+from store.keyset import id_desc, page_of
 from store.models import RunStatus, SweepChunk, SweepRun
 from store.scope import OwnerScope, scoped
 
@@ -112,14 +113,15 @@ async def get_sweeps(ids: Sequence[int], *, owner: OwnerScope) -> list[SweepReco
 
 
 async def list_sweeps(*, owner: OwnerScope, after_id: int | None = None,
-                      limit: int = 20) -> tuple[list[SweepRecord], bool]:
+                      limit: int = 20, before_id: int | None = None,
+                      backward: bool = False) -> tuple[list[SweepRecord], bool]:
     """Newest first (by id, i.e. creation order), those with ``id < after_id``: at most
-    ``limit`` records and whether more follow."""
-    query = scoped(SweepRun.all(), owner)
-    if after_id is not None:
-        query = query.filter(id__lt=after_id)
-    rows = await query.order_by("-id").limit(limit + 1).values(*_COLUMNS)
-    return [_record(r) for r in rows[:limit]], len(rows) > limit
+    ``limit`` records and whether more follow (``backward``: those nearest above
+    ``before_id``, ``store.keyset``)."""
+    query = id_desc(scoped(SweepRun.all(), owner), after_id=after_id, before_id=before_id,
+                    backward=backward)
+    rows, more = page_of(await query.limit(limit + 1).values(*_COLUMNS), limit, backward)
+    return [_record(r) for r in rows], more
 
 
 async def sweep_table(sweep_id: int) -> list[dict[str, Any]] | None:

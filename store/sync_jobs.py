@@ -12,6 +12,7 @@ from datetime import datetime
 
 from domain.jobs import TERMINAL, RunStatus, Stage
 from store import jobs as store_jobs
+from store.keyset import id_desc, page_of
 from store.models import SyncJob
 from store.scope import OwnerScope, scoped
 
@@ -68,14 +69,14 @@ async def get_sync_jobs(ids: list[int], *, owner: OwnerScope) -> list[SyncJobRec
 
 
 async def list_sync_jobs(*, owner: OwnerScope, after_id: int | None = None,
-                         limit: int = 20) -> tuple[list[SyncJobRecord], bool]:
+                         limit: int = 20, before_id: int | None = None,
+                         backward: bool = False) -> tuple[list[SyncJobRecord], bool]:
     """Newest first (by id): at most ``limit`` jobs with ``id < after_id``, and whether more
-    follow."""
-    query = scoped(SyncJob.all(), owner)
-    if after_id is not None:
-        query = query.filter(id__lt=after_id)
-    rows = await query.order_by("-id").limit(limit + 1)
-    return [_record(r) for r in rows[:limit]], len(rows) > limit
+    follow (``backward``: those nearest above ``before_id``, ``store.keyset``)."""
+    query = id_desc(scoped(SyncJob.all(), owner), after_id=after_id, before_id=before_id,
+                    backward=backward)
+    rows, more = page_of(await query.limit(limit + 1), limit, backward)
+    return [_record(r) for r in rows], more
 
 
 async def mark_succeeded(job_id: int, stored: int, *, lease: str | None = None) -> bool:

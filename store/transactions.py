@@ -24,6 +24,7 @@ from tortoise.expressions import Q
 
 from domain.replay import Fills
 from store.db import connection, is_postgres
+from store.keyset import id_desc, page_of
 from store.models import TransactionImport, TransactionRecord
 from store.pgcopy import query as copy_query
 from store.rawsql import raw_transaction
@@ -101,14 +102,15 @@ async def get_imports(ids: Sequence[int], *, owner: OwnerScope) -> list[ImportRe
 
 
 async def list_imports(*, owner: OwnerScope, after_id: int | None = None,
-                       limit: int = 20) -> tuple[list[ImportRecord], bool]:
+                       limit: int = 20, before_id: int | None = None,
+                       backward: bool = False) -> tuple[list[ImportRecord], bool]:
     """Newest first (by id): at most ``limit`` batches ``owner`` may see with
-    ``id < after_id``, and whether more follow."""
-    query = scoped(TransactionImport.all(), owner)
-    if after_id is not None:
-        query = query.filter(id__lt=after_id)
-    rows = await query.order_by("-id").limit(limit + 1).values(*_IMPORT_FIELDS)
-    return [_import(r) for r in rows[:limit]], len(rows) > limit
+    ``id < after_id``, and whether more follow (``backward``: those nearest above
+    ``before_id``, ``store.keyset``)."""
+    query = id_desc(scoped(TransactionImport.all(), owner), after_id=after_id,
+                    before_id=before_id, backward=backward)
+    rows, more = page_of(await query.limit(limit + 1).values(*_IMPORT_FIELDS), limit, backward)
+    return [_import(r) for r in rows], more
 
 
 async def delete_import(import_id: int, *, owner: OwnerScope) -> ImportRecord | None:
@@ -124,11 +126,7 @@ async def delete_import(import_id: int, *, owner: OwnerScope) -> ImportRecord | 
     return found
 
 
-async def list_transactions(where: TransactionFilter, *, owner: OwnerScope,
-                            after: tuple[int, int] | None = None, limit: int = 20
-                            ) -> tuple[list[TransactionRow], bool]:
-    """Oldest first by (time, id): at most ``limit`` rows ``owner`` may see after the key
-    ``after``, and whether more follow."""
+def _filtered(where: TransactionFilter, owner: OwnerScope) -> Any:
     query = scoped(TransactionRecord.all(), owner)
     if where.symbol is not None:
         query = query.filter(symbol=where.symbol.strip().upper())
@@ -140,14 +138,47 @@ async def list_transactions(where: TransactionFilter, *, owner: OwnerScope,
         query = query.filter(ts__gte=where.start_ms)
     if where.end_ms is not None:
         query = query.filter(ts__lt=where.end_ms)
+    return query
+
+
+async def count_transactions(where: TransactionFilter, *, owner: OwnerScope) -> int:
+    """How many rows ``owner`` may see match ``where``."""
+    return int(await _filtered(where, owner).count())
+
+
+async def list_transactions(where: TransactionFilter, *, owner: OwnerScope,
+                            after: tuple[int, int] | None = None, limit: int = 20,
+                            before: tuple[int, int] | None = None, backward: bool = False
+                            ) -> tuple[list[TransactionRow], bool]:
+    """Oldest first by (time, id): at most ``limit`` rows ``owner`` may see after the key
+    ``after``, and whether more follow. ``backward``: the ``limit`` rows nearest before the key
+    ``before`` (comparison and order reversed, the page put back in order), and whether more
+    precede them."""
+    query = _filtered(where, owner)
     if after is not None:
         ts, last_id = after
         query = query.filter(Q(ts__gt=ts) | Q(ts=ts, id__gt=last_id))
-    rows = await query.order_by("ts", "id").limit(limit + 1).values_list(*_ROW_FIELDS)
-    out = [TransactionRow(int(r[0]), r[1], r[2], r[3] or "", r[4] or "", int(r[5]),
+    if before is not None:
+        ts, first_id = before
+        query = query.filter(Q(ts__lt=ts) | Q(ts=ts, id__lt=first_id))
+    order = ("-ts", "-id") if backward else ("ts", "id")
+    rows = await query.order_by(*order).limit(limit + 1).values_list(*_ROW_FIELDS)
+    page = [_row(r) for r in rows[:limit]]
+    if backward:
+        page.reverse()
+    return page, len(rows) > limit
+
+
+def _row(r: Any) -> TransactionRow:
+    return TransactionRow(int(r[0]), r[1], r[2], r[3] or "", r[4] or "", int(r[5]),
                           float(r[6] or 0.0), float(r[7]), float(r[8]), r[9] or "", r[10],
-                          int(r[11])) for r in rows[:limit]]
-    return out, len(rows) > limit
+                          int(r[11]))
+
+
+async def get_transactions(ids: Sequence[int], *, owner: OwnerScope) -> list[TransactionRow]:
+    """The rows with these ids that ``owner`` may see (any order)."""
+    query = scoped(TransactionRecord.filter(id__in=list(ids)), owner)
+    return [_row(r) for r in await query.values_list(*_ROW_FIELDS)]
 
 
 @dataclass(frozen=True)
@@ -231,3 +262,8 @@ async def read_fills(symbol: str, import_ids: Sequence[int] = (),
     cols = list(zip(*rows, strict=True))
     return Fills.from_arrays(symbol, cols[0], np.array(cols[1], dtype=str), cols[2], cols[3],
                              cols[4], np.array(cols[5], dtype=str), cols[6])
+
+
+async def count_imports(*, owner: OwnerScope) -> int:
+    """How many batches ``owner`` may see."""
+    return await scoped(TransactionImport.all(), owner).count()

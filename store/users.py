@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -117,6 +118,15 @@ async def hash_password(password: str) -> str:
     return await asyncio.to_thread(_hasher.hash, password)
 
 
+async def _by_email(email: str) -> User | None:
+    """The user with that email (normalised); None for none, and for a text longer than any
+    stored email (the column's length: Tortoise refuses to filter on it)."""
+    normal = normalize_email(email)
+    if len(normal) > MAX_EMAIL_LENGTH:
+        return None
+    return await User.get_or_none(email=normal)
+
+
 async def create_user(email: str, password: str | None, display_name: str = "",
                       role: Role = Role.USER) -> UserRecord:
     """A new active user; raises :class:`InvalidAccount` when the input breaks the account
@@ -142,7 +152,7 @@ async def get_user(user_id: int) -> UserRecord | None:
 
 
 async def get_user_by_email(email: str) -> UserRecord | None:
-    user = await User.get_or_none(email=normalize_email(email))
+    user = await _by_email(email)
     return user_record(user) if user is not None else None
 
 
@@ -156,7 +166,7 @@ async def set_password(email: str, password: str) -> UserRecord | None:
     :class:`InvalidAccount` when the password breaks the rules."""
     if (problem := password_problem(password)) is not None:
         raise InvalidAccount([("password", problem)])
-    user = await User.get_or_none(email=normalize_email(email))
+    user = await _by_email(email)
     if user is None:
         return None
     user.password_hash = await hash_password(password)
@@ -168,7 +178,7 @@ async def set_active(email: str, active: bool) -> UserRecord | None:
     """Enable or disable the account with ``email`` (None when there is none). A disabled
     account cannot log in, refresh its session or use its personal access tokens; an access
     JWT it already holds keeps working until it expires (at most 15 minutes)."""
-    user = await User.get_or_none(email=normalize_email(email))
+    user = await _by_email(email)
     if user is None:
         return None
     if user.is_active != active:
@@ -195,7 +205,7 @@ async def ensure_demo_user() -> tuple[UserRecord, str | None]:
 async def authenticate(email: str, password: str) -> UserRecord | None:
     """The active user with that email and password, else None (same answer, and about the
     same time, whether the email exists or not)."""
-    user = await User.get_or_none(email=normalize_email(email))
+    user = await _by_email(email)
     stored = user.password_hash if user is not None else None
     if user is None or stored is None or not user.is_active:
         # Spend the time of a verification anyway, so timing does not reveal accounts.
@@ -219,3 +229,33 @@ def _verify_quietly(stored: str, password: str) -> bool:
 @functools.cache
 def _dummy_hash() -> str:
     return _hasher.hash("not a real password, only spends time")
+
+
+def _fingerprint(stored: str | None) -> str:
+    return hashlib.sha256((stored or "").encode()).hexdigest()[:16]
+
+
+async def password_fingerprint(user_id: int) -> str | None:
+    """A short digest of the account's password hash (None: no such account). Refresh tokens
+    carry it: a new password (``change_password``, ``set_password``, a re-hash on login) changes
+    it, which ends every session signed in with the old one."""
+    user = await User.get_or_none(id=user_id)
+    return _fingerprint(user.password_hash) if user is not None else None
+
+
+async def change_password(user_id: int, current: str, new: str) -> UserRecord | None:
+    """Replace the password of active account ``user_id`` when ``current`` is its password
+    (None when it is not, or the account is gone or disabled); raises :class:`InvalidAccount`
+    when ``new`` breaks the rules (checked first, so a weak new password costs no hashing)."""
+    if (problem := password_problem(new)) is not None:
+        raise InvalidAccount([("newPassword", problem)])
+    user = await User.get_or_none(id=user_id)
+    stored = user.password_hash if user is not None else None
+    if user is None or stored is None or not user.is_active:
+        await asyncio.to_thread(_verify_quietly, _dummy_hash(), current)
+        return None
+    if not await asyncio.to_thread(_verify_quietly, stored, current):
+        return None
+    user.password_hash = await hash_password(new)
+    await user.save(update_fields=["password_hash"])
+    return user_record(user)

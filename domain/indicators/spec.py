@@ -22,14 +22,20 @@ ParamValue = float | int | str
 ParamKind = Literal["int", "float", "source"]
 Params = Mapping[str, ParamValue]
 
+MAX_INTEGER = 1_000_000_000
+"""The largest value of an ``int`` parameter (a period): the cap strategy documents apply to
+every integer (``domain.strategy.kinds.MAX_INTEGER`` is this one), so a chart's indicator and a
+strategy's accept the same periods."""
+
 
 @dataclass(frozen=True)
 class ParamSpec:
     """One parameter of an indicator.
 
     ``kind`` is ``"int"`` (e.g. a period), ``"float"`` (e.g. a band width) or ``"source"`` (the
-    name of a price series, one of ``PRICE_FIELDS``). ``minimum`` is the inclusive lower bound of
-    an ``int``/``float`` parameter (``None`` for a source).
+    name of a price series, one of ``PRICE_FIELDS``). ``minimum`` and ``maximum`` are the
+    inclusive bounds of an ``int``/``float`` parameter (``None``: unbounded, and for a source);
+    an ``int`` is never above :data:`MAX_INTEGER` whatever ``maximum`` says.
     """
 
     name: str
@@ -37,6 +43,15 @@ class ParamSpec:
     default: ParamValue
     minimum: float | None = None
     description: str = ""
+    maximum: float | None = None
+
+    @property
+    def upper(self) -> float | None:
+        """The inclusive upper bound that applies: ``maximum``, and :data:`MAX_INTEGER` for an
+        ``int``."""
+        if self.kind == "int":
+            return MAX_INTEGER if self.maximum is None else min(self.maximum, MAX_INTEGER)
+        return self.maximum
 
     def check(self, value: object) -> str | None:
         """``None`` if ``value`` is acceptable, else what is wrong, phrased for the user
@@ -46,7 +61,11 @@ class ParamSpec:
             if isinstance(value, str) and value in PRICE_FIELDS:
                 return None
             return f"must be one of {', '.join(PRICE_FIELDS)}, got {value!r}"
+        upper = self.upper
         bound = "" if self.minimum is None else f" >= {_fmt(self.minimum)}"
+        if (upper is not None and isinstance(value, int | float) and not isinstance(value, bool)
+                and value > upper):  # the cap is only worth a mention to who went beyond it
+            bound += f"{' and' if bound else ''} <= {_fmt(upper)}"
         if self.kind == "int":
             expected = f"must be an integer{bound}, got {value!r}"
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -60,6 +79,8 @@ class ParamSpec:
             if not math.isfinite(value):
                 return expected
         if self.minimum is not None and value < self.minimum:
+            return expected
+        if upper is not None and value > upper:
             return expected
         return None
 
@@ -78,7 +99,9 @@ class ParamSpec:
 
 
 def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+    if float(x).is_integer() and abs(x) < 1e16:
+        return f"{int(x):,}" if abs(x) >= 10_000 else str(int(x))
+    return str(x)
 
 
 WarmupFn = Callable[[Params], tuple[int, ...]]

@@ -34,7 +34,13 @@ from domain.strategy.model import (
     Value,
     range_values,
 )
-from domain.strategy.params import default_params, parameter_grid, resolve_params, sim_config
+from domain.strategy.params import (
+    default_params,
+    grid_size,
+    parameter_grid,
+    resolve_params,
+    sim_config,
+)
 from domain.strategy.program import Bound, Program, bind, compile_program, program_signals
 
 
@@ -69,6 +75,7 @@ __all__ = [
     "compile_signals",
     "compile_signals_many",
     "default_params",
+    "grid_size",
     "parameter_grid",
     "parse_strategy",
     "program_signals",

@@ -251,7 +251,7 @@ class Validator(Walker):
                                 f"{suggest(value, PRICE_FIELDS)}")
                     value = BAD
             else:
-                rule = Num(integer=ps.kind == "int", ge=ps.minimum)
+                rule = Num(integer=ps.kind == "int", ge=ps.minimum, le=ps.maximum)
                 value = self.number(value, p, rule, True)
             out[ps.name] = value
         output = raw.get("output", spec.default_output)

@@ -10,6 +10,7 @@ The building blocks (and the helpers that spell values in messages) are in ``kin
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 
@@ -51,6 +52,26 @@ MAX_RANGE_VALUES = 1_000_000
 
 MAX_GRID_SETS = 1_000_000
 """The most parameter sets ``parameter_grid`` builds (the product of every parameter's count)."""
+
+MAX_INITIAL_CAPITAL = 1_000_000_000_000
+"""The largest starting equity (a trillion in the quote currency): far beyond any account, and
+far from where sums of equity stop counting cents or overflow."""
+
+INITIAL_CAPITAL = Num(gt=0, le=MAX_INITIAL_CAPITAL)
+"""Starting equity, in a strategy document and in a run's request."""
+
+RISK_FREE_RATE = Num(gt=-1, le=1)
+"""An annual risk-free rate as a fraction (``0.04`` for 4 %): above -100 %, at most 100 %."""
+
+
+def number_problem(rule: Num, value: object, example: str = "") -> str | None:
+    """What is wrong with ``value`` as a number obeying ``rule`` (``None`` when it does), for a
+    request's field such as ``initial_capital``; ``example`` is appended to the message."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return f"must be {rule.describe(noun=True)}{example}, got {show(value)}"
+    if not rule.accepts(value):
+        return f"must be {rule.describe(noun=True)}{example}, got {show(value)}"
+    return None
 
 
 def _pct(text: str) -> str:
@@ -113,8 +134,9 @@ STRATEGY_FIELDS: tuple[Field, ...] = (
                    "sizing": {"mode": "fraction_of_equity", "value": 1.0}}),
     Field("costs", Obj(COSTS_FIELDS), "Trading costs.",
           default={"fee_bps": 10, "slippage_bps": 0}),
-    Field("initial_capital", Number(Num(gt=0)),
-          "Starting equity in the quote currency (x > 0).", default=10000),
+    Field("initial_capital", Number(INITIAL_CAPITAL),
+          "Starting equity in the quote currency (x > 0 and at most a trillion, 1e12).",
+          default=10000),
 )
 """The top level of a strategy document, in the order the normalized document lists keys."""
 

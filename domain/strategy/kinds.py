@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-MAX_INTEGER = 1_000_000_000
-"""The largest integer accepted where an integer is needed (a period, ``bars_ago``)."""
+# the largest integer accepted where one is needed (a period, bars_ago): one cap for strategies
+# and charts' indicators
+from domain.indicators.spec import MAX_INTEGER as MAX_INTEGER
 
 
 def fmt(x: float) -> str:

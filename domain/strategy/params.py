@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from domain.engine.config import SIZING_MODES, SimConfig
 from domain.errors import Problem, StrategyError
 from domain.strategy.fields import MAX_GRID_SETS, show
-from domain.strategy.model import ParamRef, Strategy, Value
+from domain.strategy.model import ParamRef, Strategy, Value, range_count
 from domain.strategy.walker import violation
 
 
@@ -55,6 +55,22 @@ def resolve_params(strategy: Strategy, params: Mapping[str, float] | None = None
     if problems:
         raise StrategyError(problems)
     return values
+
+
+def grid_size(strategy: Strategy, overrides: Mapping[str, Sequence[float]] | None = None) -> int:
+    """How many parameter sets :func:`parameter_grid` would build for ``overrides``: the product
+    of each parameter's count of values, computed without building them (names the strategy
+    does not have are left to ``parameter_grid`` to report)."""
+    overrides = overrides or {}
+    total = 1
+    for name, p in strategy.parameters.items():
+        if name in overrides:
+            total *= len(overrides[name])
+        elif p.range is not None:
+            total *= range_count(*p.range)
+        elif p.values is not None:
+            total *= len(p.values)
+    return total
 
 
 def parameter_grid(

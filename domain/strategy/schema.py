@@ -164,7 +164,7 @@ def _param_schema(p: ParamSpec) -> Schema:
     if p.kind == "source":
         out["enum"] = list(PRICE_FIELDS)
     else:
-        out.update(_number(Num(integer=p.kind == "int", ge=p.minimum), True))
+        out.update(_number(Num(integer=p.kind == "int", ge=p.minimum, le=p.maximum), True))
     out["default"] = p.default
     return out
 

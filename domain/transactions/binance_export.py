@@ -35,6 +35,7 @@ from domain.transactions.fields import (
     Parsed,
     Symbols,
     Unusual,
+    brief,
     csv_records,
     decode,
     first_record,
@@ -60,7 +61,8 @@ def parse_binance_export(data: bytes, filename: str | None, symbols: Symbols) ->
 
 
 def _parse(records: Iterator[Sequence[str]], symbols: Symbols, strict_width: bool) -> Parsed:
-    out = Parsed([], [], COLUMNS[0], "", newest_first=True)
+    out = Parsed([], [], COLUMNS[0], "", newest_first=True, symbol_column="Pair",
+                 fee_asset_column="Fee")
     header_row, header = first_record(records)
     if header is None:
         return out
@@ -177,7 +179,8 @@ class _File:
             fee = non_negative(fee_num, True)
             if not fee_asset:
                 if fee:
-                    raise ValueError(f"no asset after the fee {fe!r}: expected like 0.00021BNB")
+                    raise ValueError(f"no asset after the fee {brief(fe)}: expected like "
+                                     "0.00021BNB")
                 fee_asset = quote
         except ValueError as err:
             bad(n_fee, _amount_problem(err, fe))
@@ -189,7 +192,8 @@ class _File:
 def _amount_problem(err: ValueError, field: str) -> str:
     """The message about an amount with its asset suffix (``0.0100BTC``)."""
     if str(err).startswith("not a number"):
-        return f"not an amount: {field!r} (expected a number followed by its asset, like 0.0100BTC)"
+        return (f"not an amount: {brief(field)} (expected a number followed by its asset, "
+                "like 0.0100BTC)")
     return str(err)
 
 
@@ -219,7 +223,7 @@ def _split_pair(pair: str, ex_asset: str, am_asset: str, symbols: Symbols) -> _S
                 base, quote = b, q
                 break
     if not base or ("/" in p and p != f"{base}/{quote}"):
-        return "", "Pair", (f"the pair {pair.strip()!r} does not match Executed in {ea} and "
+        return "", "Pair", (f"the pair {brief(pair.strip())} does not match Executed in {ea} and "
                             f"Amount in {aa}")
     unified = f"{base}/{quote}"
     try:

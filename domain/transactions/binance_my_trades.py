@@ -21,6 +21,7 @@ from domain.transactions.fields import (
     BadFile,
     Parsed,
     Symbols,
+    brief,
     epoch_ms,
     non_negative,
     positive,
@@ -34,17 +35,27 @@ def parse_binance_my_trades(data: bytes, symbols: Symbols) -> Parsed:
     try:
         doc = json.loads(data.removeprefix(b"\xef\xbb\xbf"))  # json refuses a UTF-8 BOM
     except (ValueError, UnicodeDecodeError) as err:
-        raise BadFile(f"not JSON ({err}): expected the body of GET /api/v3/myTrades, an "
-                      "array of trades") from None
+        raise BadFile(f"not JSON ({brief(str(err), 200)}): expected the body of GET "
+                      "/api/v3/myTrades, an array of trades") from None
+    except RecursionError:
+        raise BadFile("JSON nested too deeply (arrays or objects hundreds of levels inside one "
+                      "another): expected the body of GET /api/v3/myTrades, an array of trade "
+                      "objects") from None
     if isinstance(doc, dict) and "msg" in doc:
-        raise BadFile(f"a Binance error response, not trades: {doc.get('msg')!r} "
+        raise BadFile(f"a Binance error response, not trades: {brief(doc.get('msg'))} "
                       f"(code {doc.get('code')})")
     if not isinstance(doc, list):
         raise BadFile(f"a JSON {type(doc).__name__}, not an array: expected the body of "
                       "GET /api/v3/myTrades, an array of trades")
-    out = Parsed([], [], "time", "id", unit="item", order_by_symbol=True)
+    out = Parsed([], [], "time", "id", unit="item", order_by_symbol=True,
+                 fee_asset_column="commissionAsset")
     for n, item in enumerate(doc, 1):
-        tx = _trade(n, item, symbols, out.problems)
+        try:
+            tx = _trade(n, item, symbols, out.problems)
+        except RecursionError:  # a value nested just below json's own limit
+            out.problems.append(RowProblem(n, "", "nested too deeply: not a trade object",
+                                           unit="item"))
+            continue
         if tx is not None:
             out.transactions.append(tx)
     return out
@@ -69,8 +80,9 @@ def _trade(n: int, item: Any, symbols: Symbols, problems: list[RowProblem]) -> T
     except ValueError as err:
         bad("symbol", str(err))
     trade_id = item["id"]
-    if isinstance(trade_id, bool) or not isinstance(trade_id, int | str) or trade_id == "":
-        bad("id", f"not a trade id: {trade_id!r}")
+    if (isinstance(trade_id, bool) or not isinstance(trade_id, int | str) or trade_id == ""
+            or (isinstance(trade_id, int) and trade_id.bit_length() > 64)):
+        bad("id", f"not a trade id: {brief(trade_id)}")
     amounts: dict[str, float] = {}
     for key in ("price", "qty", "commission"):
         try:
@@ -80,17 +92,17 @@ def _trade(n: int, item: Any, symbols: Symbols, problems: list[RowProblem]) -> T
             bad(key, str(err))
     fee_asset = item["commissionAsset"]
     if not isinstance(fee_asset, str) or not fee_asset.strip():
-        bad("commissionAsset", f"not an asset: {fee_asset!r}")
+        bad("commissionAsset", f"not an asset: {brief(fee_asset)}")
     t = item["time"]
     try:
         if isinstance(t, bool) or not isinstance(t, int):
-            raise ValueError(f"not epoch milliseconds: {t!r}")
+            raise ValueError(f"not epoch milliseconds: {brief(t)}")
         t = epoch_ms(t, str(t))
     except ValueError as err:
         bad("time", str(err))
     is_buyer = item["isBuyer"]
     if not isinstance(is_buyer, bool):
-        bad("isBuyer", f"must be true or false, got {is_buyer!r}")
+        bad("isBuyer", f"must be true or false, got {brief(is_buyer)}")
     if len(problems) > before:
         return None
     sd: Side = "buy" if is_buyer else "sell"
@@ -104,4 +116,4 @@ def _text(v: Any) -> str:
         return v
     if isinstance(v, int | float) and not isinstance(v, bool):
         return repr(v)
-    raise ValueError(f"expected a string or a number, got {json.dumps(v)}")
+    raise ValueError(f"expected a string or a number, got {brief(v)}")

@@ -54,15 +54,50 @@ def decode(data: bytes) -> str:
 def csv_records(text: str) -> Iterator[list[str]]:
     """The records of CSV text, one per line: blank lines give ``[]`` or ``[""]``, so counting
     them keeps record numbers equal to line numbers (unless a quoted field spans lines).
-    Text without any double quote is split directly, three times faster than ``csv``."""
+    Text without any double quote is split directly, three times faster than ``csv``.
+    What ``csv`` cannot read (a quoted field over its size limit, a stray NUL) raises BadFile."""
     if '"' in text:
-        return csv.reader(io.StringIO(text, newline=""))
+        return _quoted_records(text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     if lines and not lines[-1]:
         lines.pop()
     return map(str.split, lines, repeat(","))
+
+
+def _quoted_records(text: str) -> Iterator[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        yield from reader
+    except csv.Error as err:
+        raise BadFile(f"not readable as CSV at line {reader.line_num} ({err}): check its "
+                      "quotes") from None
+
+
+BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+"""Characters no symbol, asset or trade id holds: control characters (NUL included, which
+PostgreSQL refuses in text) and lone surrogates (which JSON's ``\\ud800`` escapes can give and
+no database encodes)."""
+
+
+def brief(value: object, most: int = 40) -> str:
+    """A value for a message, short whatever it is: a string's or number's ``repr`` cut to
+    ``most`` characters, a JSON array or object named as such (it may be huge or deeply
+    nested)."""
+    if isinstance(value, list | tuple):
+        return "a JSON array"
+    if isinstance(value, dict):
+        return "a JSON object"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"a {len(str(abs(value)))}-digit number" if value.bit_length() < 14000 else \
+            "a huge number"
+    text = repr(value[: most + 1] if isinstance(value, str) else value)
+    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 def number(s: str, grouped: bool = False) -> float:
@@ -72,7 +107,7 @@ def number(s: str, grouped: bool = False) -> float:
         return float(s) if not (grouped and "," in s) else grouped_float(s)
     except ValueError:
         hint = "" if grouped else " (use '.' as the decimal point and no thousands separators)"
-        raise ValueError(f"not a number: {s!r}{hint}") from None
+        raise ValueError(f"not a number: {brief(s)}{hint}") from None
 
 
 def positive(s: str, grouped: bool = False) -> float:
@@ -80,7 +115,7 @@ def positive(s: str, grouped: bool = False) -> float:
     x = number(s, grouped)
     if 0 < x < INF:
         return x
-    raise ValueError(f"must be a finite number > 0, got {s.strip()!r}")
+    raise ValueError(f"must be a finite number > 0, got {brief(s.strip())}")
 
 
 def non_negative(s: str, grouped: bool = False) -> float:
@@ -88,7 +123,7 @@ def non_negative(s: str, grouped: bool = False) -> float:
     x = number(s, grouped)
     if 0 <= x < INF:
         return x
-    raise ValueError(f"must be a finite number >= 0, got {s.strip()!r}")
+    raise ValueError(f"must be a finite number >= 0, got {brief(s.strip())}")
 
 
 def grouped_float(s: str) -> float:
@@ -107,7 +142,7 @@ def iso_ms(s: str) -> int:
     except ValueError:
         t = s.strip()
         if t == s or not t:
-            raise ValueError(f"not a date: {s!r} ({ISO_HINT})") from None
+            raise ValueError(f"not a date: {brief(s)} ({ISO_HINT})") from None
         return iso_ms(t)
     return (dt - (EPOCH_NAIVE if dt.tzinfo is None else EPOCH)) // MS
 
@@ -115,33 +150,40 @@ def iso_ms(s: str) -> int:
 def epoch_ms(n: int, s: str) -> int:
     """Epoch milliseconds (or microseconds, floored), refusing what looks like seconds."""
     if n < SECONDS_BELOW:
-        raise ValueError(f"epoch time {s.strip()!r} is too small for milliseconds: if it is in "
-                         "seconds, multiply by 1000")
+        raise ValueError(f"epoch time {brief(s.strip())} is too small for milliseconds: if it "
+                         "is in seconds, multiply by 1000")
     if n > MICROS_ABOVE:
         if n > MICROS_ABOVE * 1000:
-            raise ValueError(f"epoch time {s.strip()!r} is too large (expected milliseconds)")
+            raise ValueError(f"epoch time {brief(s.strip())} is too large (expected "
+                             "milliseconds)")
         return n // 1000
     return n
+
+
+def _decimal(s: str) -> int:
+    """``int(s)`` of decimal digits; far too long a number is taken as one too large (``int``
+    refuses more than 4,300 digits)."""
+    return int(s) if len(s) <= 30 else 10**30
 
 
 def time_ms(s: str) -> int:
     """ISO-8601 (naive = UTC) or epoch milliseconds (an integer)."""
     if s.isdecimal():
-        return epoch_ms(int(s), s)
+        return epoch_ms(_decimal(s), s)
     try:
         return iso_ms(s)
     except ValueError:
         t = s.strip()
         if t.isdecimal():
-            return epoch_ms(int(t), s)
-        raise ValueError(f"not a date: {s!r} ({ISO_HINT}, or epoch milliseconds)") from None
+            return epoch_ms(_decimal(t), s)
+        raise ValueError(f"not a date: {brief(s)} ({ISO_HINT}, or epoch milliseconds)") from None
 
 
 def side(s: str) -> Side:
     """``buy`` or ``sell``, any case."""
     got = SIDES.get(s) or SIDES.get(s.strip().lower())
     if got is None:
-        raise ValueError(f"must be buy or sell, got {s!r}")
+        raise ValueError(f"must be buy or sell, got {brief(s)}")
     return got
 
 
@@ -192,7 +234,7 @@ class Symbols:
         if "/" in s:
             base, _, quote = (p.strip() for p in s.partition("/"))
             if not base or not quote or "/" in quote:
-                return "", f"not a symbol: {raw!r} (expected BASE/QUOTE, like BTC/USDT)"
+                return "", f"not a symbol: {brief(raw)} (expected BASE/QUOTE, like BTC/USDT)"
             unified = f"{base}/{quote}"
         elif s in self._ids:
             unified = self._ids[s]
@@ -200,8 +242,8 @@ class Symbols:
             quote = next((q for q in _QUOTES_LONGEST_FIRST if s.endswith(q) and len(s) > len(q)),
                          "")
             if not s.isalnum() or not quote:
-                return "", (f"cannot tell the base from the quote in {raw!r}: write it as "
-                            "BASE/QUOTE (like BTC/USDT)")
+                return "", (f"cannot tell the base from the quote in {brief(raw)}: write it "
+                            "as BASE/QUOTE (like BTC/USDT)")
             unified = f"{s[: -len(quote)]}/{quote}"
         try:
             self.check_known(unified)
@@ -265,3 +307,5 @@ class Parsed:
     newest_first: bool = False
     """The direction taken when the dates do not tell (all equal): Binance's exports list the
     newest first."""
+    symbol_column: str = "symbol"
+    fee_asset_column: str = "fee_asset"

@@ -44,12 +44,13 @@ from domain.csv import gc_paused
 from domain.errors import DomainError
 from domain.transactions.binance_export import parse_binance_export
 from domain.transactions.binance_my_trades import parse_binance_my_trades
-from domain.transactions.fields import BadFile, Parsed, Symbols, iso
+from domain.transactions.fields import BAD_TEXT, BadFile, Parsed, Symbols, brief, iso
 from domain.transactions.model import ImportProblems, RowProblem, Transaction
 from domain.transactions.plain_csv import parse_plain_csv
 
 FORMATS = ("binance_export", "binance_my_trades", "plain_csv")
 _time, _symbol, _trade_id = attrgetter("time_ms"), attrgetter("symbol"), attrgetter("trade_id")
+_fee_asset = attrgetter("fee_asset")
 
 
 def parse_transactions(data: bytes, fmt: str, *, filename: str | None = None,
@@ -94,6 +95,7 @@ def _finish(parsed: Parsed) -> list[Transaction]:
     groups = _groups(txs) if parsed.order_by_symbol else [txs]
     descending = [_check_order(g, parsed, problems) for g in groups]
     _check_duplicates(txs, parsed, problems)
+    _check_text(txs, parsed, problems)
     if not txs and not problems:
         problems.append(RowProblem(0, "", "no transactions: the file has no rows of fills"))
     if problems:
@@ -104,6 +106,24 @@ def _finish(parsed: Parsed) -> list[Transaction]:
     oriented = [tx for g, desc in zip(groups, descending, strict=True)
                 for tx in (reversed(g) if desc else g)]
     return sorted(oriented, key=lambda tx: tx.time_ms)
+
+
+def _check_text(txs: list[Transaction], parsed: Parsed, problems: list[RowProblem]) -> None:
+    """A problem for each symbol, fee asset or trade id holding a control character (NUL...)
+    or a lone surrogate (:data:`~domain.transactions.fields.BAD_TEXT`): one scan of each
+    field's distinct values joined, rows looked at only when one is found."""
+    word = parsed.unit
+    for column, get in ((parsed.symbol_column, _symbol), (parsed.fee_asset_column, _fee_asset),
+                        (parsed.id_column, _trade_id)):
+        values = {v for v in map(get, txs) if v}
+        if not BAD_TEXT.search("\n".join(values)):
+            continue
+        for tx in txs:
+            value = get(tx)
+            if value and BAD_TEXT.search(value):
+                problems.append(RowProblem(tx.row, column, f"{brief(value)} holds a control "
+                                           "character or an invalid one (a lone surrogate)",
+                                           unit=word))
 
 
 def _groups(txs: list[Transaction]) -> list[list[Transaction]]:

@@ -54,11 +54,23 @@ class Transaction:
         return self.quantity if self.side == "buy" else -self.quantity
 
     def fingerprint(self) -> str:
-        """A stable hash of what the fill is (not of where it was in the file): the dedupe key
-        of a transaction without a trade id."""
-        text = "|".join((str(self.time_ms), self.symbol, self.side, repr(float(self.price)),
-                         repr(float(self.quantity)), repr(float(self.fee)), self.fee_asset))
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        """A stable hash of what the fill is (not of where it was in the file, nor of which
+        exchange label or file format it came with): see :func:`fill_fingerprint`."""
+        return fill_fingerprint(self.time_ms, self.symbol, self.side, self.price,
+                                self.quantity, self.fee, self.fee_asset)
+
+
+def fill_fingerprint(time_ms: int, symbol: str, side: str, price: float, quantity: float,
+                     fee: float, fee_asset: str) -> str:
+    """The dedupe key of a fill on its normalised fields: the time in whole seconds (a Binance
+    export gives seconds, ``myTrades`` and epoch-ms files give milliseconds: the same fill
+    must match), the unified symbol, the side in lower case and the numbers as floats (so
+    ``42,000.00`` and ``42000`` agree). The exchange label and the trade id are not part of
+    it."""
+    text = "|".join((str(int(time_ms) // 1000), symbol.upper(), side.lower(),
+                     repr(float(price)), repr(float(quantity)), repr(float(fee)),
+                     fee_asset.upper()))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

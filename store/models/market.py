@@ -37,6 +37,26 @@ class MarketData(Model):
         unique_together = (("exchange", "symbol", "timeframe", "ts"),)
 
 
+class CandleBlock(Model):
+    """The candles of one series over one fixed span of time, as columns in one blob.
+
+    A copy of ``market_data`` laid out for reading a run's range in a few rows instead of one
+    row per bar, kept equal to it by ``store.candles`` (see that module).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    exchange = fields.CharField(max_length=32)
+    symbol = fields.CharField(max_length=32)
+    timeframe = fields.CharField(max_length=8)
+    block = fields.BigIntField()  # ts // the span of a block (store.candles.block_span_ms)
+    n = fields.IntField()
+    data = fields.BinaryField()
+
+    class Meta:
+        table = "candle_blocks"
+        unique_together = (("exchange", "symbol", "timeframe", "block"),)
+
+
 class SyncJob(JobRow):
     """A market data sync started through the API: what to fetch, how far it got, how it ended."""
 

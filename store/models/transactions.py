@@ -48,10 +48,12 @@ class TransactionRecord(Model):
     """A user's real exchange transaction (fill, deposit, withdrawal, fee), kept for replay.
 
     Written in bulk by ``store.transaction_imports`` (never row by row). Re-imports store
-    nothing twice: a fill with the exchange's trade id (``external_id``) is unique per owner,
-    exchange and symbol (trade ids are unique per symbol on Binance); one without is matched
-    on ``fingerprint`` (``domain.transactions.model.Transaction.fingerprint``), counting
-    occurrences, since identical partial fills are legitimate.
+    nothing twice, under any exchange label and in any format (the rules are in
+    ``store.transaction_imports``): a fill with the exchange's trade id (``external_id``)
+    matches on (owner, symbol, trade id), the unique key below backing it up per exchange;
+    otherwise fills match on a fingerprint of their normalised fields
+    (``domain.transactions.model.fill_fingerprint``), counting occurrences, since identical
+    partial fills are legitimate.
     """
 
     id = fields.BigIntField(primary_key=True)

@@ -42,10 +42,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from domain.candles import Candles
+from domain.timeframes import parse_timeframe
 from store import backtest_results
 from store import candles as store_candles
 from store import sweeps as store_sweeps
+from store.db import active_settings
 from store.settings import Settings
+from tasks.cache.memory import configure_memory_cache, memory_cache
 from tasks.cache.redis_store import (
     CANDLES_TTL_S,
     F64,
@@ -94,6 +97,10 @@ class Cache(Protocol):
         """New candles of the series were stored: its cached ranges are never served again."""
         ...
 
+    async def count_hit(self, kind: str) -> None:
+        """Count a hit of ``kind`` served without asking this cache (this process's memory)."""
+        ...
+
     async def get_result(self, kind: str, ident: int, part: str) -> Any:
         """The cached bytes or JSON value, or None (a miss)."""
         ...
@@ -138,6 +145,9 @@ class NullCache:
     async def invalidate_series(self, exchange: str, symbol: str, timeframe: str) -> None:
         return None
 
+    async def count_hit(self, kind: str) -> None:
+        return None
+
     async def get_result(self, kind: str, ident: int, part: str) -> Any:
         return None
 
@@ -159,7 +169,9 @@ class NullCache:
 
 
 def cache_from_settings(settings: Settings) -> Cache:
-    """A :class:`RedisCache` on ``settings.redis_url`` when set, else a :class:`NullCache`."""
+    """A :class:`RedisCache` on ``settings.redis_url`` when set, else a :class:`NullCache`;
+    this process's memory cache of candle arrays sized by ``settings.candle_cache_mb``."""
+    configure_memory_cache(settings.candle_cache_mb)
     return RedisCache(settings.redis_url) if settings.redis_url else NullCache()
 
 
@@ -175,18 +187,34 @@ async def open_cache(settings: Settings) -> AsyncIterator[Cache]:
 
 async def read_candles_cached(cache: Cache, exchange: str, symbol: str, timeframe: str,
                               start_ms: int | None = None, end_ms: int | None = None) -> Candles:
-    """``store.candles.read_candles`` through the cache: a hit, or read and cached."""
+    """``store.candles.read_candles`` through this process's memory (``tasks.cache.memory``),
+    then the cache: a hit, or read and cached in both. The arrays may be shared with other
+    readers: do not modify them."""
+    # both versions read BEFORE the database: a range read during a write is filed as stale
+    local = store_candles.local_series_version(exchange, symbol, timeframe)
     version = await cache.series_version(exchange, symbol, timeframe)
+    memory = memory_cache()
+    key = (active_settings().database_url, exchange, symbol, parse_timeframe(timeframe),
+           start_ms, end_ms)
+    # without Redis only this process's version counts; Redis configured but silent: no memory
+    shared = version if cache.enabled else 0
+    if shared is not None:
+        held = memory.get(key, (local, shared))
+        if held is not None:
+            await cache.count_hit("candles")  # the counts stay those of every lookup
+            return held
+    found = None
     if version is not None:
         found = await cache.get_candles(exchange, symbol, timeframe, start_ms, end_ms,
                                         version=version)
-        if found is not None:
-            return found
-    candles = await store_candles.read_candles(exchange, symbol, timeframe, start_ms, end_ms)
-    if version is not None:
-        await cache.put_candles(exchange, symbol, timeframe, start_ms, end_ms, candles,
-                                version=version)
-    return candles
+    if found is None:
+        found = await store_candles.read_candles(exchange, symbol, timeframe, start_ms, end_ms)
+        if version is not None:
+            await cache.put_candles(exchange, symbol, timeframe, start_ms, end_ms, found,
+                                    version=version)
+    if shared is not None:
+        memory.put(key, (local, shared), found)
+    return found
 
 
 async def write_candles_and_invalidate(cache: Cache, exchange: str, symbol: str,

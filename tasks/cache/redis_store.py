@@ -129,6 +129,10 @@ class RedisCache:
         except self._errors as err:
             self._failed(err, "counting")
 
+    async def count_hit(self, kind: str) -> None:
+        if self._usable():
+            await self._count(kind, True)
+
     async def _bump(self, key: str, increment: int) -> int:
         """The counter at ``key`` plus ``increment``, starting at the time in µs if missing."""
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -16,8 +16,11 @@ Kinds that do not use a slot (``JobKind.uses_slot``: market syncs, network-bound
 Cancelling a queued job removes it and marks it cancelled at once; a running one gets its
 :class:`~tasks.execution.compute.CancelToken` set (the engine stops at its next chunk, a sync at
 its next page or request; the life cycle marks it cancelled). :meth:`InProcessExecutor.stop` fails the queued
-jobs and stops the running ones with the reason "interrupted" (``tasks.jobs.lifecycle.INTERRUPTED``),
-waits for their bodies to record that, then joins the pool's processes.
+jobs with the reason "interrupted" (``tasks.jobs.lifecycle.INTERRUPTED``) and hands the running
+ones back to the queue (``tasks.jobs.lifecycle.HAND_BACK``: the next server's recovery runs them
+again), waits at most :data:`STOP_TIMEOUT_S` for their bodies to record that (a body stuck
+longer is interrupted, and fails), then joins the pool's processes: ``backtest serve`` stops
+within a few seconds.
 
 With ``recover=True`` (``backtest serve``), :meth:`InProcessExecutor.start` first runs jobs
 left queued by a previous server process and requeues those it left running
@@ -40,13 +43,15 @@ from tasks.cache.candles import cache_from_settings
 from tasks.execution.compute import CancelToken
 from tasks.execution.pool import ComputePool
 from tasks.jobs.lease import JobOptions
-from tasks.jobs.lifecycle import INTERRUPTED, finish_job, load_candles, run_job
+from tasks.jobs.lifecycle import HAND_BACK, INTERRUPTED, finish_job, load_candles, run_job
 from tasks.jobs.registry import job_kind
 from tasks.messaging.broadcast import Broadcaster
 
 log = logging.getLogger("tasks.execution.executor")
 
-STOP_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 2.0
+"""How long :meth:`InProcessExecutor.stop` waits for the running bodies to hand their jobs back
+(the engine stops at its next chunk, a few ms; a sync at its next request)."""
 
 
 class Executor(Protocol):
@@ -203,9 +208,11 @@ class InProcessExecutor:
         for job in queued:
             with contextlib.suppress(Exception):
                 await finish_job(job.kind, job.job_id, self.broadcaster, INTERRUPTED)
+        for background in list(self._background):  # recovery's loop, the pool's warm-up
+            background.cancel()
         tasks: list[asyncio.Task[object]] = []
         for job in list(self._running.values()):
-            job.token.cancel(INTERRUPTED)
+            job.token.cancel(HAND_BACK)
             if job.task is not None:
                 tasks.append(job.task)
         tasks.extend(self._background)

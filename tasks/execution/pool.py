@@ -18,6 +18,11 @@ cancellation: the machinery under ``tasks.execution.executor.InProcessExecutor``
   :class:`ComputeFailed` with its message, anything else as :class:`ComputeCrashed` with the
   worker's traceback; a worker that dies (killed, out of memory) fails its run with
   :class:`WorkerDied` and the pool is rebuilt for the next runs.
+- The processes never outlive this one (``tasks.execution.lifeline``): each worker follows a
+  lifeline pipe whose write end only this process holds (closed by :meth:`ComputePool.close`,
+  or by the kernel when this process is killed), and the forkserver exits when its parent does.
+- :meth:`ComputePool.close` flags every run to stop, waits :data:`SHUTDOWN_TIMEOUT_S` for the
+  workers, then terminates (and, after :data:`KILL_AFTER_S` more, kills) those still busy.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import ctypes
 import itertools
 import logging
 import multiprocessing
+import os
 import threading
 import traceback
 from collections.abc import Callable
@@ -38,16 +44,18 @@ from typing import Any, TypeVar
 
 from domain.errors import Cancelled, DomainError
 from tasks.execution.compute import CancelToken, RunnerError, warm_up
+from tasks.execution.lifeline import follow_lifeline
 
 log = logging.getLogger("tasks.execution.pool")
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-PRELOAD = ["tasks.execution.compute"]
+PRELOAD = ["tasks.execution.lifeline", "tasks.execution.compute"]
 MAX_RUNS = 1024  # runs in flight at once (one cancel byte each)
 SEND_TIMEOUT_S = 2.0
-SHUTDOWN_TIMEOUT_S = 15.0
+SHUTDOWN_TIMEOUT_S = 1.5
+KILL_AFTER_S = 1.0
 
 
 class ComputeFailed(DomainError):
@@ -69,9 +77,12 @@ _send_lock: Any = None
 _flags: Any = None
 
 
-def _child_init(writer: Any, send_lock: Any, flags: Any) -> None:
+def _child_init(writer: Any, send_lock: Any, flags: Any, lifeline: Any = None,
+                parent_pid: int | None = None) -> None:
     global _writer, _send_lock, _flags
     _writer, _send_lock, _flags = writer, send_lock, flags
+    if lifeline is not None:
+        follow_lifeline(lifeline, parent_pid)
 
 
 def _child_run(fn: Callable[..., Any], slot: int, run_no: int, task: Any) -> tuple[str, Any]:
@@ -105,6 +116,9 @@ class _Machinery:
     reader: Any
     writer: Any
     flags: Any
+    lifeline: Any = None  # the write end of the workers' lifeline (only this process has it)
+    follow: Any = None  # its read end, handed to each new worker
+    closing: bool = False  # close() is stopping it: a worker it terminates ends its run
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -137,11 +151,13 @@ class ComputePool:
     def _build(self) -> _Machinery:
         ctx = _context()
         reader, writer = ctx.Pipe(duplex=False)
+        follow, lifeline = ctx.Pipe(duplex=False)
         flags = ctx.RawArray(ctypes.c_ubyte, MAX_RUNS)
+        parent = os.getpid() if ctx.get_start_method() == "spawn" else None  # else: forkserver
         executor = concurrent.futures.ProcessPoolExecutor(
             max_workers=self.workers, mp_context=ctx, initializer=_child_init,
-            initargs=(writer, ctx.Lock(), flags))
-        m = _Machinery(executor, reader, writer, flags)
+            initargs=(writer, ctx.Lock(), flags, follow, parent))
+        m = _Machinery(executor, reader, writer, flags, lifeline, follow)
         m.thread = threading.Thread(target=self._drain, args=(m,), name="compute-progress",
                                     daemon=True)
         m.thread.start()
@@ -192,6 +208,8 @@ class ComputePool:
         try:
             outcome, value = await asyncio.wrap_future(future)
         except BrokenProcessPool as err:
+            if m.closing:  # close() terminated a worker that did not stop in time
+                raise Cancelled() from err
             self._rebuild(m)
             raise WorkerDied("the worker process running the job died (killed, or out of "
                              "memory?)") from err
@@ -232,6 +250,7 @@ class ComputePool:
         return list(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
 
     def _dispose(self, m: _Machinery, *, wait: bool) -> None:
+        m.closing = wait
         for i in range(MAX_RUNS):
             m.flags[i] = 1  # running jobs stop at their next chunk
         done = threading.Event()
@@ -240,14 +259,23 @@ class ComputePool:
             m.executor.shutdown(wait=wait, cancel_futures=True)
             done.set()
 
+        processes = list(getattr(m.executor, "_processes", {}).values())
         closer = threading.Thread(target=shut, daemon=True)
         closer.start()
         if wait and not done.wait(SHUTDOWN_TIMEOUT_S):
-            log.error("compute workers did not stop within %.0f s: terminating them",
-                      SHUTDOWN_TIMEOUT_S)
-            for process in list(getattr(m.executor, "_processes", {}).values()):
-                process.terminate()
-            closer.join(SHUTDOWN_TIMEOUT_S)
+            log.warning("compute workers still busy after %.1f s: terminating them",
+                        SHUTDOWN_TIMEOUT_S)
+            for process in processes:
+                with contextlib.suppress(Exception):
+                    process.terminate()
+            if not done.wait(KILL_AFTER_S):
+                for process in processes:
+                    with contextlib.suppress(Exception):
+                        process.kill()
+                closer.join(KILL_AFTER_S)
+        if m.lifeline is not None:  # workers still there (not waited for) follow it out
+            m.lifeline.close()
+            m.follow.close()
         m.stop.set()
         if m.thread is not None:
             m.thread.join()

@@ -46,6 +46,7 @@ from store import leases as store_leases
 from store.candles import read_candles
 from store.scope import ALL_OWNERS
 from store.settings import Settings
+from tasks import request_ids
 from tasks.cache.candles import Cache, read_candles_cached
 from tasks.execution.compute import (
     CancelCheck,
@@ -70,6 +71,9 @@ TICK_S = 0.1
 MAX_QUIET_S = 0.4  # with TICK_S, a published event at least every 0.5 s
 INTERNAL_ERROR = "the run failed on the server side (the error is logged); try again later"
 INTERRUPTED = "interrupted: the server stopped before the run finished; run it again"
+HAND_BACK = "the server is stopping: back to the queue, for the next server to run"
+"""A cancel reason (``CancelToken.cancel(HAND_BACK)``): the run stops and its row goes back to
+``queued`` (its lease dropped) instead of ending, so that recovery runs it again."""
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -345,7 +349,13 @@ async def run_job(kind_name: str, job_id: int, broadcaster: Broadcaster, *,
     token = cancel or CancelToken()
     run = JobRun(kind, job_id, state.owner_id, opts.lease, token, runner, read or load_candles,
                  broadcaster, settings)
-    await _life_cycle(run, opts)
+    request_id = request_ids.job_request_id(kind.name, job_id) or request_ids.current_request_id()
+    reset = request_ids.REQUEST_ID.set(request_id)  # the job's log lines carry it
+    try:
+        log.info("%s %s running (request %s)", kind.name, job_id, request_id or "-")
+        await _life_cycle(run, opts)
+    finally:
+        request_ids.REQUEST_ID.reset(reset)
 
 
 async def _life_cycle(run: JobRun, opts: JobOptions) -> None:
@@ -361,6 +371,8 @@ async def _life_cycle(run: JobRun, opts: JobOptions) -> None:
             fields = await kind.body(run)
     except Cancelled:
         await run.flush()
+        if token.reason == HAND_BACK and await _hand_back(run, opts, events):
+            return
         await finish_job(kind.name, job_id, run.broadcaster, token.reason, opts.lease,
                          run.sticky, run.columns, run.fraction)
         return
@@ -370,8 +382,9 @@ async def _life_cycle(run: JobRun, opts: JobOptions) -> None:
         error = str(err)
     except asyncio.CancelledError:
         await run.flush()
-        await finish_job(kind.name, job_id, run.broadcaster, INTERRUPTED, opts.lease,
-                         run.sticky, run.columns, run.fraction)
+        if not (token.reason == HAND_BACK and await _hand_back(run, opts, events)):
+            await finish_job(kind.name, job_id, run.broadcaster, INTERRUPTED, opts.lease,
+                             run.sticky, run.columns, run.fraction)
         raise
     except Exception as err:
         if opts.retry_transient and is_transient(err):
@@ -387,6 +400,25 @@ async def _life_cycle(run: JobRun, opts: JobOptions) -> None:
     await run.flush()
     await finish_job(kind.name, job_id, run.broadcaster, error, opts.lease, run.sticky,
                      run.columns, run.fraction)
+
+
+async def _hand_back(run: JobRun, opts: JobOptions, events: JobEvents) -> bool:
+    """Put a job the stopping server interrupted back to ``queued`` (``store.leases.release``)
+    and say so on its channel; False when that failed (the caller then fails it)."""
+    try:
+        assert opts.lease is not None
+        if not await store_leases.release(run.kind.name, run.job_id, opts.lease):
+            return False
+        await events.emit("status", RunStatus.QUEUED.value, 0.0, stage=Stage.QUEUED.value,
+                          retrying="the server stopped before the run finished: it runs again "
+                                   "when a server starts")
+    except Exception as err:  # the database may be what is going away
+        log.warning("%s %s: could not hand it back to the queue: %s", run.kind.name,
+                    run.job_id, err)
+        return False
+    log.info("%s %s: handed back to the queue (the server is stopping)", run.kind.name,
+             run.job_id)
+    return True
 
 
 async def _release(run: JobRun, opts: JobOptions, events: JobEvents, err: BaseException) -> None:

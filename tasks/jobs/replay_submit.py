@@ -29,6 +29,7 @@ from domain.replay.ranges import (
     replay_market,
     transactions_range,
 )
+from domain.strategy.fields import INITIAL_CAPITAL, RISK_FREE_RATE, number_problem
 from store import replays as store_replays
 from store import transactions as store_transactions
 from store.backtests import BacktestRecord, get_backtest
@@ -36,9 +37,10 @@ from store.candles import KEY_MAX_LEN
 from store.models import RunStatus
 from store.replays import NewReplay, ReplayRecord
 from store.scope import OwnerScope
+from store.settings import Settings
 from tasks.execution.executor import Executor
-from tasks.jobs.control import start_job
-from tasks.jobs.submit import InvalidRequest
+from tasks.jobs.control import check_quota, start_job
+from tasks.jobs.submit import InvalidRequest, text_problems
 from tasks.messaging.broadcast import Broadcaster
 
 MAX_DELAY_BARS = 100_000
@@ -84,11 +86,12 @@ def model_problems(req: ReplayRequest) -> tuple[dict[str, Any], list[tuple[str, 
     if not 0 <= req.delay_bars <= MAX_DELAY_BARS:
         problems.append(("delay_bars", f"must be a whole number of bars from 0 to "
                                        f"{MAX_DELAY_BARS:,}"))
-    if req.initial_capital is not None and not (_finite(req.initial_capital)
-                                                and req.initial_capital > 0):
-        problems.append(("initial_capital", "must be a finite number > 0"))
-    if req.risk_free_rate is not None and not _finite(req.risk_free_rate):
-        problems.append(("risk_free_rate", "must be a finite number"))
+    for name, rule, value, example in (
+            ("initial_capital", INITIAL_CAPITAL, req.initial_capital, ""),
+            ("risk_free_rate", RISK_FREE_RATE, req.risk_free_rate, " (0.04 for 4 %)")):
+        problem = None if value is None else number_problem(rule, value, example)
+        if problem is not None:
+            problems.append((name, problem))
     params: dict[str, Any] = {
         "fill": req.fill, "fee_rate": None if req.fee_bps is None else req.fee_bps / 10_000,
         "slippage_rate": req.slippage_bps / 10_000, "delay_bars": req.delay_bars,
@@ -165,10 +168,16 @@ async def _resolve(owner_id: int, owner_scope: OwnerScope, req: ReplayRequest,
 
 
 async def queue_replay(owner_id: int, owner_scope: OwnerScope, req: ReplayRequest,
-                       executor: Executor, broadcaster: Broadcaster) -> ReplayRecord:
+                       executor: Executor, broadcaster: Broadcaster, *,
+                       settings: Settings | None = None) -> ReplayRecord:
     """Check ``req``, create the queued replay of ``owner_id`` and submit it; a backtest must
-    be visible in ``owner_scope``, imports must be ``owner_id``'s."""
+    be visible in ``owner_scope``, imports must be ``owner_id``'s. With ``settings``, its
+    per-user cap on queued jobs applies (:func:`tasks.jobs.control.check_quota`)."""
     params, problems = model_problems(req)
+    if unstorable := text_problems([("symbol", req.symbol), ("exchange", req.exchange),
+                                    ("timeframe", req.timeframe)]):
+        raise InvalidRequest(unstorable)
+    problems.extend(await check_quota(owner_id, settings))
     new = await _resolve(owner_id, owner_scope, req, params, problems)
     if problems or new is None:
         raise InvalidRequest(problems)

@@ -15,15 +15,15 @@ change what a run's results mean.
 from __future__ import annotations
 
 import asyncio
-import math
-import numbers
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from domain.errors import DomainError, Problem, StrategyError
 from domain.metrics import METRIC_NAMES
-from domain.strategy import Strategy, parameter_grid, parse_strategy, resolve_params
+from domain.strategy import Strategy, grid_size, parameter_grid, parse_strategy, resolve_params
+from domain.strategy.fields import INITIAL_CAPITAL, RISK_FREE_RATE, number_problem
 from domain.strategy.grid import parse_grid
 from domain.timeframes import parse_timeframe
 from store import backtests as store_backtests
@@ -32,9 +32,10 @@ from store import sweeps as store_sweeps
 from store.backtests import BacktestRecord, NewBacktest
 from store.candles import KEY_MAX_LEN
 from store.scope import OwnerScope
+from store.settings import Settings
 from store.sweeps import NewSweep, SweepRecord
 from tasks.execution.executor import Executor
-from tasks.jobs.control import start_job
+from tasks.jobs.control import check_quota, start_job
 from tasks.messaging.broadcast import Broadcaster
 
 
@@ -80,13 +81,23 @@ class SweepRequest:
     initial_capital: float | None = None
 
 
-def _number(x: object) -> bool:
-    return not isinstance(x, bool) and isinstance(x, numbers.Real) and math.isfinite(x)
+UNSTORABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+"""Characters no market name holds: control characters (NUL, which PostgreSQL refuses in
+text, included) and lone surrogates (which no database encodes)."""
+
+
+def text_problems(fields: Sequence[tuple[str, str | None]]) -> list[tuple[str, str]]:
+    """A problem for each ``(path, value)`` holding an :data:`UNSTORABLE` character."""
+    return [(name, "holds a control character or an invalid one (a lone surrogate)")
+            for name, value in fields if value is not None and UNSTORABLE.search(value)]
 
 
 def market_problems(m: Market) -> tuple[Market, list[tuple[str, str]]]:
     """The market with its timeframe normalized, and what is wrong with it."""
-    problems: list[tuple[str, str]] = []
+    problems = text_problems([("exchange", m.exchange), ("symbol", m.symbol),
+                              ("timeframe", m.timeframe)])
+    if problems:
+        return m, problems
     for name, value in (("exchange", m.exchange), ("symbol", m.symbol)):
         if not value.strip() or len(value.strip()) > KEY_MAX_LEN:
             problems.append((name, f"give 1 to {KEY_MAX_LEN} characters"))
@@ -108,8 +119,9 @@ async def _strategy(owner_scope: OwnerScope, strategy_id: int, initial_capital: 
         raise UnknownStrategy(strategy_id)
     document = dict(found.document)
     if initial_capital is not None:
-        if not _number(initial_capital) or initial_capital <= 0:
-            problems.append(("initial_capital", "must be a finite number > 0"))
+        problem = number_problem(INITIAL_CAPITAL, initial_capital)
+        if problem is not None:
+            problems.append(("initial_capital", problem))
             return None
         document["initial_capital"] = initial_capital
     try:
@@ -133,14 +145,18 @@ def _located(problems: list[Problem], prefix: str) -> list[tuple[str, str]]:
 
 
 async def queue_backtest(owner_id: int, owner_scope: OwnerScope, req: BacktestRequest,
-                         executor: Executor, broadcaster: Broadcaster) -> BacktestRecord:
+                         executor: Executor, broadcaster: Broadcaster, *,
+                         settings: Settings | None = None) -> BacktestRecord:
     """Check ``req``, create the queued backtest of ``owner_id`` and submit it; the strategy
-    must be visible in ``owner_scope``."""
+    must be visible in ``owner_scope``. With ``settings``, its per-user caps apply
+    (``MAX_QUEUED_JOBS``: :func:`tasks.jobs.control.check_quota`)."""
     market, problems = market_problems(req.market)
+    problems.extend(await check_quota(owner_id, settings))
     strategy = await _strategy(owner_scope, req.strategy_id, req.initial_capital, problems)
     rf = 0.0 if req.risk_free_rate is None else req.risk_free_rate
-    if not _number(rf) or rf <= -1:
-        problems.append(("risk_free_rate", "must be a finite number > -1 (0.04 for 4 %)"))
+    problem = number_problem(RISK_FREE_RATE, rf, " (0.04 for 4 %)")
+    if problem is not None:
+        problems.append(("risk_free_rate", problem))
     values: dict[str, float] = {}
     if req.params is not None and not isinstance(req.params, Mapping):
         problems.append(("params", 'give an object of parameter values, e.g. {"fast": 10}'))
@@ -159,9 +175,13 @@ async def queue_backtest(owner_id: int, owner_scope: OwnerScope, req: BacktestRe
 
 
 async def queue_sweep(owner_id: int, owner_scope: OwnerScope, req: SweepRequest,
-                      executor: Executor, broadcaster: Broadcaster) -> SweepRecord:
-    """Check ``req``, create the queued sweep of ``owner_id`` and submit it."""
+                      executor: Executor, broadcaster: Broadcaster, *,
+                      settings: Settings | None = None) -> SweepRecord:
+    """Check ``req``, create the queued sweep of ``owner_id`` and submit it. With ``settings``,
+    its per-user caps apply: ``MAX_QUEUED_JOBS`` and ``MAX_SWEEP_SETS`` (a larger grid is
+    refused at ``grid`` before its sets are built)."""
     market, problems = market_problems(req.market)
+    problems.extend(await check_quota(owner_id, settings))
     strategy = await _strategy(owner_scope, req.strategy_id, req.initial_capital, problems)
     if req.rank_by not in METRIC_NAMES:
         problems.append(("rank_by", f"unknown metric {req.rank_by!r}; one of "
@@ -174,7 +194,13 @@ async def queue_sweep(owner_id: int, owner_scope: OwnerScope, req: SweepRequest,
     else:
         try:
             grid = parse_grid({str(k): v for k, v in req.grid.items()}, "grid")
-            if strategy is not None:  # checks every value; up to a million sets: off the loop
+            cap = 0 if settings is None else settings.max_sweep_sets
+            size = 0 if strategy is None else grid_size(strategy, grid)
+            if cap and size > cap:
+                problems.append(("grid", f"the grid has {size:,} parameter sets, more than the "
+                                         f"{cap:,} one sweep may try: use fewer values or "
+                                         "coarser ranges, or split it into several sweeps"))
+            elif strategy is not None:  # checks every value; up to a million sets: off the loop
                 n_sets = len(await asyncio.to_thread(parameter_grid, strategy, grid))
         except StrategyError as err:
             problems.extend(_located(err.problems, "grid."))

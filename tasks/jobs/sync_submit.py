@@ -12,6 +12,7 @@ import ccxt
 from domain.errors import DomainError
 from domain.timeframes import parse_timeframe
 from store.candles import KEY_MAX_LEN
+from store.seed import DEMO_EXCHANGE
 
 
 def check_sync_request(exchange: str, symbol: str, timeframe: str, since_ms: int,
@@ -19,7 +20,12 @@ def check_sync_request(exchange: str, symbol: str, timeframe: str, since_ms: int
     """What is wrong with a sync request, as ``(domain path, message)`` pairs (empty when
     fine)."""
     problems: list[tuple[str, str]] = []
-    if exchange not in ccxt.exchanges:
+    if exchange == DEMO_EXCHANGE:
+        problems.append(("exchange", "demo candles are synthetic: they are generated, not "
+                                     "fetched (`backtest demo-data`, or `backtest db migrate "
+                                     "--seed-demo` to store them); sync from a real exchange "
+                                     "such as binance"))
+    elif exchange not in ccxt.exchanges:
         problems.append(("exchange", f"unknown exchange {exchange!r}: use a ccxt exchange id "
                                      "such as binance"))
     if not symbol.strip() or len(symbol) > KEY_MAX_LEN:

@@ -16,7 +16,9 @@ With a cache (``tasks.cache.candles``), each window read goes through it: the sa
 reads no candle from the database until new candles of the series are stored.
 
 Bad input (an unknown timeframe or indicator, bad parameters, a limit over the cap) raises
-``DataError`` with a message saying what to send instead.
+``DataError`` with a message saying what to send instead; a market with no candle stored under
+the exchange raises ``tasks.market.resolve.UnknownMarket`` (a window of a stored market that
+holds no bars is an empty series).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from domain.indicators.spec import F64
 from domain.timeframes import DAY_MS, parse_timeframe, timeframe_ms
 from store import candles as store_candles
 from tasks.cache.candles import Cache, NullCache, read_candles_cached
+from tasks.execution.indicators import compute_indicators_off_loop
+from tasks.market.resolve import check_stored
 
 DEFAULT_LIMIT = 1_000
 MAX_LIMIT = 200_000
@@ -131,6 +135,15 @@ def _concat(a: Candles, b: Candles) -> Candles:
 
 
 _Read = Callable[[int, int], Awaitable[Candles]]
+ComputeIndicators = Callable[[list[tuple[str, dict[str, ParamValue]]], Candles],
+                             Awaitable[list[dict[str, F64]]]]
+"""Computes indicators ``(name, params)`` on candles: each one's outputs, in order."""
+
+
+async def compute_here(requests: list[tuple[str, dict[str, ParamValue]]],
+                       candles: Candles) -> list[dict[str, F64]]:
+    """A :data:`ComputeIndicators` computing in the calling thread (scripts, tests)."""
+    return [compute_indicator(name, candles, params) for name, params in requests]
 
 
 async def _read_back(read: _Read, end_ms: int, want: int, bar_ms: int) -> Candles:
@@ -152,9 +165,12 @@ async def candle_series(exchange: str, symbol: str, timeframe: str, *,
                         start_ms: int | None = None, end_ms: int | None = None,
                         limit: int | None = None,
                         indicators: Sequence[IndicatorRequest] = (),
-                        cache: Cache | None = None) -> CandleSeries:
+                        cache: Cache | None = None,
+                        compute: ComputeIndicators | None = None) -> CandleSeries:
     """The candles and indicator series of one market (see the module doc for which bars),
-    the candles read through ``cache`` when given (``tasks.cache.candles``)."""
+    the candles read through ``cache`` when given (``tasks.cache.candles``), the indicators
+    computed by ``compute`` (default: in a process of their own,
+    ``tasks.execution.indicators``: the event loop never runs or compiles a kernel)."""
     tf = parse_timeframe(timeframe)
     through = cache if cache is not None else NullCache()
 
@@ -182,13 +198,16 @@ async def candle_series(exchange: str, symbol: str, timeframe: str, *,
             end_ms = 0 if newest is None else newest + 1
         data = await _read_back(read, end_ms, n + warm, bar_ms)
         first = max(0, len(data) - n)
+    if not len(data):
+        await check_stored(exchange, symbol, tf)  # an unknown market is an error, not nothing
     # keep at most `warm` bars before the first one returned
     data = data.take(max(0, first - warm), len(data))
     first = min(first, warm)
     series: list[IndicatorSeries] = []
-    for r in resolved:
-        outputs = compute_indicator(r.request.name, data, r.params) if len(data) else {
-            o: np.empty(0) for o in INDICATORS[r.request.name].outputs}
+    computed = await (compute or compute_indicators_off_loop)(
+        [(r.request.name, r.params) for r in resolved], data) if len(data) else [
+        {o: np.empty(0) for o in INDICATORS[r.request.name].outputs} for r in resolved]
+    for r, outputs in zip(resolved, computed, strict=True):
         for output, values in outputs.items():
             series.append(IndicatorSeries(r.request.alias or r.request.name, r.request.name,
                                           output, r.params, values[first:]))

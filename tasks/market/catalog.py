@@ -24,7 +24,8 @@ from tasks.market.store import exchange_from_settings
 log = logging.getLogger("tasks.market.catalog")
 
 TTL_S = 3600.0
-TIMEOUT_S = 5.0
+TIMEOUT_S = 4.0
+"""How long loading the markets may take before symbols are checked by their form only."""
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,12 @@ from domain.errors import DataError, DomainError
 from domain.timeframes import parse_timeframe
 
 DEFAULT_TIMEOUT_MS = 10_000
+WS_CONNECT_TIMEOUT_MS = 5_000
+"""How long a websocket may take to open (ccxt.pro waits 10 s by default)."""
+MARKETS_TIMEOUT_MS = 4_000
+"""How long one request loading the markets may take (a symbol check must not hang)."""
+MARKETS_BUDGET_S = 5.0
+"""How long loading the markets is retried before the exchange is reported unreachable."""
 
 Exchange = Any
 """A ccxt exchange instance (ccxt is untyped)."""
@@ -60,6 +66,7 @@ def make_exchange(
     ws_url: str | None = None,
     *,
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    ws_connect_timeout_ms: int = WS_CONNECT_TIMEOUT_MS,
     async_: bool = True,
     market_types: Sequence[str] = ("spot",),
     config: Mapping[str, Any] | None = None,
@@ -70,7 +77,8 @@ def make_exchange(
     support (REST and ``watch_*`` on one object), else a ``ccxt.async_support`` one; the caller must
     ``await exchange.close()``. ``async_=False`` gives the blocking ``ccxt`` class (REST only).
     ``market_types`` limits which Binance market lists ``load_markets`` fetches. ``config`` is
-    merged into ccxt's constructor arguments last.
+    merged into ccxt's constructor arguments last. ``timeout_ms`` bounds each REST request,
+    ``ws_connect_timeout_ms`` the opening of a websocket.
     """
     if async_:
         module: Any = ccxt_pro if exchange_id in ccxt_pro.exchanges else ccxt_async
@@ -91,6 +99,9 @@ def make_exchange(
     settings: dict[str, Any] = {"enableRateLimit": True, "timeout": int(timeout_ms),
                                 "options": options, **extra}
     exchange = cls(settings)
+    streaming = getattr(exchange, "streaming", None)
+    if isinstance(streaming, dict):  # ccxt.pro: whole seconds, at least 1
+        streaming["connectionTimeout"] = max(1000, int(ws_connect_timeout_ms))
     if rest_url:
         override_rest_url(exchange, rest_url)
     if ws_url:
@@ -172,12 +183,18 @@ def _check_url(url: str, schemes: tuple[str, ...], what: str) -> None:
 
 
 async def load_market(exchange: Exchange, symbol: str) -> dict[str, Any]:
-    """The exchange's market for ``symbol`` (loading the markets once).
+    """The exchange's market for ``symbol`` (loading the markets once, each request within
+    :data:`MARKETS_TIMEOUT_MS`).
 
     Accepts the unified form (``BTC/USDT``) in any case, and the exchange's own id (``BTCUSDT``).
     Raises ``UnknownSymbol`` naming the closest symbols the exchange has.
     """
-    markets: dict[str, Any] = await exchange.load_markets()
+    saved = exchange.timeout
+    exchange.timeout = min(int(saved), MARKETS_TIMEOUT_MS)  # a symbol check must not hang
+    try:
+        markets: dict[str, Any] = await exchange.load_markets()
+    finally:
+        exchange.timeout = saved
     wanted = symbol.strip()
     if wanted in markets:
         return dict(markets[wanted])

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from domain.errors import DomainError
 from store.settings import Settings
 from tasks.cache.candles import Cache
-from tasks.market.exchange import Exchange
+from tasks.market.exchange import Exchange, ExchangeUnavailable
 from tasks.market.retry import Backoff
 from tasks.market.store import StoreSink, exchange_from_settings
 from tasks.market.sync import CandleSink
@@ -42,8 +42,19 @@ MAX_FAILURES = 8
 """Consecutive failed connections before a watcher gives up (with the default backoff, a few
 minutes of trying)."""
 STOP_TIMEOUT_S = 10.0
+CONNECT_BUDGET_S = 5.0
+"""How long a new watcher may try to reach the exchange's stream before it gives up: a
+subscriber to an unreachable exchange hears so within seconds (see ``error_event``)."""
 
 MarketKey = tuple[str, str, str]  # exchange, symbol, timeframe
+
+
+def has_live_feed(exchange_id: str) -> bool:
+    """Whether the exchange has a kline stream ccxt can watch (the synthetic ``demo`` has
+    none)."""
+    import ccxt.pro as ccxt_pro
+
+    return exchange_id in ccxt_pro.exchanges
 
 
 def candle_channel(exchange: str, symbol: str, timeframe: str) -> str:
@@ -59,11 +70,15 @@ def update_event(update: KlineUpdate) -> Event:
             "volume": update.volume, "closed": update.closed}
 
 
-def error_event(message: str, *, expected: bool) -> Event:
+def error_event(message: str, *, expected: bool, unavailable: bool = False) -> Event:
     """A watcher's failure as a channel event (``kind`` ``error``): ``expected`` True when the
     request itself was at fault (a ``DomainError``: unknown symbol, unsupported timeframe...),
-    False for a failure on the server's side."""
-    return {"kind": "error", "error": message, "expected": expected}
+    False for a failure on the server's side; ``unavailable`` True when the exchange could not
+    be reached (``ExchangeUnavailable``: offline, wrong base URL, down)."""
+    event: Event = {"kind": "error", "error": message, "expected": expected}
+    if unavailable:
+        event["unavailable"] = True
+    return event
 
 
 def publisher(broadcaster: Broadcaster, channel: str | None = None) -> UpdateCallback:
@@ -96,12 +111,14 @@ class LiveCandles:
 
     def __init__(self, broadcaster: Broadcaster, exchange_factory: Callable[[str], Exchange], *,
                  sink_factory: Callable[[], CandleSink] | None = None, cache: Cache | None = None,
-                 backoff: Backoff | None = None, max_failures: int | None = MAX_FAILURES) -> None:
+                 backoff: Backoff | None = None, max_failures: int | None = MAX_FAILURES,
+                 connect_budget_s: float | None = CONNECT_BUDGET_S) -> None:
         self.broadcaster = broadcaster
         self.exchange_factory = exchange_factory
         self.sink_factory: Callable[[], CandleSink] = sink_factory or (lambda: StoreSink(cache))
         self.backoff = backoff
         self.max_failures = max_failures
+        self.connect_budget_s = connect_budget_s
         self._watchers: dict[MarketKey, _Watcher] = {}
         self._stopping: set[asyncio.Task[None]] = set()
 
@@ -153,7 +170,11 @@ class LiveCandles:
             await watch_klines(watcher.exchange, symbol, timeframe, sink=self.sink_factory(),
                                on_update=publisher(self.broadcaster, channel),
                                stop_event=watcher.stop, backfill=False, backoff=self.backoff,
-                               max_failures=self.max_failures)
+                               max_failures=self.max_failures,
+                               connect_budget_s=self.connect_budget_s)
+        except ExchangeUnavailable as err:
+            log.warning("live candles of %s %s %s: %s", exchange, symbol, timeframe, err)
+            await self._fail(channel, error_event(str(err), expected=False, unavailable=True))
         except DomainError as err:
             await self._fail(channel, error_event(str(err), expected=True))
         except Exception as err:

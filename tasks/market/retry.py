@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -79,15 +80,20 @@ async def call_with_retry(
     max_retries: int = 6,
     backoff: Backoff | None = None,
     on_retry: Callable[[int, float, BaseException], Any] | None = None,
+    budget_s: float | None = None,
 ) -> T:
-    """``await call()``, retrying transient ccxt errors up to ``max_retries`` times.
+    """``await call()``, retrying transient ccxt errors up to ``max_retries`` times, and only
+    while the next attempt, taking as long as the last one did, would end within ``budget_s``
+    seconds of the first (None: no time limit).
 
     ``what`` names the request in error messages. Raises ``ExchangeUnavailable`` when the retries
-    run out and ``MarketDataError`` on a permanent error.
+    (or the time budget) run out and ``MarketDataError`` on a permanent error.
     """
     policy = backoff or Backoff()
     attempt = 0
+    started = time.monotonic()
     while True:
+        began = time.monotonic()
         try:
             return await call()
         except ccxt.BaseError as err:
@@ -102,6 +108,14 @@ async def call_with_retry(
                     f"{exchange.id} {what} still failing after {attempt + 1} attempts "
                     f"({type(err).__name__}: {_short(err)}); try again later") from err
             wait = policy.delay(attempt)
+            now = time.monotonic()
+            spent = now - started
+            if budget_s is not None and spent + wait + (now - began) > budget_s:
+                raise ExchangeUnavailable(
+                    f"{exchange.id} is unreachable: {what} failed for {spent:.1f} s "
+                    f"({attempt + 1} attempt(s); {type(err).__name__}: {_short(err)}); check "
+                    "the network (or the exchange's base URL setting) and try again later"
+                ) from err
             if isinstance(err, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
                 asked = retry_after_seconds(exchange)
                 if asked is not None:

@@ -11,8 +11,6 @@ from store import candles as store_candles
 from store.db import close_db, init_db
 from store.settings import Settings, get_settings
 from tasks.cache.candles import Cache, NullCache, write_candles_and_invalidate
-from tasks.market.exchange import make_exchange
-from tasks.market.sync import missing_ranges_of
 
 
 class StoreSink:
@@ -35,6 +33,8 @@ class StoreSink:
 
     async def missing_ranges(self, exchange_id: str, symbol: str, timeframe: str, start_ms: int,
                              end_ms: int) -> list[tuple[int, int]]:
+        from tasks.market.sync import missing_ranges_of  # lazy: ccxt costs 1 s to import
+
         stored = await store_candles.read_candles(exchange_id, symbol, timeframe, start_ms, end_ms)
         return missing_ranges_of(stored.ts, timeframe, start_ms, end_ms)
 
@@ -43,6 +43,8 @@ def exchange_from_settings(exchange_id: str = "binance", settings: Settings | No
     """A ccxt exchange with the REST/websocket base URLs of ``settings`` (default: the
     environment's; ``BINANCE_REST_URL``, ``BINANCE_WS_URL``; unset keeps ccxt's own). Close it
     with ``await exchange.close()``."""
+    from tasks.market.exchange import make_exchange  # lazy: `backtest run` needs no ccxt
+
     settings = settings or get_settings()
     if exchange_id == "binance":
         return make_exchange(exchange_id, settings.binance_rest_url, settings.binance_ws_url)

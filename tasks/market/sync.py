@@ -27,7 +27,13 @@ import numpy.typing as npt
 
 from domain.candles import Candles, find_gaps
 from domain.timeframes import bucket_start, iso, period_index, period_start
-from tasks.market.exchange import Exchange, MarketDataError, check_timeframe, load_market
+from tasks.market.exchange import (
+    MARKETS_BUDGET_S,
+    Exchange,
+    MarketDataError,
+    check_timeframe,
+    load_market,
+)
 from tasks.market.retry import Backoff, call_with_retry
 
 MAX_PAGE = 1000
@@ -187,7 +193,7 @@ async def sync(
     """
     market = await call_with_retry(exchange, lambda: load_market(exchange, symbol),
                                    what="loading the markets", max_retries=max_retries,
-                                   backoff=backoff)
+                                   backoff=backoff, budget_s=MARKETS_BUDGET_S)
     tf = check_timeframe(exchange, timeframe)
     sym, ex_id = str(market["symbol"]), str(exchange.id)
     limit = max(1, min(int(page_limit), MAX_PAGE))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 import ccxt
 
 from tasks.market.exchange import (
+    MARKETS_BUDGET_S,
     Exchange,
     ExchangeUnavailable,
     MarketDataError,
@@ -81,6 +83,7 @@ async def watch_klines(
     max_failures: int | None = None,
     max_retries: int = 6,
     report: WatchReport | None = None,
+    connect_budget_s: float | None = None,
 ) -> WatchReport:
     """Follow ``symbol``'s ``timeframe`` klines until ``stop_event`` is set (see the module doc).
 
@@ -88,12 +91,17 @@ async def watch_klines(
     the stream reports closed. With an empty sink, candles are stored from ``since_ms`` on, or
     from the first bar the stream shows. ``max_failures`` (None: keep trying) bounds consecutive failed connections before
     ``ExchangeUnavailable``; ``max_retries`` and ``backoff`` also govern the REST backfill.
+    Loading the markets gives up after ``tasks.market.exchange.MARKETS_BUDGET_S``; with
+    ``connect_budget_s``, a stream that has not delivered anything that long after the start
+    (the exchange is unreachable) raises ``ExchangeUnavailable`` too, saying so, instead of
+    retrying for minutes.
     """
     policy = backoff or Backoff()
     report = report if report is not None else WatchReport()
+    started = time.monotonic()
     market = await call_with_retry(exchange, lambda: load_market(exchange, symbol),
                                    what="loading the markets", max_retries=max_retries,
-                                   backoff=policy)
+                                   backoff=policy, budget_s=MARKETS_BUDGET_S)
     tf = check_timeframe(exchange, timeframe)
     sym, ex_id, market_id = str(market["symbol"]), str(exchange.id), str(market["id"])
     interval = str((exchange.timeframes or {}).get(tf, tf))
@@ -148,6 +156,7 @@ async def watch_klines(
 
     stopper = asyncio.ensure_future(stop_event.wait())
     failures = 0
+    delivered = False
     try:
         while not stop_event.is_set():
             watcher = asyncio.ensure_future(exchange.watch_ohlcv(sym, tf))
@@ -167,10 +176,20 @@ async def watch_klines(
                     raise ExchangeUnavailable(
                         f"{ex_id} {sym} {tf} kline stream failed {failures} times in a row "
                         f"({type(err).__name__}: {err}); try again later") from err
+                wait = policy.delay(failures - 1)
+                spent = time.monotonic() - started
+                if not delivered and connect_budget_s is not None \
+                        and spent + wait > connect_budget_s:
+                    raise ExchangeUnavailable(
+                        f"{ex_id} is unreachable: its {sym} {tf} kline stream did not connect "
+                        f"in {spent:.1f} s ({failures} attempt(s); {type(err).__name__}: "
+                        f"{str(err)[:200]}); check the network (or the exchange's websocket URL "
+                        "setting) and try again later") from err
                 report.reconnects += 1
-                await asyncio.wait({stopper}, timeout=policy.delay(failures - 1))
+                await asyncio.wait({stopper}, timeout=wait)
                 continue
             failures = 0
+            delivered = True
             await handle(list(rows))
     finally:
         stopper.cancel()

@@ -20,6 +20,7 @@ import pytest_asyncio
 
 from domain.demo import demo_candles
 from graph.app import create_app
+from graph.ids import decode_id, encode_id
 from store.candles import write_candles
 from store.strategies import create_strategy
 from tasks.execution.executor import InProcessExecutor
@@ -71,8 +72,13 @@ async def seed(api: Api, email: str = "a@x.io", document: dict[str, Any] | None 
     return user, record.id
 
 
+def pk(global_id: str) -> int:
+    """The database id in an object's global id (``graph.ids``)."""
+    return decode_id(global_id)[1]
+
+
 def run_input(strategy_id: int, **extra: Any) -> dict[str, Any]:
-    return {"strategyId": str(strategy_id), "exchange": EXCHANGE, "symbol": SYMBOL,
+    return {"strategyId": encode_id("Strategy", strategy_id), "exchange": EXCHANGE, "symbol": SYMBOL,
             "timeframe": TIMEFRAME, "from": iso(START_MS), "to": iso(END_MS), **extra}
 
 

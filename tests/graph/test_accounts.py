@@ -150,3 +150,52 @@ async def test_demo_user_is_created_once_with_a_working_password(api: Api) -> No
     assert again.id == user.id and none is None
     logged = await login(api, user.email, password)
     assert logged["__typename"] == "AuthPayload"
+
+
+CHANGE = """mutation($i: ChangePasswordInput!) { changePassword(input: $i) {
+  __typename ... on AuthPayload { accessToken refreshToken }
+  ... on InvalidCredentials { message } ... on ValidationError { problems { path message } } } }"""
+LOGOUT = """mutation($t: String!) { logout(refreshToken: $t) {
+  __typename ... on LoggedOut { message } ... on InvalidToken { message } } }"""
+
+
+async def test_change_password(api: Api) -> None:
+    reg = await register(api, "eve@example.com")
+    old_refresh = reg["refreshToken"]
+    token = reg["accessToken"]
+    wrong = await api.gql(CHANGE, {"i": {"currentPassword": "nope nope",
+                                         "newPassword": "a new password"}}, token=token)
+    assert wrong["data"]["changePassword"]["__typename"] == "InvalidCredentials"
+    weak = await api.gql(CHANGE, {"i": {"currentPassword": "correct horse",
+                                        "newPassword": "short"}}, token=token)
+    assert weak["data"]["changePassword"]["__typename"] == "ValidationError"
+    assert weak["data"]["changePassword"]["problems"][0]["path"] == "input.newPassword"
+    done = await api.gql(CHANGE, {"i": {"currentPassword": "correct horse",
+                                        "newPassword": "a new password"}}, token=token)
+    assert done["data"]["changePassword"]["__typename"] == "AuthPayload"
+    assert (await login(api, "eve@example.com", "correct horse"))["__typename"] == \
+        "InvalidCredentials"
+    assert (await login(api, "eve@example.com", "a new password"))["__typename"] == \
+        "AuthPayload"
+    # sessions of the old password end; the new one's refresh works
+    [(code, message)] = errors_of(await api.gql(REFRESH, {"t": old_refresh}))
+    assert code == "UNAUTHENTICATED" and "password changed" in message
+    fresh = await api.gql(REFRESH, {"t": done["data"]["changePassword"]["refreshToken"]})
+    assert fresh["data"]["refreshToken"]["accessToken"]
+    anonymous = await api.gql(CHANGE, {"i": {"currentPassword": "a", "newPassword": "b" * 9}})
+    assert [c for c, _ in errors_of(anonymous)] == ["UNAUTHENTICATED"]
+
+
+async def test_logout_ends_the_session(api: Api) -> None:
+    reg = await register(api, "fay@example.com")
+    other = await login(api, "fay@example.com", "correct horse")
+    result = await api.gql(LOGOUT, {"t": reg["refreshToken"]})
+    assert result["data"]["logout"]["__typename"] == "LoggedOut"
+    [(code, message)] = errors_of(await api.gql(REFRESH, {"t": reg["refreshToken"]}))
+    assert code == "UNAUTHENTICATED" and "logout" in message
+    again = await api.gql(LOGOUT, {"t": reg["refreshToken"]})
+    assert again["data"]["logout"]["__typename"] == "InvalidToken"
+    garbage = await api.gql(LOGOUT, {"t": "garbage"})
+    assert garbage["data"]["logout"]["__typename"] == "InvalidToken"
+    # another session of the same user is untouched
+    assert (await api.gql(REFRESH, {"t": other["refreshToken"]}))["data"]["refreshToken"]

@@ -10,6 +10,7 @@ import pytest
 
 from graph.auth import Tokens
 from graph.errors import Unauthenticated
+from graph.ids import encode_id
 from store import tokens as store_tokens
 from store.models import Role, TokenScope
 from store.users import get_user, set_active
@@ -27,8 +28,13 @@ mutation($input: CreateAccessTokenInput!) {{
     ... on ValidationError {{ problems {{ path message }} }}
   }}
 }}"""
-LIST = f"{{ accessTokens {{ {TOKEN_FIELDS} }} }}"
+LIST = f"{{ accessTokens {{ edges {{ node {{ {TOKEN_FIELDS} }} }} }} }}"
 REVOKE = f"mutation($id: ID!) {{ revokeAccessToken(id: $id) {{ {TOKEN_FIELDS} }} }}"
+
+
+def listed_tokens(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tokens of a LIST answer (a connection's nodes)."""
+    return [e["node"] for e in result["data"]["accessTokens"]["edges"]]
 
 
 def only_error(result: dict[str, Any]) -> tuple[str, str]:
@@ -123,11 +129,11 @@ async def test_pat_is_shown_once_and_works_as_bearer(api: Api) -> None:
     meta = created["accessToken"]
     assert secret.startswith("bt_pat_") and secret.startswith(meta["prefix"])
     assert meta["scope"] == "READ_WRITE" and meta["name"] == "ci bot"
-    assert meta["ownerId"] == str(alice.id) and meta["expiresAt"] and not meta["revokedAt"]
+    assert meta["ownerId"] == encode_id("User", alice.id) and meta["expiresAt"] and not meta["revokedAt"]
 
     me = await api.gql(ME, token=secret)
     assert me["data"]["me"]["email"] == "alice@example.com"
-    listed = (await api.gql(LIST, token=alice.token))["data"]["accessTokens"]
+    listed = listed_tokens(await api.gql(LIST, token=alice.token))
     assert [t["id"] for t in listed] == [meta["id"]]
     assert listed[0]["lastUsedAt"]  # recorded by the call above
     # The schema has no field that could hold the secret or its hash.
@@ -142,12 +148,12 @@ async def test_read_pat_cannot_change_anything(api: Api) -> None:
     read = (await create_pat(api, alice, "reader", "READ"))["token"]
     other = (await create_pat(api, alice, "other", "READ"))["accessToken"]
     assert (await api.gql(ME, token=read))["data"]["me"]["email"] == "alice@example.com"
-    assert len((await api.gql(LIST, token=read))["data"]["accessTokens"]) == 2
+    assert len(listed_tokens(await api.gql(LIST, token=read))) == 2
 
     for query, variables in ((CREATE, {"input": {"name": "x"}}), (REVOKE, {"id": other["id"]})):
         code, message = only_error(await api.gql(query, variables, token=read))
         assert code == "FORBIDDEN" and "read-only" in message
-    listed = (await api.gql(LIST, token=alice.token))["data"]["accessTokens"]
+    listed = listed_tokens(await api.gql(LIST, token=alice.token))
     assert all(t["revokedAt"] is None for t in listed)
 
 
@@ -200,21 +206,21 @@ async def test_tokens_are_private_and_admin_sees_all(api: Api) -> None:
     a_tok = (await create_pat(api, alice, "alice's"))["accessToken"]
     b_tok = (await create_pat(api, bob, "bob's"))["accessToken"]
 
-    bob_sees = (await api.gql(LIST, token=bob.token))["data"]["accessTokens"]
+    bob_sees = listed_tokens(await api.gql(LIST, token=bob.token))
     assert [t["id"] for t in bob_sees] == [b_tok["id"]]
     code, message = only_error(await api.gql(REVOKE, {"id": a_tok["id"]}, token=bob.token))
     assert code == "NOT_FOUND" and message == f"access token {a_tok['id']} not found"
-    alice_sees = (await api.gql(LIST, token=alice.token))["data"]["accessTokens"]
+    alice_sees = listed_tokens(await api.gql(LIST, token=alice.token))
     assert alice_sees[0]["revokedAt"] is None
 
-    admin_sees = (await api.gql(LIST, token=admin.token))["data"]["accessTokens"]
+    admin_sees = listed_tokens(await api.gql(LIST, token=admin.token))
     assert {t["id"] for t in admin_sees} == {a_tok["id"], b_tok["id"]}
-    assert {t["ownerId"] for t in admin_sees} == {str(alice.id), str(bob.id)}
+    assert {t["ownerId"] for t in admin_sees} == {encode_id("User", alice.id), encode_id("User", bob.id)}
     revoked = await api.gql(REVOKE, {"id": a_tok["id"]}, token=admin.token)
     assert revoked["data"]["revokeAccessToken"]["revokedAt"]
 
 
 async def test_unauthenticated_token_calls(api: Api) -> None:
     for query, variables in ((LIST, None), (CREATE, {"input": {"name": "x"}}),
-                             (REVOKE, {"id": "1"})):
+                             (REVOKE, {"id": encode_id("AccessToken", 1)})):
         assert only_error(await api.gql(query, variables))[0] == "UNAUTHENTICATED"

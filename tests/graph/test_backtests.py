@@ -13,6 +13,7 @@ from domain.engine.rules import EXIT_REASONS
 from domain.engine.run import run_backtest
 from domain.metrics import METRIC_NAMES
 from domain.strategy import parse_strategy
+from graph.ids import encode_id
 from store import backtest_results as results_store
 from store import backtests as store_backtests
 from store import leases as store_leases
@@ -24,6 +25,7 @@ from tests.graph.runs import (
     RUN,
     SMA,
     metric_value,
+    pk,
     run_input,
     seed,
     start,
@@ -97,7 +99,7 @@ async def test_result_equals_the_engine(run_api: Api) -> None:
     assert [x["seq"] for x in trades] == list(range(len(t)))
     assert [x["pnl"] for x in trades] == t["pnl"].tolist()
     assert [x["entryPrice"] for x in trades] == t["entry_price"].tolist()
-    assert [x["exitReason"] for x in trades] == [EXIT_REASONS[r] for r in t["exit_reason"]]
+    assert [x["exitReason"] for x in trades] == [EXIT_REASONS[r].upper() for r in t["exit_reason"]]
     assert trades[0]["entryTime"].startswith("2023-01-")
     curve = node["equityCurve"]
     assert curve["values"] == expected.equity.tolist()
@@ -126,7 +128,8 @@ async def test_bad_input_is_a_validation_error(run_api: Api) -> None:
     assert set(found) == {"input.to", "input.params"}
     result = await run_api.gql(RUN, {"input": run_input(999)}, token=user.token)
     assert result["data"]["runBacktest"] == {"__typename": "NotFoundError",
-                                             "message": "strategy 999 not found"}
+                                             "message": f"strategy {encode_id('Strategy', 999)} "
+                                                        "not found"}
 
 
 async def test_no_candles_fails_with_a_clear_message(run_api: Api) -> None:
@@ -148,9 +151,9 @@ async def test_failed_save_leaves_nothing_partial(run_api: Api,
     run_id = await start(run_api, user.token, strategy_id)
     node = await wait_for(run_api, user.token, "backtest", run_id)
     assert node["status"] == "FAILED" and "failed on the server side" in node["error"]
-    assert await results_store.count_trades(int(run_id)) == 0
-    assert await results_store.summaries_for([int(run_id)]) == [None]
-    assert await results_store.equity_curve(int(run_id)) is None
+    assert await results_store.count_trades(pk(run_id)) == 0
+    assert await results_store.summaries_for([pk(run_id)]) == [None]
+    assert await results_store.equity_curve(pk(run_id)) is None
     result = await run_api.gql(RESULT, {"id": run_id}, token=user.token)
     assert result["data"]["backtest"]["summary"] is None
 
@@ -161,11 +164,11 @@ async def test_cancel_a_queued_backtest(run_api: Api) -> None:
     executor.slots = 0  # nothing starts: every run waits in the queue
     first = await start(run_api, user.token, strategy_id)
     second = await start(run_api, user.token, strategy_id)
-    assert executor.queued == [("backtest", int(first)), ("backtest", int(second))]
+    assert executor.queued == [("backtest", pk(first)), ("backtest", pk(second))]
     result = await run_api.gql(CANCEL, {"id": first}, token=user.token)
     assert result["data"]["cancelBacktest"] == {"__typename": "Backtest", "id": first,
                                                 "status": "CANCELLED"}
-    assert executor.queued == [("backtest", int(second))]
+    assert executor.queued == [("backtest", pk(second))]
     executor.slots = 2
     executor._pump()
     assert (await wait_for(run_api, user.token, "backtest", second))["status"] == "SUCCEEDED"
@@ -194,7 +197,7 @@ async def test_ownership(run_api: Api) -> None:
     assert result["data"]["backtest"]["status"] == "SUCCEEDED"
     assert errors_of(await run_api.gql(RESULT, {"id": run_id}))[0][0] == "UNAUTHENTICATED"
     assert errors_of(await run_api.gql(RESULT, {"id": "x1"}, token=alice.token))[0][0] == \
-        "NOT_FOUND"
+        "BAD_USER_INPUT"  # a malformed id (one that names nothing is NOT_FOUND, above)
 
 
 async def test_concurrent_runs_all_succeed(run_api: Api) -> None:
@@ -204,7 +207,7 @@ async def test_concurrent_runs_all_succeed(run_api: Api) -> None:
     assert len(run_api.services.executor.running) <= 2
     nodes = await asyncio.gather(*(wait_for(run_api, user.token, "backtest", i) for i in ids))
     assert {n["status"] for n in nodes} == {"SUCCEEDED"}
-    equities = [(await results_store.summaries_for([int(i)]))[0] for i in ids]
+    equities = [(await results_store.summaries_for([pk(i)]))[0] for i in ids]
     expected = [run_backtest(parse_strategy(SMA), CANDLES, {"fast": f}).final_equity
                 for f in (5, 10, 15, 20, 25)]
     assert np.array_equal([s.final_equity for s in equities if s], expected)
@@ -247,12 +250,12 @@ async def test_list_sorts_filters_and_pages(run_api: Api) -> None:
     by_id = dict(zip(ids, sharpes, strict=True))
     expected = sorted((i for i in ids if by_id[i] is not None), key=lambda i: (-by_id[i], -i))
     expected += sorted((i for i in ids if by_id[i] is None), reverse=True)
-    assert [int(n["id"]) for n in seen] == expected
+    assert [pk(n["id"]) for n in seen] == expected
     assert [n["summary"]["sharpe"] for n in seen] == [by_id[i] for i in expected]
 
     result = await run_api.gql(LIST, {"filter": {"symbol": "ETH/USDT", "status": ["SUCCEEDED"]}},
                                token=alice.token)
-    assert [int(e["node"]["id"]) for e in result["data"]["backtests"]["edges"]] == ids[1::2][::-1]
+    assert [pk(e["node"]["id"]) for e in result["data"]["backtests"]["edges"]] == ids[1::2][::-1]
     wrong = await run_api.gql(LIST, {"first": 4, "after": after}, token=alice.token)
     assert errors_of(wrong)[0][0] == "BAD_USER_INPUT"  # a SHARPE cursor with the CREATED order
     too_many = await run_api.gql(LIST, {"first": 1000}, token=alice.token)

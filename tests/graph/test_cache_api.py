@@ -41,7 +41,8 @@ query($id: ID!) {
     equityCurve(maxPoints: 50) { times values } drawdownCurve(maxPoints: 50) { times values }
   }
 }"""
-SWEEP = "query($id: ID!) { sweep(id: $id) { rows { rank params metrics { sharpe } } } }"
+SWEEP = ("query($id: ID!) { sweep(id: $id) { rows { edges { node { rank params "
+         "metrics { sharpe } } } } } }")
 STATS = """{ cacheStats { enabled available candles { hits misses hitRate }
                           results { hits misses hitRate } } }"""
 
@@ -112,7 +113,7 @@ async def test_finished_curves_and_tables_come_from_the_cache(api: Api,
     plain = [await api.gql(BACKTEST, {"id": str(backtest_id)}, token=user.token),
              await api.gql(SWEEP, {"id": str(sweep_id)}, token=user.token)]
     assert "errors" not in plain[0] and "errors" not in plain[1], plain
-    assert plain[1]["data"]["sweep"]["rows"][0]["metrics"]["sharpe"] == 1.5
+    assert plain[1]["data"]["sweep"]["rows"]["edges"][0]["node"]["metrics"]["sharpe"] == 1.5
     api.services.cache = cached
     for _ in range(2):
         assert await api.gql(BACKTEST, {"id": str(backtest_id)}, token=user.token) == plain[0]

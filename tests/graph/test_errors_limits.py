@@ -17,6 +17,7 @@ import strawberry
 
 from graph.app import create_app
 from graph.errors import INTERNAL_MESSAGE, TOO_COMPLEX_MESSAGE, ApiError, NotFound
+from graph.ids import encode_id
 from graph.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, BacktestSchema, extensions
 from graph.types_common import (
     DEFAULT_PAGE_SIZE,
@@ -214,10 +215,15 @@ async def test_wrong_variable_types(api: Api) -> None:
 @pytest.mark.asyncio
 async def test_unknown_ids_are_not_found(api: Api) -> None:
     user = await api.user("a@example.com")
-    for ident in ("999999", "abc", "-1", "0", "1e3", "9" * 40, " ", "1; DROP TABLE users"):
+    for ident in ("999999", encode_id("AccessToken", 999999)):
         code, message = only_error(await api.gql(REVOKE, {"id": ident}, token=user.token))
         assert code == "NOT_FOUND", (ident, message)
         assert message.startswith("access token ") and message.endswith(" not found")
+    # a malformed id is not an id that names nothing: BAD_USER_INPUT, saying what an id is
+    for ident in ("abc", "-1", "0", "1e3", "9" * 40, " ", "1; DROP TABLE users", "²",
+                  "3000000000", encode_id("Backtest", 1)):
+        code, message = only_error(await api.gql(REVOKE, {"id": ident}, token=user.token))
+        assert code == "BAD_USER_INPUT" and "invalid id" in message, (ident, message)
 
 
 @pytest.mark.asyncio
@@ -291,6 +297,10 @@ def test_page_size() -> None:
 
 
 def test_parse_id() -> None:
-    assert parse_id("17", "thing") == 17 and parse_id(3, "thing") == 3
-    with pytest.raises(ApiError, match="thing 'x' not found"):
-        parse_id("x", "thing")
+    # ids are global (graph.ids); a bare decimal id is accepted during the transition
+    assert parse_id(encode_id("Thing", 17), "Thing") == 17
+    assert parse_id("17", "Thing") == 17 and parse_id(3, "Thing") == 3
+    for bad in ("x", "²", "3000000000", "", encode_id("Other", 1)):
+        with pytest.raises(ApiError, match="invalid id") as info:
+            parse_id(bad, "Thing")
+        assert info.value.code == "BAD_USER_INPUT"

@@ -277,7 +277,7 @@ def served(request: pytest.FixtureRequest, contract_db: str, fake: FakeBinance,
 
 EVENTS = """subscription($kinds: [JobKind!]) { jobEvents(kinds: $kinds) {
   jobKind jobId seq jobSeq kind status stage progress eta at error } }"""
-CANCEL = """mutation($kind: JobKind!, $id: ID!) { cancelJob(kind: $kind, id: $id) {
+CANCEL = """mutation($id: ID!) { cancelJob(id: $id) {
   __typename ... on Job { id kind status } ... on NotFoundError { message } } }"""
 JOBS = """query($filter: JobFilter) { jobs(filter: $filter, first: 50) {
   totalCount edges { node { __typename id kind status stage progress error finishedAt } } } }"""
@@ -386,7 +386,7 @@ def check_events(kind: str, events: list[dict[str, Any]], ids: set[str]) -> dict
         assert e["jobId"] in ids, e
         assert e["kind"] in EVENT_KINDS and e["status"] in STATUSES, e
         assert e["stage"] is None or e["stage"] in STAGES, e
-        assert 0.0 <= e["progress"] <= 1.0 and e["at"] > 0, e
+        assert 0.0 <= e["progress"] <= 1.0 and e["at"] > "2000", e
         terminal = e["kind"] in TERMINAL_KINDS
         if terminal:
             assert e["stage"] == "DONE" and e["status"] in ("SUCCEEDED", "FAILED",
@@ -431,7 +431,7 @@ async def test_a_job_of_each_kind_finishes_and_another_is_cancelled(
             while not any(e["jobId"] == long and e["status"] == "RUNNING" for e in events):
                 assert long not in ended, f"the long {kind} ended before it ran: {events}"
                 await read_one(feed)
-            asked = (await gql_http(s, CANCEL, {"kind": name, "id": long}))["cancelJob"]
+            asked = (await gql_http(s, CANCEL, {"id": long}))["cancelJob"]  # a global id
             assert asked["__typename"] != "NotFoundError", asked
             assert (asked["id"], asked["kind"]) == (long, name), asked
             assert asked["status"] in ("RUNNING", "CANCELLED"), asked

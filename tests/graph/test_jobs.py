@@ -20,6 +20,7 @@ import pytest
 from domain.jobs import RunStatus
 from graph.auth import Viewer
 from graph.context import Context
+from graph.ids import decode_id, encode_id
 from graph.schema import schema
 from store import jobs as store_jobs
 from store.backtests import NewBacktest, create_backtest
@@ -54,12 +55,17 @@ query($filter: JobFilter, $first: Int, $after: String) {
 }"""
 
 CANCEL = """
-mutation($kind: JobKind!, $id: ID!) {
-  cancelJob(kind: $kind, id: $id) {
+mutation($id: ID!) {
+  cancelJob(id: $id) {
     __typename
     ... on Job { id kind status stage progress eta error finishedAt }
     ... on NotFoundError { message }
   }
+}"""
+# a bare numeric id (accepted during the transition to global ids) needs the kind
+CANCEL_BARE = """
+mutation($kind: JobKind!, $id: ID!) {
+  cancelJob(kind: $kind, id: $id) { __typename ... on NotFoundError { message } }
 }"""
 
 EVENTS = """
@@ -93,13 +99,18 @@ KINDS = ("backtest", "sweep", "sync", "replay")
 TYPENAMES = {"backtest": "Backtest", "sweep": "Sweep", "sync": "SyncJob", "replay": "Replay"}
 
 
+def gid(kind: str, pk: int) -> str:
+    """The global id of job ``kind``/``pk``."""
+    return encode_id(TYPENAMES[kind], pk)
+
+
 async def make_jobs(owner: SignedIn, rounds: int = 2) -> list[tuple[str, str]]:
     """``rounds`` jobs of every kind, one kind after the other: ``[(KIND, id), ...]`` oldest
     first."""
     made = []
     for _ in range(rounds):
         for kind in KINDS:
-            made.append((kind.upper(), str(await make_job(kind, owner.id))))
+            made.append((kind.upper(), gid(kind, await make_job(kind, owner.id))))
     return made
 
 
@@ -157,7 +168,7 @@ async def test_jobs_lists_every_kind_newest_first_with_filters_and_pages(api: Ap
 
     # filters: kinds, statuses, both; paging keeps them
     for kind, job_id in mine[:3]:  # the first backtest, sweep and sync
-        await store_jobs.finish(kind.lower(), int(job_id), RunStatus.CANCELLED)
+        await store_jobs.finish(kind.lower(), decode_id(job_id)[1], RunStatus.CANCELLED)
     some = await every_page(api, a, 1, filter={"kinds": ["SWEEP", "SYNC"]})
     assert [k for p in some for k in keys(p)] == [k for k in mine[::-1]
                                                    if k[0] in ("SWEEP", "SYNC")]
@@ -185,7 +196,7 @@ async def test_jobs_lists_every_kind_newest_first_with_filters_and_pages(api: Ap
 
 async def test_cancel_job_ends_a_queued_job_of_any_kind(api: Api) -> None:
     a, b = await api.user("a@x.io"), await api.user("b@x.io")
-    backtest = str(await make_job("backtest", a.id))
+    backtest = gid("backtest", await make_job("backtest", a.id))
     refused = await api.gql(CANCEL, {"kind": "BACKTEST", "id": backtest}, token=b.token)
     assert refused["data"]["cancelJob"] == {"__typename": "NotFoundError",
                                             "message": f"backtest {backtest} not found"}
@@ -200,17 +211,21 @@ async def test_cancel_job_ends_a_queued_job_of_any_kind(api: Api) -> None:
     hidden = await api.gql(CANCEL, {"kind": "BACKTEST", "id": backtest}, token=b.token)
     assert hidden["data"]["cancelJob"]["__typename"] == "NotFoundError"
 
-    sync = str(await make_job("sync", a.id))
+    sync = gid("sync", await make_job("sync", a.id))
     ended = (await api.gql(CANCEL, {"kind": "SYNC", "id": sync}, token=a.token))["data"]
     assert (ended["cancelJob"]["__typename"], ended["cancelJob"]["status"]) == (
         "SyncJob", "CANCELLED")
     assert ended["cancelJob"]["error"].startswith("cancelled before it finished")
-    # the ids are per kind: one that no job of the kind has is not found
-    assert (await api.gql(CANCEL, {"kind": "SWEEP", "id": "999"}, token=a.token))["data"][
-        "cancelJob"] == {"__typename": "NotFoundError", "message": "sweep 999 not found"}
-    missing = await api.gql(CANCEL, {"kind": "SYNC", "id": "nope"}, token=a.token)
-    assert missing["data"]["cancelJob"]["__typename"] == "NotFoundError"
-    assert missing["data"]["cancelJob"]["message"] == "sync job nope not found"
+    # a global id names its kind: one that no job of the kind has is not found
+    assert (await api.gql(CANCEL, {"id": gid("sweep", 999)}, token=a.token))["data"][
+        "cancelJob"] == {"__typename": "NotFoundError",
+                         "message": f"sweep {gid('sweep', 999)} not found"}
+    assert (await api.gql(CANCEL_BARE, {"kind": "SWEEP", "id": "999"}, token=a.token))[
+        "data"]["cancelJob"] == {"__typename": "NotFoundError", "message": "sweep 999 not found"}
+    # a malformed id, or a bare one without its kind, is refused
+    for bad in ("nope", "²", "3000000000", "999", encode_id("Strategy", 1)):
+        missing = await api.gql(CANCEL, {"id": bad}, token=a.token)
+        assert [code for code, _ in errors_of(missing)] == ["BAD_USER_INPUT"], (bad, missing)
 
 
 def context_of(api: Api, who: SignedIn, role: Role = Role.USER) -> Context:
@@ -246,8 +261,9 @@ async def test_job_events_streams_the_viewers_jobs_of_every_kind(api: Api) -> No
     syncs_task = asyncio.ensure_future(collect(syncs, 1))
     await until_subscribed(api, feed_channel(a.id), 2)
 
-    theirs = str(await make_job("backtest", b.id))
-    backtest, sync = str(await make_job("backtest", a.id)), str(await make_job("sync", a.id))
+    theirs = gid("backtest", await make_job("backtest", b.id))
+    backtest = gid("backtest", await make_job("backtest", a.id))
+    sync = gid("sync", await make_job("sync", a.id))
     for token, kind, job_id in ((b.token, "BACKTEST", theirs), (a.token, "BACKTEST", backtest),
                                 (a.token, "SYNC", sync)):
         result = await api.gql(CANCEL, {"kind": kind, "id": job_id}, token=token)
@@ -262,7 +278,7 @@ async def test_job_events_streams_the_viewers_jobs_of_every_kind(api: Api) -> No
     for e in events:
         assert (e["kind"], e["status"], e["stage"], e["jobSeq"]) == (
             "cancelled", "CANCELLED", "DONE", 1)
-        assert e["at"] > 0 and e["eta"] is None
+        assert e["at"] > "2000" and e["eta"] is None  # a DateTime (ISO 8601)
     assert events[0]["error"] is None and events[0]["data"] == {}
     assert events[1]["error"].startswith("cancelled before it finished")
     [only] = await asyncio.wait_for(syncs_task, 10)
@@ -278,7 +294,7 @@ async def test_job_events_streams_the_viewers_jobs_of_every_kind(api: Api) -> No
 PROGRESS = {
     "backtest": "subscription($id: ID!) { backtestProgress(id: $id) { kind status stage eta } }",
     "sweep": "subscription($id: ID!) { sweepProgress(id: $id) { kind status stage eta } }",
-    "sync": "subscription($id: ID!) { marketDataSyncProgress(jobId: $id) { kind status stage "
+    "sync": "subscription($id: ID!) { marketDataSyncProgress(id: $id) { kind status stage "
             "eta } }",
     "replay": "subscription($id: ID!) { replayProgress(id: $id) { kind status stage eta } }",
 }
@@ -289,7 +305,7 @@ PROGRESS_FIELD = {"backtest": "backtestProgress", "sweep": "sweepProgress",
 async def test_each_kinds_progress_follows_its_jobs(api: Api) -> None:
     a, b = await api.user("a@x.io"), await api.user("b@x.io")
     for kind in KINDS:
-        job_id = str(await make_job(kind, a.id))
+        job_id = gid(kind, await make_job(kind, a.id))
         result = await api.gql(CANCEL, {"kind": kind.upper(), "id": job_id}, token=a.token)
         assert result["data"]["cancelJob"]["status"] == "CANCELLED", result
         stream = await schema.subscribe(PROGRESS[kind], variable_values={"id": job_id},

@@ -23,6 +23,7 @@ from websockets.typing import Subprotocol
 from graph.app import create_app
 from graph.auth import Viewer
 from graph.context import Context
+from graph.ids import encode_id
 from graph.live_candles import FeedFailed
 from graph.schema import schema
 from store import candles as store_candles
@@ -43,8 +44,8 @@ mutation($input: SyncMarketDataInput!) {
 }"""
 JOB = "query($id: ID!) { syncJob(id: $id) { id status progress stored error finishedAt } }"
 PROGRESS = """subscription($id: ID!) {
-  marketDataSyncProgress(jobId: $id) { jobId seq kind status progress stored error } }"""
-LIVE = """subscription { candleUpdates(symbol: "BTC/USDT", timeframe: "1m") {
+  marketDataSyncProgress(id: $id) { jobId seq kind status progress stored error } }"""
+LIVE = """subscription { candleUpdates(exchange: "binance", symbol: "BTC/USDT", timeframe: "1m") {
   exchange symbol timeframe time open high low close volume closed } }"""
 
 
@@ -190,8 +191,11 @@ async def test_cancel_a_running_job_and_an_orphaned_one(api: Api, fake: FakeBina
     assert ended["status"] == "CANCELLED"
     [final] = await follow_job(api, context_of(api, a), str(orphan.id))
     assert final.data["marketDataSyncProgress"]["kind"] == "cancelled"
-    missing = (await api.gql(CANCEL, {"id": "nope"}, token=a.token))["data"]["cancelSyncJob"]
+    missing = (await api.gql(CANCEL, {"id": encode_id("SyncJob", 424242)},
+                             token=a.token))["data"]["cancelSyncJob"]
     assert missing["__typename"] == "NotFoundError"
+    malformed = await api.gql(CANCEL, {"id": "nope"}, token=a.token)
+    assert [c for c, _ in errors_of(malformed)] == ["BAD_USER_INPUT"]
 
 
 @pytest.mark.asyncio
@@ -205,9 +209,12 @@ async def test_bad_requests_and_unknown_symbols(api: Api) -> None:
     failed = await wait_finished(api, a, job["id"])
     assert failed["status"] == "FAILED" and "unknown symbol 'NOPE/USDT'" in failed["error"]
     assert [c for c, _ in errors_of(await api.gql(SYNC, sync_input()))] == ["UNAUTHENTICATED"]
-    for ident in ("abc", "0", "424242"):
+    for ident in ("424242", encode_id("SyncJob", 424242)):
         result = await api.gql(JOB, {"id": ident}, token=a.token)
         assert [c for c, _ in errors_of(result)] == ["NOT_FOUND"]
+    for ident in ("abc", "0", "²", "3000000000", encode_id("Backtest", 1)):
+        result = await api.gql(JOB, {"id": ident}, token=a.token)
+        assert [c for c, _ in errors_of(result)] == ["BAD_USER_INPUT"], ident
 
 
 @pytest.mark.asyncio

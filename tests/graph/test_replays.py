@@ -16,6 +16,7 @@ from domain.replay import ReplayModel, what_if
 from domain.transactions.model import Transaction
 from graph.auth import Viewer
 from graph.context import Context
+from graph.ids import encode_id
 from graph.schema import schema
 from store.models import Role, TokenScope
 from store.transaction_imports import NewImport, save_import
@@ -94,11 +95,12 @@ async def test_transactions_replayed_with_a_what_if(run_api: Api) -> None:
     txs = history()
     batch = await save_import(NewImport(user.id, "h", "plain_csv", EXCHANGE, None, txs))
     created = await replay_of(run_api, user.token, symbol=SYMBOL, timeframe=TIMEFRAME,
-                              exchange=EXCHANGE, importIds=[str(batch.id)], fill="OPEN",
+                              exchange=EXCHANGE, importIds=[encode_id("TransactionImport", batch.id)],
+                              fill="OPEN",
                               feeBps=5, slippageBps=3, delayBars=2, initialCapital=50_000)
     assert created["__typename"] == "Replay", created
     assert (created["fill"], created["feeBps"], created["delayBars"]) == ("OPEN", 5.0, 2)
-    assert created["importIds"] == [str(batch.id)] and created["source"] == "TRANSACTIONS"
+    assert created["importIds"] == [encode_id("TransactionImport", batch.id)] and created["source"] == "TRANSACTIONS"
     node = await wait_for(run_api, user.token, "replay", created["id"])
     assert node["status"] == "SUCCEEDED", node
     events = await events_of(run_api, user, created["id"])  # late: the final state at once

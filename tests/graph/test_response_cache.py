@@ -13,6 +13,7 @@ from graphql import GraphQLObjectType
 
 from domain.jobs import RunStatus
 from graph.app import create_app
+from graph.ids import encode_id
 from graph.response_cache import CACHEABLE, ResponseCache, cacheable
 from graph.schema import MAX_TOKENS, schema
 from store import backtests as store_backtests
@@ -60,7 +61,7 @@ async def test_answers_are_reused_until_a_backtest_of_the_owner_changes(run_api:
 
     queued = await store_backtests.create_backtest(new_backtest(user.id))  # a change: new run
     nodes = await listed(run_api, user.token)
-    assert [n["id"] for n in nodes] == [str(queued.id), str(run_id)]
+    assert [n["id"] for n in nodes] == [encode_id("Backtest", queued.id), encode_id("Backtest", run_id)]
     assert nodes[0]["status"] == "QUEUED" and cache.misses == 2
 
     await store_leases.claim("backtest", queued.id, "test", 60.0)
@@ -93,7 +94,7 @@ async def test_changes_made_outside_the_api_are_seen(run_api: Api) -> None:
     run_id = await make_finished(user.id, 1.0)
     await connection().execute_query(
         f"UPDATE backtests SET strategy_id = {strategy_id} WHERE id = {run_id}")
-    assert (await listed(run_api, user.token))[0]["strategyId"] == str(strategy_id)
+    assert (await listed(run_api, user.token))[0]["strategyId"] == encode_id("Strategy", strategy_id)
     await delete_strategy(strategy_id, owner=user.id)  # ON DELETE SET NULL
     assert (await listed(run_api, user.token))[0]["strategyId"] is None
     await connection().execute_query(

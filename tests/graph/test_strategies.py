@@ -15,6 +15,7 @@ import pytest
 from domain.strategy import strategy_json_schema
 from graph.auth import Viewer
 from graph.context import Context
+from graph.ids import decode_id, encode_id
 from graph.strategies import load_strategy
 from store import tokens as store_tokens
 from store.models import Role, TokenScope
@@ -26,7 +27,7 @@ EXAMPLE = json.loads((Path(__file__).resolve().parents[2] / "examples" / "sma_cr
                      .read_text())
 FIELDS = """id name version document createdAt updatedAt
             parameters { name value range { start stop step } values integer }
-            versions { id version document createdAt }"""
+            versions { totalCount edges { node { id version document createdAt } } }"""
 CREATE = f"""
 mutation($input: CreateStrategyInput!) {{
   createStrategy(input: $input) {{
@@ -56,10 +57,15 @@ GET = f"query($id: ID!) {{ strategy(id: $id) {{ {FIELDS} }} }}"
 LIST = """
 query($first: Int, $after: String) {
   strategies(first: $first, after: $after) {
-    edges { cursor node { id name version versions { version } } }
+    edges { cursor node { id name version versions { edges { node { version } } } } }
     pageInfo { hasNextPage endCursor }
   }
 }"""
+
+
+def versions(strategy: dict[str, Any]) -> list[dict[str, Any]]:
+    """A strategy's versions (the nodes of its ``versions`` connection)."""
+    return [e["node"] for e in strategy["versions"]["edges"]]
 
 
 def document(fast: int = 10, name: str | None = None) -> dict[str, Any]:
@@ -96,7 +102,7 @@ async def test_create_returns_the_strategy_with_its_parameters(api: Api) -> None
          "values": None, "integer": True},
         {"name": "slow", "value": 50.0, "range": {"start": 20.0, "stop": 200.0, "step": 20.0},
          "values": None, "integer": True}]
-    assert [v["version"] for v in s["versions"]] == [1]
+    assert [v["version"] for v in versions(s)] == [1]
     without_name = await create(api, a, name=None, fast=12)
     assert without_name["name"] == EXAMPLE["name"]  # the document's own
 
@@ -136,7 +142,7 @@ async def test_update_saves_a_new_version_and_keeps_the_old_one(api: Api) -> Non
     assert (v2["name"], v2["version"]) == ("sma", 2) and v2["id"] != v1["id"]
     assert v2["document"]["parameters"]["fast"]["value"] == 20
     assert v2["document"]["name"] == "sma"
-    assert [v["version"] for v in v2["versions"]] == [1, 2]
+    assert [v["version"] for v in versions(v2)] == [1, 2]
     old = (await api.gql(GET, {"id": v1["id"]}, token=a.token))["data"]["strategy"]
     assert old["version"] == 1 and old["document"]["parameters"]["fast"]["value"] == 10
     v3 = await update(api, a, v1["id"], name="renamed")  # any version's id; latest document
@@ -173,11 +179,16 @@ async def test_another_users_strategy_is_not_found_and_admins_see_all(api: Api) 
     assert mine["version"] == 2  # still a's strategy
     admin_list = (await api.gql(LIST, token=admin.token))["data"]["strategies"]["edges"]
     assert [e["node"]["id"] for e in admin_list] == [v2["id"]]
-    for ident in ("999999", "abc", "-1", "0"):
+    for ident in ("999999", encode_id("Strategy", 999999)):
         result = await api.gql(GET, {"id": ident}, token=a.token)
         assert [c for c, _ in errors_of(result)] == ["NOT_FOUND"], ident
         payload = (await update(api, a, ident, name="x"))
         assert payload["__typename"] == "NotFoundError"
+    for ident in ("abc", "-1", "0", "²", "3000000000", encode_id("Backtest", 1)):
+        result = await api.gql(GET, {"id": ident}, token=a.token)
+        assert [c for c, _ in errors_of(result)] == ["BAD_USER_INPUT"], ident
+        result = await api.gql(UPDATE, {"id": ident, "input": {"name": "x"}}, token=a.token)
+        assert [c for c, _ in errors_of(result)] == ["BAD_USER_INPUT"], ident
 
 
 async def test_delete_removes_every_version(api: Api) -> None:
@@ -212,7 +223,7 @@ async def test_list_pages_through_latest_versions_with_cursors(api: Api) -> None
         assert after == conn["edges"][-1]["cursor"]
     assert (seen, pages) == (expected, 3)
     first = (await api.gql(LIST, token=a.token))["data"]["strategies"]["edges"][0]["node"]
-    assert first["version"] == 2 and [v["version"] for v in first["versions"]] == [1, 2]
+    assert first["version"] == 2 and [v["version"] for v in versions(first)] == [1, 2]
     for variables in ({"first": 101}, {"first": -1}, {"after": "not-a-cursor"},
                       {"after": "WyJ4IiwxXQ"}):  # ["x",1]: decodes, but not a time
         result = await api.gql(LIST, variables, token=a.token)
@@ -223,7 +234,9 @@ async def test_schema_auth_and_read_only_tokens(api: Api) -> None:
     a = await api.user("a@example.com")
     result = await api.gql("{ strategySchema }", token=a.token)
     assert result["data"]["strategySchema"] == strategy_json_schema()
-    for query in ("{ strategySchema }", "{ strategies { edges { cursor } } }"):
+    # strategySchema is public documentation (issue 12): no sign-in needed
+    assert (await api.gql("{ strategySchema }")) == result
+    for query in ("{ strategies { edges { cursor } } }",):
         assert [c for c, _ in errors_of(await api.gql(query))] == ["UNAUTHENTICATED"]
     _, secret = await store_tokens.create_token(a.id, "ro", TokenScope.READ)
     result = await api.gql(CREATE, {"input": {"document": document()}}, token=secret)
@@ -241,8 +254,8 @@ async def test_load_strategy_for_other_types_is_scoped(api: Api) -> None:
         return SimpleNamespace(context=context)
 
     mine = info(a)
-    found, missing = await asyncio.gather(load_strategy(mine, int(s["id"])),
+    found, missing = await asyncio.gather(load_strategy(mine, decode_id(s["id"])[1]),
                                           load_strategy(mine, 424242))
     assert found is not None and (found.name, found.version) == ("linked", 1)
     assert missing is None
-    assert await load_strategy(info(b), int(s["id"])) is None
+    assert await load_strategy(info(b), decode_id(s["id"])[1]) is None

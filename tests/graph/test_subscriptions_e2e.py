@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,8 @@ async def test_progress_end_to_end(served: Served) -> None:
     assert set(statuses[1:-1]) == {"RUNNING"}
     progress = [e["progress"] for e in events]
     assert progress == sorted(progress) and progress[-1] == 1.0
-    assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+    times = [datetime.fromisoformat(e["at"]) for e in events]  # DateTimes
+    assert times == sorted(times)
     final = events[-1]
     assert final["kind"] == "done" and final["error"] is None
 

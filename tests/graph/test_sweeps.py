@@ -9,6 +9,7 @@ import pytest
 
 from domain.engine.sweep import run_sweep
 from domain.strategy import parameter_grid, parse_strategy
+from graph.ids import encode_id
 from store.models import Role
 from tests.graph import runs
 from tests.graph.conftest import Api, errors_of
@@ -38,7 +39,8 @@ SWEEP = """
 query($id: ID!) {
   sweep(id: $id) {
     id status error nCombinations rankBy
-    rows(first: 1000) { rank params metrics { sharpe totalReturn maxDrawdown nTrades finalEquity } }
+    rows(first: 100) { totalCount edges { node {
+      rank params metrics { sharpe totalReturn maxDrawdown nTrades finalEquity } } } }
   }
 }"""
 
@@ -65,7 +67,8 @@ async def test_ranked_table_equals_the_engine(run_api: Api) -> None:
     node = await wait_for(run_api, user.token, "sweep", created["id"])
     assert node["status"] == "SUCCEEDED", node
     result = await run_api.gql(SWEEP, {"id": created["id"]}, token=user.token)
-    rows = result["data"]["sweep"]["rows"]
+    rows = [e["node"] for e in result["data"]["sweep"]["rows"]["edges"]]
+    assert result["data"]["sweep"]["rows"]["totalCount"] == len(rows)
 
     strategy = parse_strategy(SMA)
     sets = parameter_grid(strategy, {"fast": [5, 10, 15], "slow": [30, 60, 90]})
@@ -95,7 +98,8 @@ async def test_bad_grids_are_validation_errors(run_api: Api) -> None:
     assert set(found) == {"input.grid.nope", "input.grid.fast"}
     assert set(await problems([1, 2], timeframe="nope")) == {"input.grid", "input.timeframe"}
     payload = await start_sweep(run_api, user.token, 999, {})
-    assert payload == {"__typename": "NotFoundError", "message": "strategy 999 not found"}
+    assert payload == {"__typename": "NotFoundError",
+                       "message": f"strategy {encode_id('Strategy', 999)} not found"}
 
 
 async def test_cancel_a_running_sweep(run_api: Api) -> None:

@@ -96,7 +96,10 @@ async def test_import_list_page_and_delete(api: Api) -> None:
     assert len(seen) == 5 and [n["time"] for n in seen] == sorted(n["time"] for n in seen)
     assert {n["importId"] for n in seen} == {first["id"]}
     eth = (await api.gql(LIST, {"filter": {"symbol": "ETH/USDT"}}, token=alice.token))
-    assert [e["node"]["side"] for e in eth["data"]["transactions"]["edges"]] == ["sell"]
+    assert [e["node"]["side"] for e in eth["data"]["transactions"]["edges"]] == ["SELL"]
+    # the filter takes what the output gives (one Side enum)
+    sells = await api.gql(LIST, {"filter": {"side": "SELL"}}, token=alice.token)
+    assert {e["node"]["side"] for e in sells["data"]["transactions"]["edges"]} == {"SELL"}
 
     page = (await api.gql(IMPORTS, token=alice.token))["data"]["transactionImports"]
     assert [e["node"]["name"] for e in page["edges"]] == ["again"]

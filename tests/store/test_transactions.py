@@ -211,3 +211,77 @@ async def test_fills_read_back_as_replay_columns(db: Settings) -> None:
     assert (span.count, span.first_ts, span.last_ts) == (4, T0, T0 + 240_000)
     assert len(await store.read_fills("SOL/USDT", owner=user.id)) == 0
     assert np.array_equal((await store.read_fills("ETH/USDT", owner=user.id)).price, [42_003.0])
+
+
+def _fills_in_ms(symbol: str = "BTC/USDT") -> list[Transaction]:
+    """Four fills with millisecond times and trade ids (as ``myTrades`` gives them), two of them
+    identical partial fills of one order in the same second."""
+    return [Transaction(T0 + 3_600_000 + 345, symbol, "buy", 42_000.0, 0.006, 0.000105, "BNB",
+                        "101", 2),
+            Transaction(T0 + 3_600_000 + 346, symbol, "buy", 42_000.0, 0.006, 0.000105, "BNB",
+                        "102", 3),
+            Transaction(T0 + 7_200_000 + 999, symbol, "sell", 43_100.0, 0.005, 0.2155, "USDT",
+                        "103", 4),
+            Transaction(T0 + 10_800_000 + 1, symbol, "sell", 43_000.0, 0.004, 0.172, "USDT",
+                        "104", 5)]
+
+
+async def test_the_same_fills_in_seconds_and_in_milliseconds_are_stored_once(
+        db: Settings) -> None:
+    from tests.domain.transactions.helpers import export_csv, plain_csv
+    fills = _fills_in_ms()
+    export = parse_transactions(export_csv(fills), "binance_export")  # seconds, no trade ids
+    in_ms = parse_transactions(plain_csv(fills), "plain_csv")  # milliseconds, trade ids
+    assert [t.time_ms for t in export] != [t.time_ms for t in in_ms]
+    a = await create_user("a@x.io", None)
+    first = await save_import(NewImport(a.id, "export", "binance_export", "binance", None,
+                                        export))
+    second = await save_import(NewImport(a.id, "dump", "plain_csv", "binance", None, in_ms))
+    assert (first.n_stored, second.n_stored, second.n_duplicates) == (4, 0, 4)
+    b = await create_user("b@x.io", None)  # the other way round
+    first = await save_import(NewImport(b.id, "dump", "plain_csv", "binance", None, in_ms))
+    second = await save_import(NewImport(b.id, "export", "binance_export", "binance", None,
+                                         export))
+    assert (first.n_stored, second.n_stored, second.n_duplicates) == (4, 0, 4)
+    assert await stored_count(a.id) == await stored_count(b.id) == 4
+    # a longer export overlapping the dump adds only the new fill
+    later = Transaction(T0 + 14_400_000 + 500, "BTC/USDT", "buy", 42_500.0, 0.01, 0.425, "USDT")
+    longer = parse_transactions(export_csv([*fills, later]), "binance_export")
+    again = await save_import(NewImport(b.id, "longer", "binance_export", "binance", None,
+                                        longer))
+    assert (again.n_stored, again.n_duplicates) == (1, 4)
+
+
+async def test_the_same_fills_under_two_exchange_labels_are_stored_once(db: Settings) -> None:
+    user = await create_user("a@x.io", None)
+    fills = _fills_in_ms()
+    no_ids = [dataclasses.replace(t, trade_id=None) for t in fills]
+    for txs in (fills, no_ids):
+        await TransactionRecord.all().delete()
+        first = await save_import(NewImport(user.id, "one", "plain_csv", "binance", None, txs))
+        other = await save_import(NewImport(user.id, "two", "plain_csv", "binance_us", None,
+                                            txs))
+        third = await save_import(NewImport(user.id, "three", "plain_csv", "demo", None, txs))
+        assert (first.n_stored, other.n_stored, third.n_stored) == (4, 0, 0)
+        assert (other.n_duplicates, third.n_duplicates) == (4, 4)
+        assert await stored_count(user.id) == 4
+
+
+async def test_a_replay_counts_a_fill_imported_twice_once(db: Settings) -> None:
+    from domain.replay.run import replay_transactions
+    from tests.domain.transactions.helpers import export_csv, plain_csv
+    user = await create_user("a@x.io", None)
+    fills = _fills_in_ms()
+    for fmt, data, exchange in (("plain_csv", plain_csv(fills), "binance"),
+                                ("binance_export", export_csv(fills), "binance"),
+                                ("plain_csv", plain_csv(fills), "binance_us")):
+        await save_import(NewImport(user.id, fmt, fmt, exchange, None,
+                                    parse_transactions(data, fmt)))
+    read = await store.read_fills("BTC/USDT", owner=user.id)
+    assert len(read) == 4 and (await store.transaction_span("BTC/USDT", owner=user.id)).count == 4
+    candles = demo_candles(12, "1h", start_ms=T0, symbol="BTC/USDT")
+    candles = dataclasses.replace(candles, close=np.full(12, 42_000.0))
+    replay = replay_transactions(read, candles, 10_000.0, conversions={
+        "BNB": np.full(12, 300.0)})
+    assert replay.position[-1] == pytest.approx(0.006 + 0.006 - 0.005 - 0.004)
+    assert len(replay.fills) == 4

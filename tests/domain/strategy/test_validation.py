@@ -201,9 +201,12 @@ CASES: list[tuple[str, list[Callable[[Doc], None]], str, str]] = [
      "costs.slippage_bps", 'must be a number >= 0 and < 1000 or a "$parameter", got true'),
     ("capital inf", [_set("initial_capital", math.inf)],
      "initial_capital", "must be a finite number, got Infinity"),
-    ("capital 0", [_set("initial_capital", 0)], "initial_capital", "must be > 0, got 0"),
+    ("capital 0", [_set("initial_capital", 0)], "initial_capital",
+     "must be > 0 and <= 1000000000000, got 0"),
+    ("capital 1e308", [_set("initial_capital", 1e308)], "initial_capital",
+     "must be > 0 and <= 1000000000000, got 1e+308"),
     ("capital not a param", [_set("initial_capital", "$fast")],
-     "initial_capital", "must be a number > 0, got '$fast'"),
+     "initial_capital", "must be a number > 0 and <= 1000000000000, got '$fast'"),
     ("risk_pct without stop", [_set("risk", {"sizing": {"mode": "risk_pct", "value": 1}})],
      "risk.sizing.mode", "risk_pct sizing needs risk.stop_loss_pct (the size is what makes the "
                          "loss at the stop equal that percent of equity): set stop_loss_pct or "

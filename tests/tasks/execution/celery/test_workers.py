@@ -31,6 +31,7 @@ from domain.demo import demo_candles
 from domain.engine.run import run_backtest
 from domain.strategy import parse_strategy
 from graph.app import create_app
+from graph.ids import decode_id
 from store.candles import write_candles
 from store.db import close_db, init_db
 from store.settings import Settings
@@ -66,7 +67,8 @@ def workers_db(pg_server: PgServer) -> Iterator[str]:
 def settings_for(db_url: str, redis_url: str, tmp_path: Path, **extra: Any) -> Settings:
     values: dict[str, Any] = {"executor": "celery", "job_heartbeat_s": 0.3,
                               "job_stale_after_s": 2.0, "visibility_timeout_s": 3.0,
-                              "job_max_retries": 2}
+                              "job_max_retries": 2,
+                              "max_queued_jobs": 100}  # fifty backtests at once, over the cap
     values.update(extra)
     return Settings(database_url=db_url, data_dir=tmp_path, redis_url=redis_url,
                     jwt_secret=JWT_SECRET, **values)
@@ -132,7 +134,7 @@ async def trade_rows(db_url: str, backtest_id: str) -> int:
     conn = await asyncpg.connect(db_url)
     try:
         return int(await conn.fetchval("SELECT count(*) FROM trades WHERE backtest_id = $1",
-                                       int(backtest_id)))
+                                       decode_id(backtest_id)[1]))
     finally:
         await conn.close()
 
@@ -144,7 +146,7 @@ async def wait_running(db_url: str, backtest_id: str, timeout: float = 60) -> st
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             row = await conn.fetchrow("SELECT status, lease FROM backtests WHERE id = $1",
-                                      int(backtest_id))
+                                      decode_id(backtest_id)[1])
             if row is not None and row["status"] == "running" and row["lease"]:
                 return str(row["lease"])
             await asyncio.sleep(0.01)
@@ -188,8 +190,8 @@ async def test_a_killed_worker_s_backtest_completes_on_another(
         from tasks.messaging.events import follow as follow_channel
 
         broadcaster = celery_api.services.broadcaster
-        async for event in follow_channel(broadcaster, channel("backtest", int(run_id)),
-                                          lambda: stored_state("backtest", int(run_id))):
+        async for event in follow_channel(broadcaster, channel("backtest", decode_id(run_id)[1]),
+                                          lambda: stored_state("backtest", decode_id(run_id)[1])):
             events.append(event)
 
     listener = asyncio.create_task(follow())
@@ -245,13 +247,13 @@ async def test_cancel_a_running_backtest_and_sweep(workers: LocalWorkers, celery
     try:
         assert await conn.fetchval("SELECT count(*) FROM sweep_chunks") == 0
         assert await conn.fetchval("SELECT result FROM sweep_runs WHERE id = $1",
-                                   int(sweep_id)) is None
+                                   decode_id(sweep_id)[1]) is None
     finally:
         await conn.close()
 
 
 SWEEP_RESULT = """query($id: ID!) { sweep(id: $id) { status nCombinations
-  rows(first: 100) { rank params metrics { sharpe } } } }"""
+  rows(first: 100) { edges { node { rank params metrics { sharpe } } } } } }"""
 
 
 async def test_a_ten_thousand_set_sweep_on_two_workers_is_correct(
@@ -273,7 +275,7 @@ async def test_a_ten_thousand_set_sweep_on_two_workers_is_correct(
               "slow": [float(x) for x in range(110, 210)]}
     expected = compute_sweep(SweepTask(SMA, values, SMALL, "sharpe"), lambda _: None,
                              lambda: False)
-    got = table["rows"]
+    got = [e["node"] for e in table["rows"]["edges"]]
     assert [r["rank"] for r in got] == list(range(1, 101))
     assert [r["params"] for r in got] == [
         {k: int(v) for k, v in r["params"].items()} for r in expected.rows[:100]]

@@ -1,0 +1,62 @@
+"""The id of the API request being served, in every log line of that request and of the jobs it
+starts.
+
+``graph.http`` sets :data:`REQUEST_ID` for each HTTP request and websocket connection (the
+``X-Request-ID`` header). :func:`install_log_records` gives every log record a ``request_id``
+attribute (``"-"`` outside a request), so a log format can show it (``%(request_id)s``).
+
+Jobs: ``tasks.jobs.control.start_job`` puts the id into the job's ``queued`` event and
+:func:`remember_job` keeps it for the run, which :func:`job_request_id` hands to the job's life
+cycle when it starts in this process (the in-process executor): the job's log lines then carry
+the id of the request that started it. A job run by a Celery worker logs without it (the id is
+in its ``queued`` event).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections import OrderedDict
+from typing import Any
+
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
+                                                                         default=None)
+MAX_REMEMBERED_JOBS = 10_000  # request ids of queued jobs kept for their run (oldest dropped)
+
+_jobs: OrderedDict[tuple[str, int], str] = OrderedDict()
+_installed = False
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served (None outside a request)."""
+    return REQUEST_ID.get()
+
+
+def remember_job(kind: str, job_id: int, request_id: str | None) -> None:
+    """Keep ``request_id`` for job ``kind``/``job_id`` until it runs in this process."""
+    if not request_id:
+        return
+    _jobs[(kind, job_id)] = request_id
+    while len(_jobs) > MAX_REMEMBERED_JOBS:
+        _jobs.popitem(last=False)
+
+
+def job_request_id(kind: str, job_id: int) -> str | None:
+    """The id of the request that started job ``kind``/``job_id`` (None when unknown)."""
+    return _jobs.pop((kind, job_id), None)
+
+
+def install_log_records() -> None:
+    """Give every log record a ``request_id`` attribute (once per process)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.request_id = REQUEST_ID.get() or "-"
+        return record
+
+    logging.setLogRecordFactory(factory)
