@@ -170,8 +170,10 @@ class NullCache:
 
 def cache_from_settings(settings: Settings) -> Cache:
     """A :class:`RedisCache` on ``settings.redis_url`` when set, else a :class:`NullCache`;
-    this process's memory cache of candle arrays sized by ``settings.candle_cache_mb``."""
-    configure_memory_cache(settings.candle_cache_mb)
+    this process's memory cache of candle arrays sized by ``settings.candle_cache_mb``, with
+    Redis only: its series versions are what tells every process of a write made elsewhere
+    (without it, a ``backtest data sync`` in another process would leave stale arrays here)."""
+    configure_memory_cache(settings.candle_cache_mb if settings.redis_url else 0)
     return RedisCache(settings.redis_url) if settings.redis_url else NullCache()
 
 

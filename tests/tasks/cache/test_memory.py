@@ -75,7 +75,10 @@ async def test_without_redis_this_processes_writes_invalidate(db: Settings,
                                                                fresh_memory: MemoryCandleCache
                                                                ) -> None:
     null = cache_from_settings(Settings(database_url=db.database_url, candle_cache_mb=64))
-    assert isinstance(null, NullCache) and fresh_memory.max_bytes == 64 * 1024 * 1024
+    # without Redis the settings leave it off (another process's writes could not reach it)
+    assert isinstance(null, NullCache) and fresh_memory.max_bytes == 0
+    configure_memory_cache(64)  # on by hand: this process's own writes still invalidate
+    assert fresh_memory.max_bytes == 64 * 1024 * 1024
     c = demo_candles(300, "1h")
     await write_candles_and_invalidate(null, *DEMO, c.take(0, 200))
     lo, hi = int(c.ts[0]), int(c.ts[-1]) + 1
