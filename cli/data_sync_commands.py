@@ -24,10 +24,12 @@ from tqdm import tqdm
 
 from cli.errors import UsageError
 from cli.inputs import parse_time
+from cli.problems import problems_message
 from domain.timeframes import iso
 from store.db import close_db, init_db
 from store.settings import get_settings
 from tasks.cache.candles import open_cache
+from tasks.jobs.sync_submit import check_sync_request
 from tasks.market.live_candles import publisher
 from tasks.market.store import StoreSink, exchange_from_settings
 from tasks.market.sync import SyncProgress, sync
@@ -56,7 +58,10 @@ def cmd_data_sync(args: argparse.Namespace) -> int:
 
 
 async def _sync(args: argparse.Namespace, since: int, until: int | None) -> int:
-    exchange_id = getattr(args, "exchange", None) or "binance"
+    exchange_id = (getattr(args, "exchange", None) or "binance").strip().lower()
+    problems = check_sync_request(exchange_id, args.symbol, args.timeframe, since, until)
+    if problems:  # the API's checks, said with the command's options (a demo sync, a typo...)
+        raise UsageError(problems_message(problems))
     # disable=None: the bar shows only when stderr is a terminal
     bar = tqdm(total=100.0, unit="%", file=sys.stderr, leave=False, dynamic_ncols=True,
                disable=None, bar_format="{l_bar}{bar}| {n:.0f}% {postfix}",

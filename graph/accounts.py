@@ -33,9 +33,10 @@ from strawberry.types import Info
 
 from graph.auth import TokenPair
 from graph.context import Context
-from graph.errors import Forbidden, NotFound, Unauthenticated
+from graph.errors import Forbidden, Unauthenticated
 from graph.types_common import (
     Node,
+    NotFoundError,
     PageInfo,
     ValidationError,
     global_id,
@@ -322,12 +323,17 @@ async def create_access_token(info: Info[Context, None],
     return CreatedAccessToken(token=secret, access_token=AccessToken.from_record(record))
 
 
-async def revoke_access_token(info: Info[Context, None], id: strawberry.ID) -> AccessToken:
+RevokeAccessTokenResult = Annotated[AccessToken | NotFoundError,
+                                    strawberry.union("RevokeAccessTokenResult")]
+
+
+async def revoke_access_token(info: Info[Context, None],
+                              id: strawberry.ID) -> RevokeAccessTokenResult:
     info.context.require_write()
     record = await store_tokens.revoke_token(parse_id(id, "AccessToken"),
                                              owner=info.context.scope())
     if record is None:
-        raise NotFound("access token", id)
+        return NotFoundError(message=f"access token {id} not found")
     return AccessToken.from_record(record)
 
 
@@ -364,7 +370,7 @@ class AccountMutations:
         resolver=create_access_token,
         description="Create a personal access token. Needs a session from login: a personal "
                     "access token cannot create tokens.")
-    revoke_access_token: AccessToken = strawberry.mutation(
+    revoke_access_token: RevokeAccessTokenResult = strawberry.mutation(
         resolver=revoke_access_token,
-        description="Revoke a personal access token: it stops working at once (NOT_FOUND "
+        description="Revoke a personal access token: it stops working at once (NotFoundError "
                     "when it is not yours).")

@@ -75,3 +75,14 @@ def test_warm_builds_the_cache(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(capsys, "warm")
     assert code == 0, err
     assert ("numba cache ready" in out and "13 indicators" in out) or "indicators (" in out
+
+
+def test_data_sync_checks_the_request_as_the_api_does(capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    code, _, err = run_cli(capsys, "data", "sync", "DEMO/USDT", "1h", "--since", "2024-01-01",
+                           "--exchange", "demo")
+    assert code == 2 and "--exchange: demo candles are synthetic" in err
+    code, _, err = run_cli(capsys, "data", "sync", "BTC/USDT", "7x", "--since", "2024-01-01",
+                           "--exchange", "nosuchexchange")
+    assert code == 2 and "--exchange: unknown exchange 'nosuchexchange'" in err
+    assert "--timeframe: " in err

@@ -29,7 +29,8 @@ from graph.types_common import (
 )
 from tests.graph.conftest import Api, api_settings, errors_of
 
-REVOKE = "mutation($id: ID!) { revokeAccessToken(id: $id) { id } }"
+REVOKE = ("mutation($id: ID!) { revokeAccessToken(id: $id) { __typename "
+          "... on AccessToken { id } ... on NotFoundError { message } } }")
 CREATE = ("mutation($i: CreateAccessTokenInput!) { createAccessToken(input: $i) "
           "{ __typename } }")
 
@@ -215,10 +216,11 @@ async def test_wrong_variable_types(api: Api) -> None:
 @pytest.mark.asyncio
 async def test_unknown_ids_are_not_found(api: Api) -> None:
     user = await api.user("a@example.com")
-    for ident in ("999999", encode_id("AccessToken", 999999)):
-        code, message = only_error(await api.gql(REVOKE, {"id": ident}, token=user.token))
-        assert code == "NOT_FOUND", (ident, message)
-        assert message.startswith("access token ") and message.endswith(" not found")
+    for ident in ("999999", encode_id("AccessToken", 999999)):  # a mutation: a union member
+        answer = (await api.gql(REVOKE, {"id": ident}, token=user.token))["data"]
+        result = answer["revokeAccessToken"]
+        assert result["__typename"] == "NotFoundError", (ident, result)
+        assert result["message"] == f"access token {ident} not found"
     # a malformed id is not an id that names nothing: BAD_USER_INPUT, saying what an id is
     for ident in ("abc", "-1", "0", "1e3", "9" * 40, " ", "1; DROP TABLE users", "²",
                   "3000000000", encode_id("Backtest", 1)):
