@@ -52,6 +52,8 @@ bench: install services
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/workers.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/progress.py
+	$(BIN)/python bench/time_to_result.py
 
 ## The generated schemas: the strategy document's JSON Schema and the API's schema.graphql
 ## (a test fails when either differs from the code).
