@@ -22,6 +22,7 @@ import pytest
 
 from cli.main import main
 from store.settings import get_settings
+from tests.serving import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s" * 40
@@ -129,16 +130,7 @@ def test_serve_runs_a_real_server(tmp_path: Path, sqlite_template: Path) -> None
                             stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, "the server exited early"
-            assert time.monotonic() < deadline, "the server did not start within 60 s"
-            time.sleep(0.1)
+        wait_healthy(proc, base)
         assert httpx.get(f"{base}/readyz", timeout=5).json()["status"] == "ok"
         register = httpx.post(f"{base}/graphql", timeout=10, json={
             "query": 'mutation { register(input: {email: "e2e@example.com", password: '

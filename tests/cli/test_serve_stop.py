@@ -17,6 +17,7 @@ import httpx
 import websockets
 
 from tests.cli.test_serve import ROOT, SECRET, free_port
+from tests.serving import wait_healthy
 
 
 def start_server(tmp_path: Path, sqlite_template: Path) -> tuple[subprocess.Popen[str], str, Path]:
@@ -32,16 +33,7 @@ def start_server(tmp_path: Path, sqlite_template: Path) -> tuple[subprocess.Pope
                                 cwd=ROOT, env=environ, stdout=sink, stderr=subprocess.STDOUT,
                                 text=True, start_new_session=True)  # its own process group
     base = f"127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
+    wait_healthy(proc, f"http://{base}", log.read_text)
     return proc, base, log
 
 
