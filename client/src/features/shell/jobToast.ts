@@ -1,0 +1,30 @@
+import type { JobEventsSubscription } from '@/graphql/generated/graphql'
+
+type JobEvent = JobEventsSubscription['jobEvents']
+
+const NAMES: Record<JobEvent['jobKind'], string> = {
+  BACKTEST: 'Backtest',
+  SWEEP: 'Sweep',
+  SYNC: 'Market data sync',
+  REPLAY: 'Replay',
+}
+
+/** The toast for a job event: only its end is worth interrupting for (null otherwise). */
+export function jobToast(event: JobEvent): { text: string; tone: 'success' | 'error' | 'info' } | null {
+  const name = NAMES[event.jobKind] ?? 'Job'
+  switch (event.kind) {
+    case 'done':
+      return { text: `${name} finished.`, tone: 'success' }
+    case 'error':
+      return { text: `${name} failed${event.error ? `: ${event.error}` : '.'}`, tone: 'error' }
+    case 'cancelled':
+      return { text: `${name} cancelled.`, tone: 'info' }
+    default:
+      return null
+  }
+}
+
+/** Where the job's page is (null for kinds whose pages come later). */
+export function jobLink(event: JobEvent): string | null {
+  return event.jobKind === 'BACKTEST' ? `/backtests/${encodeURIComponent(event.jobId)}` : null
+}

@@ -1,0 +1,26 @@
+import type { Component } from 'vue'
+import {
+  ArrowLeftRight,
+  CandlestickChart,
+  FlaskConical,
+  Grid3x3,
+  LayoutDashboard,
+  Settings,
+  SquareFunction,
+} from '@lucide/vue'
+
+export interface NavItem {
+  to: string
+  label: string
+  icon: Component
+}
+
+export const NAV: NavItem[] = [
+  { to: '/', label: 'Dashboard', icon: LayoutDashboard },
+  { to: '/strategies', label: 'Strategies', icon: SquareFunction },
+  { to: '/backtests', label: 'Backtests', icon: FlaskConical },
+  { to: '/sweeps', label: 'Sweeps', icon: Grid3x3 },
+  { to: '/market', label: 'Market data', icon: CandlestickChart },
+  { to: '/transactions', label: 'Transactions', icon: ArrowLeftRight },
+  { to: '/settings', label: 'Settings', icon: Settings },
+]
