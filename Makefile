@@ -7,7 +7,18 @@ STAMP := $(VENV)/.installed-stamp
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install services lint typecheck unit bench schema clean
+.PHONY: run test install services lint typecheck unit bench schema clean \
+	client-install client-build client-static client-unit client-bundle client-e2e chromium
+
+## The web client (client/): Node >= 20.19 and npm. Its packages are installed again only when
+## package-lock.json changes; it is built again only when one of its sources changes.
+CLIENT := client
+CLIENT_STAMP := $(CLIENT)/node_modules/.installed-stamp
+CLIENT_BUILT := $(CLIENT)/dist/.vite/manifest.json
+CLIENT_SOURCES := $(shell find $(CLIENT)/src $(CLIENT)/playground $(CLIENT)/public -type f 2>/dev/null) \
+	$(wildcard $(CLIENT)/index.html $(CLIENT)/playground.html $(CLIENT)/vite.config.ts \
+	$(CLIENT)/tsconfig*.json $(CLIENT)/package.json $(CLIENT)/package-lock.json) schema.graphql
+CHROMIUM := /usr/bin/chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed (set PYTHON=...)")'
@@ -17,14 +28,29 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 ## numba's cache of every kernel is built here (fast once built), so that nothing compiles
-## on the first request of `make run`.
-install: $(STAMP)
+## on the first request of `make run`. The web client's packages too (npm ci).
+install: $(STAMP) $(CLIENT_STAMP)
 	@$(BIN)/backtest warm
+
+$(CLIENT_STAMP): $(CLIENT)/package-lock.json $(CLIENT)/package.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "The web client needs Node >= 20.19 and npm (https://nodejs.org): install them, then run make again." >&2; exit 1; }
+	@cd $(CLIENT) && node scripts/check-node.mjs
+	cd $(CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(CLIENT_STAMP)
+
+client-install: $(CLIENT_STAMP)
+
+## The client's build (client/dist, served at / by `backtest serve`), when its sources changed.
+$(CLIENT_BUILT): $(CLIENT_STAMP) $(CLIENT_SOURCES)
+	cd $(CLIENT) && npm run --silent build -- --logLevel warn
+	@touch $(CLIENT_BUILT)
+
+client-build: $(CLIENT_BUILT)
 
 ## The main job: migrate the database (SQLite under ./data by default, or DATABASE_URL), store
 ## the synthetic demo candles when missing, create the demo user (its password is printed once,
 ## when it is created), then serve the API and its playground on http://127.0.0.1:8000.
-run: install
+run: install client-build
 	$(BIN)/backtest db migrate --seed-demo
 	$(BIN)/backtest users ensure-demo
 	$(BIN)/backtest serve --host 127.0.0.1 --port 8000
@@ -43,8 +69,33 @@ typecheck: install
 unit: install services
 	$(BIN)/python -m pytest -q
 
-## Everything CI checks: lint, import layers, types, every test.
-test: lint typecheck unit
+## The client's static checks: lint, types, and the generated GraphQL types being up to date.
+client-static: client-install
+	cd $(CLIENT) && npx eslint . --max-warnings 0
+	cd $(CLIENT) && npx vue-tsc --noEmit -p tsconfig.app.json
+	cd $(CLIENT) && npm run --silent codegen:check
+
+client-unit: client-install
+	cd $(CLIENT) && npx vitest run --project unit
+
+## A fresh build, and its initial JavaScript within the budget (scripts/budget.mjs).
+client-bundle: client-install
+	cd $(CLIENT) && npm run --silent build -- --logLevel warn
+	cd $(CLIENT) && npm run --silent budget
+
+## Debian's Chromium for the browser tests (never a downloaded browser).
+chromium:
+	@test -x $(CHROMIUM) || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		echo "installing Debian's chromium (apt-get)"; \
+		$$SUDO apt-get install -y chromium || { $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }; }
+
+## The browser tests: a real `backtest serve` (temporary SQLite) driven through Chromium.
+client-e2e: install chromium client-bundle
+	cd $(CLIENT) && npx vitest run --project e2e
+
+## Everything CI checks: lint, import layers, types, every test (Python, then the web client's).
+test: lint typecheck client-static unit client-unit client-bundle client-e2e
 
 bench: install services
 	$(BIN)/python bench/engine.py
@@ -62,4 +113,4 @@ schema: install
 	$(BIN)/python -m graph.schema_export schema.graphql
 
 clean:
-	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache $(CLIENT)/node_modules $(CLIENT)/dist $(CLIENT)/artifacts

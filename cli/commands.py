@@ -71,9 +71,8 @@ def _candles_in_range(args: argparse.Namespace) -> Candles:
         if not args.symbol or tf is None:
             raise UsageError("give --data FILE, or --symbol and --timeframe to use stored candles "
                              "(see `backtest data list`)")
-        from tasks.market.store import (
-            load_stored_candles,  # lazy: only this path needs the database
-        )
+        # lazy: only this path needs the database (and reads it without the ORM)
+        from tasks.market.stored import load_stored_candles
 
         candles = asyncio.run(load_stored_candles(args.exchange, args.symbol, tf, start, end))
     if len(candles) == 0:

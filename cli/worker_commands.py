@@ -51,6 +51,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from tasks.execution.celery import runtime as worker_runtime
 
     worker_runtime.TASKS_IN_MAIN_PROCESS = args.pool == "solo"
+    from tasks.request_ids import configure_logging
+
+    configure_logging()  # a job's log lines carry the id of the request that started it
     app.worker_main(worker_argv(args))  # type: ignore[attr-defined]
     return 0
 

@@ -50,6 +50,7 @@ otherwise give a ratio of ~1e15.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -307,8 +308,11 @@ def metrics_exposed_nb(  # type: ignore[no-untyped-def]
     return out
 
 
-def _f64(a: npt.ArrayLike, name: str) -> F64:
-    arr = np.ascontiguousarray(a, dtype=np.float64)
+def vector(a: npt.ArrayLike, name: str,
+           dtype: type[np.generic] = np.float64) -> npt.NDArray[Any]:
+    """``a`` as a contiguous 1-D array of ``dtype``; ``ValueError`` naming ``name`` for another
+    shape."""
+    arr = np.ascontiguousarray(a, dtype=dtype)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     return arr
@@ -337,11 +341,11 @@ def compute_metrics(
     risk_free_rate: float = 0.0,
 ) -> dict[str, float]:
     """Every metric by name (see the module docstring); checks the inputs, calls ``metrics_nb``."""
-    eq = _f64(equity, "equity")
-    pos = _f64(position, "position")
-    cl = _f64(close, "close")
-    pnl = _f64(trade_pnl, "trade_pnl")
-    ret = _f64(trade_ret, "trade_ret")
+    eq = vector(equity, "equity")
+    pos = vector(position, "position")
+    cl = vector(close, "close")
+    pnl = vector(trade_pnl, "trade_pnl")
+    ret = vector(trade_ret, "trade_ret")
     if eq.shape[0] == 0:
         raise ValueError("equity is empty: metrics need at least one bar")
     if pos.shape != eq.shape or cl.shape != eq.shape:
@@ -382,4 +386,5 @@ __all__ = [
     "compute_metrics",
     "metrics_exposed_nb",
     "metrics_nb",
+    "vector",
 ]

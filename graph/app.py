@@ -1,5 +1,5 @@
-"""The Starlette application: ``/graphql`` (HTTP, websocket, GraphiQL), ``/healthz``,
-``/readyz`` and the web client's files at ``/``.
+"""The Starlette application: ``/graphql`` (HTTP, websocket), ``/healthz``, ``/readyz``, the
+GraphQL playground at ``/playground`` and the web client's files at ``/``.
 
 ``create_app(settings)`` builds it; its lifespan connects the database (shared across tasks),
 opens the progress channel and starts the executor, and undoes all three on shutdown.
@@ -9,6 +9,12 @@ opens the progress channel and starts the executor, and undoes all three on shut
 - ``/readyz``: 200 when the database answers ``SELECT 1`` and, with ``REDIS_URL`` set, Redis
   answers ``PING``, each within :data:`READY_TIMEOUT_S`; else 503, with ``checks`` saying which
   dependency failed and how (never a password or a traceback).
+- ``/``: the web client built into ``client/dist`` (``make run`` builds it), with a fallback to
+  its ``index.html`` for any other path that does not name a file (``/backtests/12`` is a page
+  of the app; ``/assets/missing.js`` stays a 404). Hashed ``/assets/*`` are cached for good,
+  ``index.html`` is revalidated on every load. Without a build, ``/`` says how to make one.
+- ``/playground``: GraphiQL, bundled by the client's build and served from this origin (no
+  CDN); a browser opening ``/graphql`` is redirected there. ``GRAPHQL_IDE=0`` turns both off.
 - ``/graphql``: a body that is not a JSON object is a 400 saying what to send. Queries made
   only of backtest fields are answered from ``graph.response_cache`` while the caller's
   backtests have not changed (``RESPONSE_CACHE_MB``, default 32 MB per process; it needs the
@@ -29,10 +35,17 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
@@ -74,11 +87,50 @@ PLACEHOLDER_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Backtest</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
 <h1>Backtest</h1>
-<p>The API is running. The web client is not built yet.</p>
-<ul><li><a href="/graphql">GraphQL playground</a> (GraphiQL)</li>
+<p>The API is running. The web client is not built yet: <code>make run</code> builds it, or
+<code>cd client &amp;&amp; npm ci &amp;&amp; npm run build</code>, then reload this page.</p>
+<ul><li><a href="/graphql">GraphQL API</a> (its playground comes with the web client's build)</li>
 <li><a href="/healthz">/healthz</a> and <a href="/readyz">/readyz</a></li></ul>
 </body></html>
 """
+IMMUTABLE = "public, max-age=31536000, immutable"  # hashed file names change with their content
+REVALIDATE = "no-cache"  # index.html and the playground page: always asks for the latest build
+
+
+def _looks_like_file(path: str) -> bool:
+    """``assets/x.js``, ``favicon.svg``: a path whose last segment has an extension is a file,
+    missing or not (a 404), never a page of the app."""
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    return "." in last or path.startswith("assets/")
+
+
+class ClientFiles(StaticFiles):
+    """The built client (``client/dist``): its files, and ``index.html`` for any other path
+    that does not look like a file (the app's router shows the page, or its own not-found
+    page). ``playground.html`` only when the playground is on (it is served at
+    ``/playground``)."""
+
+    def __init__(self, *, directory: Path, playground: bool) -> None:
+        super().__init__(directory=directory, html=True)
+        self.playground = playground
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if path.lstrip("/").startswith("playground.html") and not self.playground:
+            raise StarletteHTTPException(404)
+        try:
+            response = await super().get_response(path, scope)
+            name = path
+        except StarletteHTTPException as err:
+            if err.status_code != 404 or _looks_like_file(path.lstrip("/")):
+                raise
+            response = await super().get_response("index.html", scope)
+            name = "index.html"
+        name = name.lstrip("/")
+        if name.startswith("assets/"):
+            response.headers["Cache-Control"] = IMMUTABLE
+        else:  # index.html (also as the answer for "/"), favicon.svg and the like
+            response.headers["Cache-Control"] = REVALIDATE
+        return response
 
 
 class SubscriptionCaps(DrainableTransportWSHandler):
@@ -137,8 +189,9 @@ class BacktestGraphQL(GraphQL[Context, None]):
 
     graphql_transport_ws_handler_class = SubscriptionCaps
 
-    def __init__(self, services: Services, **kwargs: Any) -> None:
+    def __init__(self, services: Services, *, playground: bool = False, **kwargs: Any) -> None:
         self.services = services
+        self.playground = playground
         super().__init__(**kwargs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -149,6 +202,10 @@ class BacktestGraphQL(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
+        if self.playground and self.should_render_graphql_ide(request):  # type: ignore[arg-type]
+            # a browser opening /graphql: our bundled GraphiQL, not strawberry's CDN page
+            await RedirectResponse("/playground", status_code=302)(scope, receive, send)
+            return
         if request.method == "OPTIONS":
             response: Response = Response(status_code=204,
                                           headers={"Allow": "GET, POST, OPTIONS"})
@@ -264,6 +321,14 @@ def _page(_: Request) -> Response:
     return HTMLResponse(PLACEHOLDER_PAGE)
 
 
+async def playground(_: Request) -> Response:
+    """GraphiQL from the client's build (``client/dist/playground.html``), or how to build it."""
+    page = CLIENT_DIST / "playground.html"
+    if not page.exists():
+        return HTMLResponse(PLACEHOLDER_PAGE, status_code=404)
+    return FileResponse(page, headers={"Cache-Control": REVALIDATE})
+
+
 async def healthz(_: Request) -> Response:
     """The process is alive (no dependency checked)."""
     return JSONResponse({"status": "ok"})
@@ -321,8 +386,9 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
                         live_candles=LiveCandles.for_settings(settings, broadcaster, cache=cache))
     view = BacktestGraphQL(
         services,
+        playground=settings.graphql_ide,
         schema=build_schema(introspection=settings.graphql_ide),
-        graphql_ide="graphiql" if settings.graphql_ide else None,
+        graphql_ide=None,  # /playground serves our own build of GraphiQL (no CDN)
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         multipart_uploads_enabled=True,
         allowed_origins=settings.cors_origins,
@@ -370,8 +436,11 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
+    if settings.graphql_ide:
+        routes.append(Route("/playground", playground, methods=["GET", "HEAD"]))
     if (CLIENT_DIST / "index.html").exists():
-        routes.append(Mount("/", StaticFiles(directory=CLIENT_DIST, html=True), name="client"))
+        routes.append(Mount("/", ClientFiles(directory=CLIENT_DIST, playground=settings.graphql_ide),
+                            name="client"))
     else:
         routes.append(Route("/", _page))
     middleware = [Middleware(RequestIds)]

@@ -2,49 +2,40 @@
 
 Thin over ``store.backtests`` / ``store.sweeps`` records. A backtest's summary is loaded with
 the request's DataLoader (``backtest.summary``: one query for every backtest of a response),
-its trades page by page, its curves from the stored equity blob (through the app's cache,
+its trades page by page (in an order, filtered: ``graph.trade_types``), its analysis on
+request (``graph.analysis_types``), its curves from the stored equity blob (through the app's cache,
 ``tasks.cache.candles``, once the run has succeeded), downsampled on request
 (``domain.series``: per bucket the lowest and the highest point, plus the first and the last,
 so peaks, troughs and the final value survive). Times of bars are DateTime in lists of objects
 and UTC milliseconds in series (parallel float arrays, see ``graph.series`` and ``Series``).
 Metrics that are undefined or infinite (a profit factor without losing trades) are null; counts
-(``nTrades``) are Int. A trade's ``side`` and ``exitReason`` are enums generated from the
-domain's lists (``domain.engine.rules.EXIT_REASONS``).
+(``nTrades``) are Int.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from domain.engine.rules import EXIT_REASONS
 from domain.series import downsample_minmax, drawdown
+from graph.analysis_types import BacktestAnalysis
 from graph.context import Context
-from graph.errors import BadUserInput
 from graph.jobs import Job, job_fields
-from graph.series import float_column
+from graph.series import DEFAULT_POINTS, Series, check_points
 from graph.sync_jobs import from_ms
-from graph.types_common import (
-    PageInfo,
-    domain_enum,
-    offset_cursor,
-    offset_window,
-    optional_id,
-)
+from graph.trade_types import TradeConnection, TradeFilter, TradeOrder, backtest_trade_page
+from graph.types_common import Window, optional_id
 from store import backtest_results as results
-from store.backtest_results import F64, I64, Summary, TradeRow
+from store.backtest_results import F64, I64, Summary
 from store.backtests import BacktestRecord
 from store.models import RunStatus as StoreRunStatus
 from tasks.cache.candles import finished_equity_curve
-
-DEFAULT_POINTS = 1_000
-MAX_POINTS = 100_000
 
 
 def _num(x: Any) -> float | None:
@@ -87,95 +78,6 @@ class PerformanceSummary:
     def from_payload(cls, payload: dict[str, Any]) -> PerformanceSummary:
         rest = {k: v for k, v in payload.items() if k != "final_equity"}
         return cls.of(payload.get("final_equity"), rest)
-
-
-@strawberry.type(description="A chart series as parallel columnar arrays (not a connection: "
-                             "every point at once, downsampled to maxPoints): `times` are UTC "
-                             "epoch milliseconds, `values` the series at those times. Every "
-                             "chart series of the API (curves, candles, indicators) follows this "
-                             "columnar convention; object times elsewhere are DateTime.")
-class Series:
-    times: list[float]
-    values: list[float]
-
-    @classmethod
-    def of(cls, times: Any, values: Any) -> Series:
-        # a FloatColumn of finite floats (nullable=False refuses others) is a list[float]
-        return cls(times=cast(list[float], float_column(times, nullable=False)),
-                   values=cast(list[float], float_column(values, nullable=False)))
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, list[float]]) -> Series:
-        return cls.of(payload["times"], payload["values"])
-
-
-if TYPE_CHECKING:
-    from enum import Enum as ExitReason
-    from enum import Enum as TradeSide
-else:
-    ExitReason = domain_enum("ExitReason", EXIT_REASONS,
-                             "Why a trade was closed (domain.engine.rules.EXIT_REASONS).")
-    TradeSide = domain_enum("TradeSide", ("long", "short"), "A trade's direction.")
-
-
-@strawberry.type(description="A closed trade (the last one may be a position closed at the end "
-                             "of the data: exitReason end_of_data).")
-class Trade:
-    seq: int = strawberry.field(description="0-based position in the run's trade list.")
-    entry_time: datetime = strawberry.field(description="Open time of the entry bar.")
-    exit_time: datetime
-    entry_price: float
-    exit_price: float
-    quantity: float
-    direction: int = strawberry.field(description="+1 long, -1 short (see side).")
-    side: TradeSide
-    gross_pnl: float
-    fees: float
-    pnl: float = strawberry.field(description="Net of fees.")
-    trade_return: float = strawberry.field(name="return",
-                                           description="pnl / (quantity * entry price).")
-    exit_reason: ExitReason
-
-    @classmethod
-    def from_row(cls, r: TradeRow) -> Trade:
-        return cls(seq=r.seq, entry_time=from_ms(r.entry_time), exit_time=from_ms(r.exit_time),
-                   entry_price=r.entry_price, exit_price=r.exit_price, quantity=r.quantity,
-                   direction=r.direction, side=TradeSide("long" if r.direction > 0 else "short"),
-                   gross_pnl=r.gross_pnl, fees=r.fees, pnl=r.pnl,
-                   trade_return=r.trade_return,
-                   exit_reason=ExitReason(EXIT_REASONS[r.exit_reason]))
-
-
-@strawberry.type
-class TradeEdge:
-    cursor: str
-    node: Trade
-
-
-@strawberry.type(description="A page of a run's trades, in trade order.")
-class TradeConnection:
-    edges: list[TradeEdge]
-    page_info: PageInfo
-    total_count: int
-
-
-async def trade_page(rows_page: Any, count: Any, run_id: int, first: int | None,
-                     after: str | None, last: int | None, before: str | None
-                     ) -> TradeConnection:
-    """A page of the trades of run ``run_id`` (numbered 0, 1, 2... by ``seq``), forward or
-    backward: ``rows_page(run_id, after_seq, limit)`` and ``count(run_id)`` read them."""
-    total = await count(run_id)
-    start, end, info = offset_window(total, first, after, last, before)
-    rows = await rows_page(run_id, start - 1 if start > 0 else None, end - start) \
-        if end > start else []
-    edges = [TradeEdge(cursor=offset_cursor(r.seq), node=Trade.from_row(r)) for r in rows]
-    return TradeConnection(edges=edges, total_count=total, page_info=info)
-
-
-def check_points(value: int) -> int:
-    if not 2 <= value <= MAX_POINTS:
-        raise BadUserInput(f"'maxPoints' must be between 2 and {MAX_POINTS:,} (got {value})")
-    return value
 
 
 class NotLoaded:
@@ -241,11 +143,26 @@ class Backtest(Job):
         return _performance(await summary_loader(info).load(self.record.id))
 
     @strawberry.field(description="Its trades, a page at a time (Relay connection, forward "
-                                  "with first/after or backward with last/before).")
-    async def trades(self, first: int | None = None, after: str | None = None,
-                     last: int | None = None, before: str | None = None) -> TradeConnection:
-        return await trade_page(results.trades_page, results.count_trades, self.record.id,
-                                first, after, last, before)
+                                  "with first/after or backward with last/before): in trade "
+                                  "order, or in orderBy's; only those matching filter (counted "
+                                  "by totalCount). A cursor is valid in the order it was given "
+                                  "in.")
+    async def trades(self, info: Info[Context, None], first: int | None = None,
+                     after: str | None = None, last: int | None = None,
+                     before: str | None = None, order_by: TradeOrder | None = None,
+                     filter: TradeFilter | None = None) -> TradeConnection:
+        return await backtest_trade_page(self.record.id, owner=info.context.scope(),
+                                         window=Window(first, after, last, before),
+                                         order_by=order_by, filter=filter)
+
+    @strawberry.field(description="Analysis of its results for a results page: calendar "
+                                  "returns, drawdown periods, trades by exit reason and side, a "
+                                  "PnL histogram, the buy-and-hold curve (null until it has "
+                                  "succeeded).")
+    def analysis(self, info: Info[Context, None]) -> BacktestAnalysis | None:
+        if self.record.status != StoreRunStatus.SUCCEEDED:
+            return None
+        return BacktestAnalysis.of(self.record, info)
 
     @strawberry.field(description="Equity at each bar's close, at most maxPoints points (null "
                                   "until it has succeeded).")

@@ -21,7 +21,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graph.backtest_types import Backtest, PerformanceSummary, Series
+from graph.backtest_types import Backtest, PerformanceSummary
 from graph.context import Context
 from graph.errors import BadUserInput, NotFound
 from graph.jobs import (
@@ -34,11 +34,13 @@ from graph.jobs import (
     follow_job,
     register_job_type,
 )
+from graph.series import Series
 from graph.sweeps import SweepSubscriptions, market_of
 from graph.sync_jobs import EXCHANGE_ARG
 from graph.types_common import (
     NotFoundError,
     PageInfo,
+    SortDirection,
     ValidationError,
     Window,
     cursor_id,
@@ -84,12 +86,6 @@ class BacktestSortField(Enum):
     TOTAL_RETURN = "total_return"
     SHARPE = "sharpe"
     MAX_DRAWDOWN = "max_drawdown"
-
-
-@strawberry.enum
-class SortDirection(Enum):
-    ASC = "asc"
-    DESC = "desc"
 
 
 @strawberry.input(description="Conditions on listed backtests (all must hold).")

@@ -29,12 +29,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.errors import BAD_REQUEST, METHOD_NOT_ALLOWED, NOT_FOUND, PAYLOAD_TOO_LARGE
-from tasks.request_ids import REQUEST_ID, install_log_records
+from tasks.request_ids import REQUEST_ID
+from tasks.request_ids import configure_logging as configure_job_logging
 
 REQUEST_ID_HEADER = "x-request-id"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [request %(request_id)s] %(message)s"
 _SANE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
 _CODES = {400: BAD_REQUEST, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 413: PAYLOAD_TOO_LARGE}
 
@@ -171,15 +171,7 @@ def configure_logging() -> None:
     """Show request ids in the server's log: every record gets ``request_id``; the app's
     loggers (``graph``, ``tasks``, ``store``) print at INFO through a root handler whose format
     shows it (when the root logger has no handler yet), and uvicorn's lines end with it."""
-    install_log_records()
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        root.addHandler(handler)
-        for name in ("graph", "tasks", "store"):
-            if logging.getLogger(name).level == logging.NOTSET:
-                logging.getLogger(name).setLevel(logging.INFO)
+    configure_job_logging()
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         for existing in logging.getLogger(name).handlers:
             _add_request_id(existing.formatter)

@@ -19,6 +19,7 @@ reports as ``expected`` (the request's fault: an unknown symbol...), else ``INTE
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -36,7 +37,10 @@ class CandleUpdate:
     exchange: str
     symbol: str
     timeframe: str
-    time: float = strawberry.field(description="Open time, UTC milliseconds.")
+    time: datetime = strawberry.field(description="Open time.")
+    time_ms: float = strawberry.field(
+        description="Open time in UTC milliseconds, as in CandleSeries.times (to append the bar "
+                    "to a chart of that series).")
     open: float
     high: float
     low: float
@@ -47,7 +51,9 @@ class CandleUpdate:
     @classmethod
     def from_event(cls, e: dict[str, Any]) -> CandleUpdate:
         return cls(exchange=str(e["exchange"]), symbol=str(e["symbol"]),
-                   timeframe=str(e["timeframe"]), time=float(e["ts"]), open=float(e["open"]),
+                   timeframe=str(e["timeframe"]),
+                   time=datetime.fromtimestamp(int(e["ts"]) / 1000, UTC), time_ms=float(e["ts"]),
+                   open=float(e["open"]),
                    high=float(e["high"]), low=float(e["low"]), close=float(e["close"]),
                    volume=float(e["volume"]), closed=bool(e["closed"]))
 

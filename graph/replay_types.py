@@ -16,16 +16,11 @@ import strawberry
 
 from domain.replay.rules import FILL_MODELS
 from domain.series import downsample_minmax, drawdown
-from graph.backtest_types import (
-    DEFAULT_POINTS,
-    PerformanceSummary,
-    Series,
-    TradeConnection,
-    check_points,
-    trade_page,
-)
+from graph.backtest_types import PerformanceSummary
 from graph.jobs import Job, JobStage, RunStatus, event_at, event_eta, event_stage, job_fields
+from graph.series import DEFAULT_POINTS, Series, check_points
 from graph.sync_jobs import from_ms
+from graph.trade_types import TradeConnection, trade_page
 from graph.transaction_types import Side
 from graph.types_common import (
     PageInfo,

@@ -14,8 +14,10 @@ Limits (each refusal is a ``BAD_USER_INPUT`` error naming the limit): :data:`MAX
 of selections below the root field, :data:`MAX_TOKENS` tokens per document, :data:`MAX_ALIASES`
 aliases; lists cap their page size (``graph.types_common.MAX_PAGE_SIZE``). They hold for
 introspection too: the tokens and aliases alike, and the depth below ``__schema`` and
-``__type`` is capped at :data:`MAX_INTROSPECTION_DEPTH`, what GraphiQL's own introspection
-query needs (its type references nest ``ofType`` nine times). Before any resolver runs,
+``__type`` is capped at :data:`MAX_INTROSPECTION_DEPTH`, where a chain of ``ofType`` (the
+wrappers of one type reference: GraphiQL's own introspection query nests it nine times) counts
+as one level and is itself capped at :data:`MAX_TYPE_WRAPPING`. Cycles such as
+``fields { type { fields { type ... } } }`` are what the cap stops. Before any resolver runs,
 ``graph.errors.RequestChecks`` refuses NUL characters, unnamed operations of a multi-operation
 document and subscriptions over HTTP.
 
@@ -65,10 +67,12 @@ from graph.market import MarketMutations, MarketQueries, MarketSubscriptions
 from graph.replays import ReplayMutations, ReplayQueries, ReplaySubscriptions
 from graph.strategies import StrategyMutations, StrategyQueries
 from graph.sweeps import SweepMutations, SweepQueries
+from graph.templates import TemplateQueries
 from graph.transactions import TransactionMutations, TransactionQueries
 
 MAX_DEPTH = 10
-MAX_INTROSPECTION_DEPTH = 14  # below __schema: GraphiQL's introspection query needs 14
+MAX_INTROSPECTION_DEPTH = MAX_DEPTH  # below __schema/__type, a chain of ofType counting once
+MAX_TYPE_WRAPPING = 10  # ofType chain: GraphiQL's introspection query nests it 9 times
 MAX_TOKENS = 2_000
 MAX_ALIASES = 15
 CACHED_DOCUMENTS = 256  # parsed, and validated, query texts kept (two LRUs, process-wide)
@@ -79,7 +83,7 @@ JobMutations: Any = job_mutations()  # after the imports above: every kind's typ
 
 @strawberry.type
 class Query(AccountQueries, StrategyQueries, MarketQueries, BacktestQueries, SweepQueries,
-            CacheQueries, TransactionQueries, ReplayQueries, JobQueries):
+            CacheQueries, TransactionQueries, ReplayQueries, JobQueries, TemplateQueries):
     pass
 
 
@@ -145,27 +149,40 @@ DATETIME = ScalarDefinition(
 
 
 def _depth(selections: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
-           seen: frozenset[str] = frozenset()) -> int:
-    """Levels of fields in ``selections`` (fragments expanded once each)."""
+           seen: frozenset[str] = frozenset(), *, chain: int = 0) -> tuple[int, int]:
+    """Levels of fields in ``selections`` (fragments expanded once each), with nested
+    ``ofType`` fields counting as one level, and the longest ``ofType`` chain. ``chain`` is the
+    length of the chain ``selections`` belongs to (0 outside one)."""
     if selections is None:
-        return 0
-    deepest = 0
+        return 0, chain
+    deepest, longest = 0, chain
     for node in selections.selections:
         if isinstance(node, FieldNode):
-            deepest = max(deepest, 1 + _depth(node.selection_set, fragments, seen))
-        elif isinstance(node, FragmentSpreadNode):
-            fragment = fragments.get(node.name.value)
-            if fragment is not None and node.name.value not in seen:
-                deepest = max(deepest, _depth(fragment.selection_set, fragments,
-                                              seen | {node.name.value}))
-        else:  # an inline fragment
-            deepest = max(deepest, _depth(getattr(node, "selection_set", None), fragments, seen))
-    return deepest
+            wrapper = node.name.value == "ofType"
+            below, run = _depth(node.selection_set, fragments, seen,
+                                chain=chain + 1 if wrapper else 0)
+            # an ofType inside an ofType adds no level (the first one of a chain does)
+            deepest = max(deepest, below + (0 if wrapper and chain else 1))
+            longest = max(longest, run)
+        else:
+            inner: SelectionSetNode | None
+            if isinstance(node, FragmentSpreadNode):
+                name = node.name.value
+                fragment = fragments.get(name)
+                if fragment is None or name in seen:
+                    continue
+                inner, seen_inner = fragment.selection_set, seen | {name}
+            else:  # an inline fragment
+                inner, seen_inner = getattr(node, "selection_set", None), seen
+            below, run = _depth(inner, fragments, seen_inner, chain=chain)
+            deepest, longest = max(deepest, below), max(longest, run)
+    return deepest, longest
 
 
 class IntrospectionDepth(ValidationRule):
     """Strawberry's depth limiter skips introspection fields: this caps the levels below
-    ``__schema`` and ``__type`` at :data:`MAX_INTROSPECTION_DEPTH`."""
+    ``__schema`` and ``__type`` at :data:`MAX_INTROSPECTION_DEPTH` (an ``ofType`` chain
+    counting once) and ``ofType`` chains at :data:`MAX_TYPE_WRAPPING`."""
 
     def __init__(self, context: ValidationContext) -> None:
         super().__init__(context)
@@ -175,11 +192,15 @@ class IntrospectionDepth(ValidationRule):
     def enter_field(self, node: FieldNode, *_: Any) -> Any:
         if node.name.value not in ("__schema", "__type"):
             return None
-        depth = _depth(node.selection_set, self.fragments)
+        depth, wrapping = _depth(node.selection_set, self.fragments)
         if depth > MAX_INTROSPECTION_DEPTH:
             self.report_error(GraphQLError(
                 f"'{node.name.value}' exceeds maximum introspection depth of "
                 f"{MAX_INTROSPECTION_DEPTH}", [node]))
+        elif wrapping > MAX_TYPE_WRAPPING:
+            self.report_error(GraphQLError(
+                f"'{node.name.value}' exceeds maximum introspection depth: ofType nested more "
+                f"than {MAX_TYPE_WRAPPING} times", [node]))
         return self.SKIP
 
 

@@ -12,17 +12,26 @@ over a second there), so:
 
 Without that execution context a ``FloatColumn`` is still a plain list, completed item by item:
 same response, only slower.
+
+:class:`Series` is the GraphQL type of a chart series (curves of runs, the buy-and-hold curve),
+and :func:`check_points` the check of its ``maxPoints`` argument.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
+import strawberry
 from graphql import GraphQLFloat, GraphQLList, GraphQLNonNull, GraphQLOutputType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from graph.errors import BadUserInput
+
+DEFAULT_POINTS = 1_000
+MAX_POINTS = 100_000
 
 
 class FloatColumn(list[float | None]):
@@ -41,6 +50,33 @@ def float_column(values: npt.ArrayLike, *, nullable: bool) -> FloatColumn:
     out = a.astype(object)
     out[~finite] = None
     return FloatColumn(out.tolist())
+
+
+@strawberry.type(description="A chart series as parallel columnar arrays (not a connection: "
+                             "every point at once, downsampled to maxPoints): `times` are UTC "
+                             "epoch milliseconds, `values` the series at those times. Every "
+                             "chart series of the API (curves, candles, indicators) follows this "
+                             "columnar convention; object times elsewhere are DateTime.")
+class Series:
+    times: list[float]
+    values: list[float]
+
+    @classmethod
+    def of(cls, times: Any, values: Any) -> Series:
+        # a FloatColumn of finite floats (nullable=False refuses others) is a list[float]
+        return cls(times=cast(list[float], float_column(times, nullable=False)),
+                   values=cast(list[float], float_column(values, nullable=False)))
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, list[float]]) -> Series:
+        return cls.of(payload["times"], payload["values"])
+
+
+def check_points(value: int) -> int:
+    """A ``maxPoints`` argument, checked: ``BAD_USER_INPUT`` outside ``[2, MAX_POINTS]``."""
+    if not 2 <= value <= MAX_POINTS:
+        raise BadUserInput(f"'maxPoints' must be between 2 and {MAX_POINTS:,} (got {value})")
+    return value
 
 
 def _floats(item_type: GraphQLOutputType) -> bool:

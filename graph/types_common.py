@@ -39,8 +39,9 @@ Pagination
     tokens, stored series, a trade list numbered 0, 1, 2...) page by position with
     :func:`offset_window`, and take ``last``/``before`` too.
     Exceptions, which stay plain lists: chart series (columnar arrays of floats, see
-    ``Series``), a validation error's problems, and small fixed-size value lists inside one
-    object (a strategy's parameters, an import's symbols).
+    ``Series``), a validation error's problems, small fixed-size value lists inside one
+    object (a strategy's parameters, an import's symbols), and the small tables of a
+    backtest's analysis (``graph.analysis_types``).
 """
 
 from __future__ import annotations
@@ -173,6 +174,12 @@ async def load_nodes(info: Info, ids: Sequence[str]) -> list[Node | None]:
         for obj in await _NODE_LOADERS[type_name](info, pks):
             found[str(obj.id)] = obj
     return [found.get(encode_id(t, pk)) for t, pk in keys]
+
+
+@strawberry.enum
+class SortDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
 
 
 def domain_enum(name: str, values: Sequence[str], description: str) -> Any:

@@ -7,12 +7,10 @@ previous attempt of the same run may have left (a redelivered job replaces, neve
 and a failure anywhere rolls it all back: a failed run has no trades and no summary. It only
 applies to a ``running`` backtest (``store.backtests`` has the rest of the life cycle).
 
-The equity curve blob (:func:`encode_curve`) is ``b"EQD1"`` then ``zlib`` (level 1) of the
-little-endian int64 differences of the bar times, then of the equity's float64 bit patterns
-read as int64 (wrapping): both mostly repeat (regular bars, flat equity between trades), which
-makes it about 6x faster to write than plain ``zlib(times || equity)`` at level 6 and half the
-size. Blobs of that older format (no marker; a zlib stream starts with ``0x78``) still decode. Metrics that are undefined (NaN) are stored as NULL; infinities (a
-profit factor without losing trades) are stored as they are.
+The equity curve blob is ``store.curves.encode_curve``'s (older blobs still decode); the
+engine's process encodes it (``Results.curve``), else it is encoded here, in a thread. Metrics
+that are undefined (NaN) are stored as NULL; infinities (a profit factor without losing
+trades) are stored as they are.
 
 Reads take a backtest id the caller has already been allowed to see (``store.backtests``
 checks the owner).
@@ -21,9 +19,7 @@ checks the owner).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +30,8 @@ import numpy.typing as npt
 
 from domain.engine.records import TRADE_DTYPE
 from domain.metrics import METRIC_NAMES
+from store import pgcopy
+from store.curves import decode_curve, encode_curve
 from store.db import connection, is_postgres
 from store.models import Backtest, PerformanceSummary, RunStatus, Trade
 
@@ -43,6 +41,11 @@ F64 = npt.NDArray[np.float64]
 _TRADE_COLUMNS = ("backtest_id", "seq", "entry_idx", "exit_idx", "entry_time", "exit_time",
                   "entry_price", "exit_price", "quantity", "direction", "gross_pnl", "fees", "pnl",
                   "trade_return", "exit_reason")
+_TRADE_WIRE = (">i4", ">i4", ">i8", ">i8", ">i8", ">i8", ">f8", ">f8", ">f8", ">i2", ">f8", ">f8",
+               ">f8", ">f8", ">i2")  # the PostgreSQL types of _TRADE_COLUMNS
+_TRADE_FIELDS = ("entry_idx", "exit_idx", "entry_time", "exit_time", "entry_price",
+                 "exit_price", "quantity", "direction", "gross_pnl", "fees", "pnl", "return",
+                 "exit_reason")
 _SUMMARY_COLUMNS = ("backtest_id", "final_equity", *METRIC_NAMES, "created_at")
 
 
@@ -60,12 +63,13 @@ class Results:
     """What a finished run produced, as :func:`save_results` stores it."""
 
     trades: npt.NDArray[np.void]  # TRADE_DTYPE
-    times: I64  # bar open times (UTC ms)
-    equity: F64  # equity at each bar's close
+    times: I64 | None  # bar open times (UTC ms); None when ``curve`` is given
+    equity: F64 | None  # equity at each bar's close; None when ``curve`` is given
     metrics: dict[str, float]
     final_equity: float
     data_fingerprint: str | None = None
     engine_version: str = ""
+    curve: bytes | None = None  # the curve already encoded (``store.curves.encode_curve``)
 
 
 @dataclass(frozen=True)
@@ -86,37 +90,6 @@ class TradeRow:
     exit_reason: int
 
 
-_CURVE_DELTA = b"EQD1"
-
-
-def encode_curve(times: I64, equity: F64) -> bytes:
-    """The equity curve blob (see the module docstring)."""
-    if times.shape != equity.shape:
-        raise ValueError("times and equity must have the same length")
-    words = np.empty(2 * times.shape[0], dtype="<i8")
-    n = times.shape[0]
-    with np.errstate(over="ignore"):
-        words[:n] = np.diff(times.astype(np.int64), prepend=np.int64(0))
-        bits = np.ascontiguousarray(equity, dtype=np.float64).view(np.int64)
-        words[n:] = np.diff(bits, prepend=np.int64(0))
-    return _CURVE_DELTA + zlib.compress(words.tobytes(), 1)
-
-
-def decode_curve(blob: bytes) -> tuple[I64, F64]:
-    if blob[:4] == _CURVE_DELTA:
-        words = np.frombuffer(zlib.decompress(blob[4:]), dtype="<i8")
-        n = words.shape[0] // 2
-        with np.errstate(over="ignore"):
-            times = np.cumsum(words[:n], dtype=np.int64)
-            equity = np.cumsum(words[n:], dtype=np.int64).view(np.float64)
-        return times, equity
-    raw = zlib.decompress(blob)
-    n = len(raw) // 16
-    times = np.frombuffer(raw, dtype="<i8", count=n).astype(np.int64)
-    equity = np.frombuffer(raw, dtype="<f8", count=n, offset=8 * n).astype(np.float64)
-    return times, equity
-
-
 def _db_number(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
@@ -126,11 +99,16 @@ def _trade_rows(backtest_id: int, trades: npt.NDArray[np.void]) -> list[tuple[An
         raise ValueError("trades must be records of domain.engine.records.TRADE_DTYPE")
     n = int(trades.shape[0])
     cols: list[list[Any]] = [[backtest_id] * n, list(range(n))]
-    for name in ("entry_idx", "exit_idx", "entry_time", "exit_time", "entry_price",
-                 "exit_price", "quantity", "direction", "gross_pnl", "fees", "pnl", "return",
-                 "exit_reason"):
+    for name in _TRADE_FIELDS:
         cols.append(trades[name].tolist())
     return list(zip(*cols, strict=True))
+
+
+def _trade_copy(backtest_id: int, trades: npt.NDArray[np.void]) -> memoryview:
+    """The trades as a binary COPY payload of ``_TRADE_COLUMNS`` (no Python object per row)."""
+    n = int(trades.shape[0])
+    values: list[Any] = [backtest_id, np.arange(n), *(trades[f] for f in _TRADE_FIELDS)]
+    return pgcopy.encode_columns(list(zip(_TRADE_WIRE, values, strict=True)), n)
 
 
 def numbered(postgres: bool, sql: str) -> str:
@@ -145,26 +123,13 @@ async def save_results(backtest_id: int, results: Results, lease: str | None = N
     """Store a run's results and mark it ``succeeded``, in one transaction (see the module
     docstring); False (and nothing written) when the run is no longer ``running`` (under
     ``lease`` when given: ``store.leases``)."""
-    # ~60 ms for a year of minutes, in a thread (zlib lets go of the GIL) while the trades are
-    # written: the blob goes in last, in the same transaction
-    encoding = asyncio.ensure_future(asyncio.to_thread(encode_curve, results.times,
-                                                       results.equity))
-    try:
-        return await _save(backtest_id, results, lease, encoding)
-    finally:
-        if not encoding.done():
-            encoding.cancel()
-        with contextlib.suppress(BaseException):
-            await encoding
-
-
-async def _save(backtest_id: int, results: Results, lease: str | None,
-                encoding: asyncio.Future[bytes]) -> bool:
-    trades = _trade_rows(backtest_id, results.trades)
-    update = ("UPDATE backtests SET status = ?, progress = 1.0, error = NULL, finished_at = ?, "
-              "data_fingerprint = ?, engine_version = ?, lease = NULL "
-              "WHERE id = ? AND status = ?" + (" AND lease = ?" if lease is not None else ""))
-    set_curve = "UPDATE backtests SET equity_curve = ? WHERE id = ?"
+    curve = results.curve
+    if curve is None:  # a few ms for a year of minutes: off the event loop all the same
+        if results.times is None or results.equity is None:
+            raise ValueError("give the curve: times and equity, or the encoded curve")
+        curve = await asyncio.to_thread(encode_curve, results.times, results.equity)
+    if results.trades.dtype != TRADE_DTYPE:
+        raise ValueError("trades must be records of domain.engine.records.TRADE_DTYPE")
     client = connection()
     postgres = is_postgres(client)
     now = datetime.now(UTC)
@@ -172,40 +137,33 @@ async def _save(backtest_id: int, results: Results, lease: str | None,
     summary = (backtest_id, float(results.final_equity),
                *(_db_number(results.metrics[m]) for m in METRIC_NAMES), when)
     args = [RunStatus.SUCCEEDED.value, when, results.data_fingerprint,
-            results.engine_version, backtest_id, RunStatus.RUNNING.value]
+            results.engine_version, curve, backtest_id, RunStatus.RUNNING.value]
     if lease is not None:
         args.append(lease)
-    insert_summary = (f"INSERT INTO performance_summaries ({', '.join(_SUMMARY_COLUMNS)}) "
-                      f"VALUES ({', '.join('?' * len(_SUMMARY_COLUMNS))})")
-    insert_trade = (f"INSERT INTO trades ({', '.join(_TRADE_COLUMNS)}) "
-                    f"VALUES ({', '.join('?' * len(_TRADE_COLUMNS))})")
-    clear = ("DELETE FROM trades WHERE backtest_id = ?",
-             "DELETE FROM performance_summaries WHERE backtest_id = ?")
     async with client.acquire_connection() as conn:
         if postgres:
             async with conn.transaction():
-                status: str = await conn.execute(numbered(True, update), *args)
+                status: str = await conn.execute(numbered(True, _update(lease)), *args)
                 if status.endswith(" 0"):
                     return False
-                for sql in clear:
+                for sql in _CLEAR:
                     await conn.execute(numbered(True, sql), backtest_id)
-                if trades:
-                    await conn.copy_records_to_table("trades", records=trades,
-                                                     columns=list(_TRADE_COLUMNS))
-                await _insert_summary(conn, True, numbered(True, insert_summary), summary)
-                await conn.execute(numbered(True, set_curve), await encoding, backtest_id)
+                if results.trades.shape[0]:
+                    await conn.copy_to_table("trades", source=_trade_copy(
+                        backtest_id, results.trades), columns=list(_TRADE_COLUMNS),
+                        format="binary")
+                await _insert_summary(conn, True, summary)
             return True
         await conn.execute("BEGIN")
         try:
-            cursor = await conn.execute(update, args)
+            cursor = await conn.execute(_update(lease), args)
             if cursor.rowcount == 0:
                 await conn.rollback()
                 return False
-            for sql in clear:
+            for sql in _CLEAR:
                 await conn.execute(sql, (backtest_id,))
-            await conn.executemany(insert_trade, trades)
-            await _insert_summary(conn, False, insert_summary, summary)
-            await conn.execute(set_curve, (await encoding, backtest_id))
+            await conn.executemany(_INSERT_TRADE, _trade_rows(backtest_id, results.trades))
+            await _insert_summary(conn, False, summary)
         except BaseException:
             await conn.rollback()
             raise
@@ -213,11 +171,25 @@ async def _save(backtest_id: int, results: Results, lease: str | None,
     return True
 
 
-async def _insert_summary(conn: Any, postgres: bool, sql: str, row: tuple[Any, ...]) -> None:
+async def _insert_summary(conn: Any, postgres: bool, row: tuple[Any, ...]) -> None:
     if postgres:
-        await conn.execute(sql, *row)
+        await conn.execute(numbered(True, _INSERT_SUMMARY), *row)
     else:
-        await conn.execute(sql, row)
+        await conn.execute(_INSERT_SUMMARY, row)
+
+
+def _update(lease: str | None) -> str:
+    return ("UPDATE backtests SET status = ?, progress = 1.0, error = NULL, finished_at = ?, "
+            "data_fingerprint = ?, engine_version = ?, equity_curve = ?, lease = NULL "
+            "WHERE id = ? AND status = ?" + (" AND lease = ?" if lease is not None else ""))
+
+
+_INSERT_SUMMARY = (f"INSERT INTO performance_summaries ({', '.join(_SUMMARY_COLUMNS)}) "
+                   f"VALUES ({', '.join('?' * len(_SUMMARY_COLUMNS))})")
+_INSERT_TRADE = (f"INSERT INTO trades ({', '.join(_TRADE_COLUMNS)}) "
+                 f"VALUES ({', '.join('?' * len(_TRADE_COLUMNS))})")
+_CLEAR = ("DELETE FROM trades WHERE backtest_id = ?",  # a previous attempt's rows
+          "DELETE FROM performance_summaries WHERE backtest_id = ?")
 
 
 def _summary(row: dict[str, Any], prefix: str = "") -> Summary:

@@ -33,7 +33,7 @@ from tortoise.migrations.executor import MigrationExecutor
 
 from store import owner_versions, pg_extras
 from store.connection import connection, is_postgres
-from store.errors import DatabaseUnavailable, UnsupportedDatabase
+from store.errors import DatabaseUnavailable, UnsupportedDatabase, unreachable_message
 from store.models import ALL_MODELS
 from store.settings import Settings, get_settings
 
@@ -104,16 +104,6 @@ async def init_db(settings: Settings | None = None, *, share_across_tasks: bool 
         raise DatabaseUnavailable(unreachable_message(settings, err)) from err
 
 
-def unreachable_message(settings: Settings, err: BaseException) -> str:
-    url = settings.safe_database_url
-    if settings.backend == "sqlite":
-        return (f"cannot open the SQLite database {url}: {err}. Check that its folder is "
-                "writable, or set DATABASE_URL to another location")
-    return (f"cannot connect to the database at {url}: {err}. Start PostgreSQL (or fix "
-            "DATABASE_URL), create the database if it does not exist, and retry; unset "
-            "DATABASE_URL to use the local SQLite file instead")
-
-
 async def close_db() -> None:
     """Close every connection opened since :func:`init_db` (safe to call twice)."""
     global _active
@@ -160,6 +150,7 @@ async def migrate(settings: Settings | None = None) -> list[str]:
     if is_postgres():
         async with connection().acquire_connection() as raw:
             await pg_extras.setup_market_data(raw)
+            await pg_extras.setup_results(raw)
     await owner_versions.install()
     return applied
 

@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from domain.engine.records import TRADE_DTYPE
 from domain.jobs import TERMINAL, Stage
 from store.jobs import stage_of
 from store.keyset import id_desc, page_of
-from store.models import Backtest, ReplayExecution, RunStatus, Trade
-from store.scope import OwnerScope, scoped
+from store.models import Backtest, ReplayExecution, RunStatus
+from store.scope import ALL_OWNERS, OwnerScope, scoped
+from store.trade_list import trade_records
 
 SOURCES = ("transactions", "backtest")
 _BLOBS = ("curves", "fill_records", "trade_records")
@@ -147,11 +147,6 @@ async def list_replays(*, owner: OwnerScope, after_id: int | None = None,
 
 
 
-_TRADE_COLUMNS = ("entry_idx", "exit_idx", "entry_time", "exit_time", "entry_price",
-                  "exit_price", "quantity", "direction", "gross_pnl", "fees", "pnl",
-                  "trade_return", "exit_reason")
-
-
 async def backtest_trades(backtest_id: int
                           ) -> tuple[npt.NDArray[np.void], dict[str, Any], dict[str, Any]] | None:
     """A succeeded backtest's trades (``TRADE_DTYPE``, in order), its strategy snapshot and
@@ -160,12 +155,7 @@ async def backtest_trades(backtest_id: int
         "strategy_snapshot", "parameters")
     if not found:
         return None
-    rows = await Trade.filter(backtest_id=backtest_id).order_by("seq").values_list(
-        *_TRADE_COLUMNS)
-    trades = np.empty(len(rows), dtype=TRADE_DTYPE)
-    if rows:
-        columns = list(zip(*rows, strict=True))
-        for name, values in zip(_TRADE_COLUMNS, columns, strict=True):
-            trades["return" if name == "trade_return" else name] = values
+    # the job runner's read, for the backtest's owner
+    trades = await trade_records(backtest_id, owner=ALL_OWNERS)
     snapshot, params = found[0]
     return trades, dict(snapshot), dict(params or {})

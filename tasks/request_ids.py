@@ -8,8 +8,9 @@ attribute (``"-"`` outside a request), so a log format can show it (``%(request_
 Jobs: ``tasks.jobs.control.start_job`` puts the id into the job's ``queued`` event and
 :func:`remember_job` keeps it for the run, which :func:`job_request_id` hands to the job's life
 cycle when it starts in this process (the in-process executor): the job's log lines then carry
-the id of the request that started it. A job run by a Celery worker logs without it (the id is
-in its ``queued`` event).
+the id of the request that started it. The Celery executor sends the id in the task message's
+``request_id`` header and the worker remembers it the same way, so a worker's log lines of the
+job carry it too (:func:`configure_logging` gives the worker a format that shows it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
                                                                          default=None)
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [request %(request_id)s] %(message)s"
 MAX_REMEMBERED_JOBS = 10_000  # request ids of queued jobs kept for their run (oldest dropped)
 
 _jobs: OrderedDict[tuple[str, int], str] = OrderedDict()
@@ -60,3 +62,19 @@ def install_log_records() -> None:
         return record
 
     logging.setLogRecordFactory(factory)
+
+
+def configure_logging() -> None:
+    """Show request ids in this process's log: every record gets ``request_id``; the app's
+    loggers (``graph``, ``tasks``, ``store``) print at INFO through a root handler whose format
+    (:data:`LOG_FORMAT`) shows it, when the root logger has no handler yet."""
+    install_log_records()
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(handler)
+    for name in ("graph", "tasks", "store"):
+        if logging.getLogger(name).level == logging.NOTSET:
+            logging.getLogger(name).setLevel(logging.INFO)

@@ -21,7 +21,7 @@ from tortoise.models import Model
 from domain.jobs import RunStatus, Stage
 from store.models.accounts import AccessToken, AuditLog, ExchangeCredential, Role, TokenScope, User
 from store.models.jobs import JobRow
-from store.models.market import CandleBlock, MarketData, SyncJob
+from store.models.market import CandleBlock, CandleSeriesVersion, MarketData, SyncJob
 from store.models.runs import Backtest, PerformanceSummary, SweepChunk, SweepRun, Trade
 from store.models.strategies import Strategy
 from store.models.transactions import ReplayExecution, TransactionImport, TransactionRecord
@@ -29,7 +29,7 @@ from store.models.transactions import ReplayExecution, TransactionImport, Transa
 ALL_MODELS: tuple[type[Model], ...] = (
     User, AccessToken, ExchangeCredential, Strategy, Backtest, SweepRun, SweepChunk, SyncJob, Trade,
     PerformanceSummary, MarketData, TransactionImport, TransactionRecord, ReplayExecution,
-    AuditLog, CandleBlock,
+    AuditLog, CandleBlock, CandleSeriesVersion,
 )
 __models__ = ALL_MODELS
 
@@ -39,6 +39,7 @@ __all__ = [
     "AuditLog",
     "Backtest",
     "CandleBlock",
+    "CandleSeriesVersion",
     "ExchangeCredential",
     "JobRow",
     "MarketData",

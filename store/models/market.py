@@ -48,13 +48,29 @@ class CandleBlock(Model):
     exchange = fields.CharField(max_length=32)
     symbol = fields.CharField(max_length=32)
     timeframe = fields.CharField(max_length=8)
-    block = fields.BigIntField()  # ts // the span of a block (store.candles.block_span_ms)
+    block = fields.BigIntField()  # ts // the span of a block (store.candle_blocks.block_span_ms)
     n = fields.IntField()
     data = fields.BinaryField()
 
     class Meta:
         table = "candle_blocks"
         unique_together = (("exchange", "symbol", "timeframe", "block"),)
+
+
+class CandleSeriesVersion(Model):
+    """A number that grows in the same transaction as any change to a series' candles (a write
+    of new candles, a delete): ``store.series_versions``. In-memory copies of candles
+    (``tasks.cache.memory``) are valid while it stays."""
+
+    id = fields.BigIntField(primary_key=True)
+    exchange = fields.CharField(max_length=32)
+    symbol = fields.CharField(max_length=32)
+    timeframe = fields.CharField(max_length=8)
+    version = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "candle_series_versions"
+        unique_together = (("exchange", "symbol", "timeframe"),)
 
 
 class SyncJob(JobRow):

@@ -36,14 +36,14 @@ raise :class:`CacheUnavailable` instead: there silence would mislead.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import numpy as np
 
 from domain.candles import Candles
 from domain.timeframes import parse_timeframe
-from store import backtest_results
+from store import backtest_results, series_versions
 from store import candles as store_candles
 from store import sweeps as store_sweeps
 from store.db import active_settings
@@ -66,7 +66,7 @@ from tasks.cache.redis_store import (
 __all__ = ["CANDLES_TTL_S", "KINDS", "MAX_CANDLES", "RESULTS_TTL_S", "RETRY_AFTER_S", "STAT_NAMES",
            "WARN_EVERY_S", "Cache", "CacheUnavailable", "NullCache", "RedisCache",
            "cache_from_settings", "finished_equity_curve", "finished_sweep_table", "open_cache",
-           "read_candles_cached", "write_candles_and_invalidate"]
+           "read_candles_cached", "read_range_cached", "write_candles_and_invalidate"]
 
 
 class Cache(Protocol):
@@ -170,10 +170,9 @@ class NullCache:
 
 def cache_from_settings(settings: Settings) -> Cache:
     """A :class:`RedisCache` on ``settings.redis_url`` when set, else a :class:`NullCache`;
-    this process's memory cache of candle arrays sized by ``settings.candle_cache_mb``, with
-    Redis only: its series versions are what tells every process of a write made elsewhere
-    (without it, a ``backtest data sync`` in another process would leave stale arrays here)."""
-    configure_memory_cache(settings.candle_cache_mb if settings.redis_url else 0)
+    this process's memory cache of candle arrays sized by ``settings.candle_cache_mb`` (valid
+    by the series' versions in the database, with or without Redis: ``tasks.cache.memory``)."""
+    configure_memory_cache(settings.candle_cache_mb)
     return RedisCache(settings.redis_url) if settings.redis_url else NullCache()
 
 
@@ -187,35 +186,56 @@ async def open_cache(settings: Settings) -> AsyncIterator[Cache]:
         await cache.close()
 
 
+Reader = Callable[[], Awaitable[Candles]]
+
+
 async def read_candles_cached(cache: Cache, exchange: str, symbol: str, timeframe: str,
-                              start_ms: int | None = None, end_ms: int | None = None) -> Candles:
-    """``store.candles.read_candles`` through this process's memory (``tasks.cache.memory``),
-    then the cache: a hit, or read and cached in both. The arrays may be shared with other
-    readers: do not modify them."""
-    # both versions read BEFORE the database: a range read during a write is filed as stale
-    local = store_candles.local_series_version(exchange, symbol, timeframe)
-    version = await cache.series_version(exchange, symbol, timeframe)
+                              start_ms: int | None = None, end_ms: int | None = None, *,
+                              memory: bool = True) -> Candles:
+    """``store.candles.read_candles`` through this process's memory (``tasks.cache.memory``;
+    not with ``memory=False``), then the cache: a hit, or read and cached in both. The arrays
+    may be shared with other readers: do not modify them."""
+
+    async def read() -> Candles:
+        version = await cache.series_version(exchange, symbol, timeframe)
+        found = None
+        if version is not None:
+            found = await cache.get_candles(exchange, symbol, timeframe, start_ms, end_ms,
+                                            version=version)
+        if found is None:
+            found = await store_candles.read_candles(exchange, symbol, timeframe, start_ms,
+                                                     end_ms)
+            if version is not None:
+                await cache.put_candles(exchange, symbol, timeframe, start_ms, end_ms, found,
+                                        version=version)
+        return found
+
+    if not memory:
+        return await read()
+    return await read_range_cached(cache, exchange, symbol, timeframe, start_ms, end_ms, read)
+
+
+async def read_range_cached(cache: Cache, exchange: str, symbol: str, timeframe: str,
+                            start_ms: int | None, end_ms: int | None, read: Reader) -> Candles:
+    """The candles of a range from this process's memory while the series' versions are
+    those they were read under, else ``read()`` (kept in memory). A job reads a whole run's
+    range this way, ``read`` reading it in parts (``tasks.jobs.lifecycle``)."""
     memory = memory_cache()
+    if not memory.enabled:
+        return await read()
+    # the versions read BEFORE the database: a range read during a write is filed as stale
+    local = store_candles.local_series_version(exchange, symbol, timeframe)
+    stored = await series_versions.series_version(exchange, symbol, timeframe)
+    if stored is None:  # a database not migrated yet: no version, no memory
+        return await read()
     key = (active_settings().database_url, exchange, symbol, parse_timeframe(timeframe),
            start_ms, end_ms)
-    # without Redis only this process's version counts; Redis configured but silent: no memory
-    shared = version if cache.enabled else 0
-    if shared is not None:
-        held = memory.get(key, (local, shared))
-        if held is not None:
-            await cache.count_hit("candles")  # the counts stay those of every lookup
-            return held
-    found = None
-    if version is not None:
-        found = await cache.get_candles(exchange, symbol, timeframe, start_ms, end_ms,
-                                        version=version)
-    if found is None:
-        found = await store_candles.read_candles(exchange, symbol, timeframe, start_ms, end_ms)
-        if version is not None:
-            await cache.put_candles(exchange, symbol, timeframe, start_ms, end_ms, found,
-                                    version=version)
-    if shared is not None:
-        memory.put(key, (local, shared), found)
+    held = memory.get(key, (local, stored))
+    if held is not None:
+        await cache.count_hit("candles")  # the counts stay those of every lookup
+        return held
+    found = await read()
+    memory.put(key, (local, stored), found)
     return found
 
 

@@ -1,23 +1,23 @@
 """Candle arrays kept in this process's memory: an LRU bounded in bytes, in front of Redis and
 the database (``tasks.cache.candles.read_candles_cached``).
 
-A second run on the same market then reads no candle at all: the arrays of each range read
-(``tasks.jobs.loading`` reads a run's range in slices; each slice is one entry) are kept
-under ``(database, exchange, symbol, timeframe, start_ms, end_ms)`` with the **version** they
-were read under, and served only while the series still has that version. The version is a
-pair:
+A second run on the same market then reads no candle at all: a job's whole range
+(``tasks.jobs.lifecycle.JobRun.load_candles``, its arrays in shared memory for the engine's
+processes: ``tasks.execution.shipping.share``) and each range another reader asks for
+(``read_candles_cached``) are kept under ``(database, exchange, symbol, timeframe, start_ms,
+end_ms)`` with the **version** they were read under, and served only while the series still
+has that version. The version is a pair:
 
 - the series' version in this process (``store.candles.local_series_version``), bumped by every
   write of new candles and every delete made by this process;
-- the shared version of the Redis cache (``tasks.cache.Cache.series_version``: bumped by every
-  writer of every process that goes through ``write_candles_and_invalidate``), or 0 without
-  Redis. When Redis is configured but does not answer, nothing is served from memory (a write
-  elsewhere could not be seen).
+- the series' version in the database (``store.series_versions``), bumped in the same
+  transaction as every write of new candles and every delete, whichever process makes it (an
+  API worker, a Celery worker, ``backtest data sync`` in a shell): one primary-key lookup per
+  read served.
 
 Both are read BEFORE the database, so a range read while a write commits is filed under the
-old version and never served after it. Without Redis, writes made by OTHER processes (another
-API worker, ``backtest data sync`` in a shell) are not seen until the entry is evicted: run
-with ``REDIS_URL`` when several processes write candles, or set ``CANDLE_CACHE_MB=0``.
+old version and never served after it. A database without the versions' table (not migrated
+since) keeps nothing in memory.
 
 The arrays handed out are shared by every reader: treat them as read-only (the engine does).
 The size is ``Settings.candle_cache_mb`` (``CANDLE_CACHE_MB``, default 256; 0 turns it off); a

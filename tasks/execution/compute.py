@@ -17,9 +17,7 @@ and, for backtests, ``equity``: the curve so far, downsampled to at most
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
-import hashlib
+import concurrent.futures
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,6 +36,13 @@ from domain.engine.sweep import run_sweep
 from domain.progress import GrowingMinMax
 from domain.series import downsample_minmax
 from domain.strategy import parameter_grid, parse_strategy
+from store.curves import encode_curve
+from tasks.execution.fingerprints import fingerprint as fingerprint
+from tasks.execution.shipping import SHIP_MIN_BARS as SHIP_MIN_BARS
+from tasks.execution.shipping import SHM_DIR as SHM_DIR
+from tasks.execution.shipping import ShippedCandles as ShippedCandles
+from tasks.execution.shipping import ShipsCandles as _ShipsCandles
+from tasks.execution.shipping import ship as ship
 
 Report = Callable[[dict[str, Any]], None]
 CancelCheck = Callable[[], bool]
@@ -95,108 +100,27 @@ class CancelToken:
         return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
 
 
-# -- candles to another process -------------------------------------------------------------
-# A task pickled for a worker process of the pool (``tasks.execution.pool``) would carry its
-# candles through pickle and a pipe: four copies of 25 MB for a year of minutes, about 140 ms
-# of a 180 ms run on the 2-CPU VM. Instead, the candles of a large task are written once to a
-# file in shared memory (``/dev/shm``) and the worker maps it copy-on-write (no copy: writable
-# arrays whose pages are read where they are) and removes the file at once. A task run in a
-# thread (Celery, tests) is never pickled and never shipped.
-
-SHIP_MIN_BARS = 50_000
-"""Candles of at least this many bars travel to a worker through shared memory."""
-SHM_DIR = "/dev/shm"
-_SHIP_PREFIX = "backtest-candles-"
-_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
-
-
-@dataclass(frozen=True)
-class ShippedCandles:
-    """Candles written to the file ``path``: ``n`` int64 open times then ``n`` float64 values
-    of each of open, high, low, close, volume (native byte order)."""
-
-    path: str
-    n: int
-    symbol: str
-    timeframe: str
-
-    def load(self) -> Candles:
-        """The candles, mapped copy-on-write; the file is removed (the mapping stays)."""
-        import mmap
-        import os
-
-        with open(self.path, "rb") as f:
-            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
-        os.unlink(self.path)
-        n = self.n
-        ts = np.frombuffer(mapped, dtype=np.int64, count=n)
-        o, h, lo, c, v = (np.frombuffer(mapped, dtype=np.float64, count=n,
-                                        offset=8 * n * (1 + i)) for i in range(5))
-        return Candles(ts, o, h, lo, c, v, symbol=self.symbol, timeframe=self.timeframe)
-
-
-def ship(candles: Candles) -> Candles | ShippedCandles:
-    """``candles`` as a :class:`ShippedCandles` when large and shared memory is at hand, else
-    as they are."""
-    import os
-    import tempfile
-
-    if len(candles) < SHIP_MIN_BARS or not os.path.isdir(SHM_DIR):
-        return candles
-    _sweep_leftovers()
-    try:
-        fd, path = tempfile.mkstemp(prefix=f"{_SHIP_PREFIX}{os.getpid()}-", dir=SHM_DIR)
-        with os.fdopen(fd, "wb") as f:
-            for name in _COLUMNS:
-                dtype = np.int64 if name == "ts" else np.float64
-                f.write(np.ascontiguousarray(getattr(candles, name), dtype=dtype).tobytes())
-    except OSError:  # shared memory full or not writable: pickle them
-        return candles
-    return ShippedCandles(path, len(candles), candles.symbol, candles.timeframe)
-
-
-def _sweep_leftovers(older_than_s: float = 600.0) -> None:
-    """Remove this process's shipped files no worker took (a pool broken before it ran the
-    task) after ``older_than_s``."""
-    import glob
-    import os
-
-    now = time.time()
-    for path in glob.glob(os.path.join(SHM_DIR, f"{_SHIP_PREFIX}{os.getpid()}-*")):
-        with contextlib.suppress(OSError):
-            if now - os.path.getmtime(path) > older_than_s:
-                os.unlink(path)
-
-
-def _rebuild(cls: type[T], values: dict[str, Any]) -> T:
-    shipped = values["candles"]
-    if isinstance(shipped, ShippedCandles):
-        values["candles"] = shipped.load()
-    return cls(**values)
-
-
-class _ShipsCandles:
-    """Pickled with its ``candles`` shipped (:func:`ship`)."""
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
-        values["candles"] = ship(values["candles"])
-        return (_rebuild, (type(self), values))
-
-
 @dataclass(frozen=True)
 class BacktestTask(_ShipsCandles):
+    """``with_fingerprint=False``: the caller hashes the candles itself (meanwhile, in its own
+    process: ``tasks.execution.fingerprints.fingerprint_of``); the output's is then ``""``."""
+
     document: dict[str, Any]
     params: dict[str, float]
     candles: Candles
     risk_free_rate: float = 0.0
+    with_fingerprint: bool = True
 
 
 @dataclass(frozen=True)
 class BacktestOutput:
+    """What a backtest sends back to the job: small, whatever the number of bars (the curve
+    encoded where it was computed: ``store.curves``; a year of minutes' curve is 8 MB as
+    arrays, about 2 MB encoded)."""
+
     trades: npt.NDArray[np.void]  # TRADE_DTYPE
-    times: npt.NDArray[np.int64]
-    equity: npt.NDArray[np.float64]
+    curve: bytes  # ``store.curves.encode_curve`` of the bar times and the equity
+    preview: dict[str, list[float]]  # the equity downsampled for the ``done`` event
     metrics: dict[str, float]
     final_equity: float
     data_fingerprint: str
@@ -246,14 +170,6 @@ def series_payload(times: npt.NDArray[np.int64], values: npt.NDArray[np.float64]
     return {"times": t.tolist(), "values": v.tolist()}
 
 
-def fingerprint(candles: Candles) -> str:
-    """SHA-256 (hex) of the candles' arrays: which data a run used."""
-    digest = hashlib.sha256()
-    for a in (candles.ts, candles.open, candles.high, candles.low, candles.close, candles.volume):
-        digest.update(np.ascontiguousarray(a).tobytes())
-    return digest.hexdigest()
-
-
 def chunk_bars(n: int) -> int:
     """Bars per kernel call: about 50 chunks, so cancel and progress react quickly, and at
     least 2,000 bars each (results do not depend on the chunking)."""
@@ -268,7 +184,9 @@ def chunk_sets(n: int) -> int:
 
 
 def compute_backtest(task: BacktestTask, report: Report, cancelled: CancelCheck) -> BacktestOutput:
-    """Run one backtest (``domain.engine.run.run_backtest``)."""
+    """Run one backtest (``domain.engine.run.run_backtest``); the candles' fingerprint is
+    computed meanwhile in a thread (hashlib lets go of the GIL; unless the caller does it:
+    ``task.with_fingerprint``), and the curve is encoded here (see :class:`BacktestOutput`)."""
     strategy = parse_strategy(task.document)
     c = task.candles
     outline = GrowingMinMax(EVENT_POINTS)  # the partial curve, reading only the new bars
@@ -279,12 +197,29 @@ def compute_backtest(task: BacktestTask, report: Report, cancelled: CancelCheck)
                 "equity": {"times": c.ts[idx].astype(np.float64).tolist(),
                            "values": p.equity[idx].tolist()}})
 
-    # chunks of at most 2 % of the bars (past 100,000 bars), each reporting progress
-    result = run_backtest(strategy, c, task.params, risk_free_rate=task.risk_free_rate,
-                          progress=on_progress, cancel=cancelled, chunk_bars=chunk_bars(len(c)),
-                          min_step=0.02)
-    return BacktestOutput(result.trades, c.ts, result.equity, result.metrics,
-                          result.final_equity, fingerprint(c))
+    digest = _hasher().submit(fingerprint, c) if task.with_fingerprint else None
+    try:
+        # chunks of at most 2 % of the bars (past 100,000 bars), each reporting progress
+        result = run_backtest(strategy, c, task.params, risk_free_rate=task.risk_free_rate,
+                              progress=on_progress, cancel=cancelled,
+                              chunk_bars=chunk_bars(len(c)), min_step=0.02)
+        curve = encode_curve(c.ts, result.equity)
+        preview = series_payload(c.ts, result.equity)
+    finally:
+        data_fingerprint = "" if digest is None else digest.result()
+    return BacktestOutput(result.trades, curve, preview, result.metrics, result.final_equity,
+                          data_fingerprint)
+
+
+_hashing: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _hasher() -> concurrent.futures.ThreadPoolExecutor:
+    """This process's thread for fingerprints (made on first use: after a fork, in a child)."""
+    global _hashing
+    if _hashing is None:
+        _hashing = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fingerprint")
+    return _hashing
 
 
 def compute_sweep(task: SweepTask, report: Report, cancelled: CancelCheck) -> SweepOutput:

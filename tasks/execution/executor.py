@@ -152,7 +152,7 @@ class InProcessExecutor:
         def body(token: CancelToken) -> Awaitable[None]:
             return run_job(spec.name, job_id, self.broadcaster, runner=self.pool.run,
                            cancel=token, options=self._options, read=self._read,
-                           settings=self.settings)
+                           settings=self.settings, cache=self.cache)
 
         job = _Job(spec.name, job_id, body)
         if spec.uses_slot:

@@ -16,7 +16,9 @@ overall ``progress`` (0..1, weighted by the kind's stages, never going back), ``
 every 0.5 s or every 2 % (``domain.progress.ProgressTracker``), coalesced when the channel is
 slower than the body; then one terminal event: ``done`` (with the body's fields), ``error``
 (``error``: a message for a person) or ``cancelled``. The row's progress and stage are written
-at every stage change and at most once per :data:`DB_PROGRESS_INTERVAL_S` in between.
+with a published event at most once per ``tasks.jobs.progress.DB_PROGRESS_INTERVAL_S``, the claim having
+written the first (``loading``, 0): a run that ends within it writes its row only when it is
+claimed and when it ends (events carry everything live; the row is for late readers).
 
 Outcomes: results saved -> ``succeeded``; ``Cancelled`` -> ``cancelled`` (or ``failed`` with the
 token's reason, e.g. the server stopping); a ``DomainError`` or ``RunnerError`` -> ``failed``
@@ -32,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -40,14 +41,13 @@ from typing import Any, Protocol, TypeVar
 from domain.candles import Candles
 from domain.errors import Cancelled, DataError, DomainError
 from domain.jobs import RunStatus, Stage
-from domain.progress import ProgressTracker, Snapshot
 from store import jobs as store_jobs
 from store import leases as store_leases
 from store.candles import read_candles
 from store.scope import ALL_OWNERS
 from store.settings import Settings
 from tasks import request_ids
-from tasks.cache.candles import Cache, read_candles_cached
+from tasks.cache.candles import Cache, read_candles_cached, read_range_cached
 from tasks.execution.compute import (
     CancelCheck,
     CancelToken,
@@ -57,8 +57,11 @@ from tasks.execution.compute import (
     json_number,
     run_in_thread,
 )
+from tasks.execution.shipping import share
 from tasks.jobs.lease import JobOptions, TransientJobError, claim, keep_lease
 from tasks.jobs.loading import read_in_parts
+from tasks.jobs.progress import DB_PROGRESS_INTERVAL_S as DB_PROGRESS_INTERVAL_S
+from tasks.jobs.progress import JobProgress
 from tasks.jobs.registry import JobKind, job_kind
 from tasks.jobs.transient import is_transient
 from tasks.messaging.broadcast import Broadcaster
@@ -66,9 +69,6 @@ from tasks.messaging.events import JobEvents
 
 log = logging.getLogger("tasks.jobs")
 
-DB_PROGRESS_INTERVAL_S = 1.0
-TICK_S = 0.1
-MAX_QUIET_S = 0.4  # with TICK_S, a published event at least every 0.5 s
 INTERNAL_ERROR = "the run failed on the server side (the error is logged); try again later"
 INTERRUPTED = "interrupted: the server stopped before the run finished; run it again"
 HAND_BACK = "the server is stopping: back to the queue, for the next server to run"
@@ -105,10 +105,12 @@ def job_events(broadcaster: Broadcaster, kind: str, job_id: int,
 
 async def load_candles(exchange: str, symbol: str, timeframe: str, start_ms: int,
                        end_ms: int, cache: Cache | None = None) -> Candles:
-    """The stored candles of a run's range (through ``cache`` when given: ``tasks.cache``);
-    ``DataError`` saying how to get them if none."""
+    """The stored candles of a part of a run's range (through ``cache`` when given:
+    ``tasks.cache``; not through this process's memory, which keeps whole ranges:
+    :meth:`JobRun.load_candles`); ``DataError`` saying how to get them if none."""
     if cache is not None:
-        candles = await read_candles_cached(cache, exchange, symbol, timeframe, start_ms, end_ms)
+        candles = await read_candles_cached(cache, exchange, symbol, timeframe, start_ms, end_ms,
+                                            memory=False)
     else:
         candles = await read_candles(exchange, symbol, timeframe, start_ms, end_ms)
     if len(candles) == 0:
@@ -123,96 +125,14 @@ def summary_payload(final_equity: float, metrics: dict[str, float]) -> dict[str,
             **{k: json_number(v) for k, v in metrics.items()}}
 
 
-class _Progress:
-    """A running job's progress: the tracker decides when to publish (``domain.progress``),
-    a pump publishes in order from one task, keeping only the newest snapshot when the
-    channel falls behind, and records the fraction and stage in the row now and then."""
-
-    def __init__(self, kind: JobKind, job_id: int, events: JobEvents,
-                 sticky: dict[str, Any], columns: dict[str, Any]) -> None:
-        self._kind = kind
-        self._job_id = job_id
-        self._events = events
-        self._sticky = sticky
-        self._columns = columns
-        self.tracker = ProgressTracker(kind.stages, max_quiet_s=MAX_QUIET_S)
-        self.tracker.start(time.monotonic())
-        self._extras: dict[str, Any] = {}
-        self._pending: Snapshot | None = None
-        self._stage_changed = False
-        self._wake = asyncio.Event()
-        self._closed = False
-        self._recorded = 0.0
-        self._pump_task = asyncio.create_task(self._pump())
-        self._tick_task = asyncio.create_task(self._tick())
-
-    def enter(self, stage: Stage) -> None:
-        self._extras = {}
-        self._queue(self.tracker.enter(stage, time.monotonic()), stage_changed=True)
-
-    def update(self, stage_fraction: float, extras: dict[str, Any]) -> None:
-        self._extras.update(extras)
-        snapshot = self.tracker.update(stage_fraction, time.monotonic())
-        if snapshot is not None:
-            self._queue(snapshot)
-
-    def _queue(self, snapshot: Snapshot, stage_changed: bool = False) -> None:
-        if not self._closed:
-            self._pending = snapshot
-            self._stage_changed = self._stage_changed or stage_changed
-            self._wake.set()
-
-    async def _tick(self) -> None:
-        """Keep the stream alive through a long step that reports nothing (a read, a save):
-        a snapshot with a fresh ETA every 0.5 s."""
-        while not self._closed:
-            await asyncio.sleep(TICK_S)
-            snapshot = self.tracker.tick(time.monotonic())
-            if snapshot is not None:
-                self._queue(snapshot)
-
-    async def _pump(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            snapshot, self._pending = self._pending, None
-            stage_changed, self._stage_changed = self._stage_changed, False
-            if snapshot is not None:
-                await self._publish(snapshot, stage_changed)
-            if self._closed and self._pending is None:
-                return
-
-    async def _publish(self, s: Snapshot, stage_changed: bool) -> None:
-        try:
-            await self._events.emit("progress", RunStatus.RUNNING.value, s.fraction,
-                                    stage=s.stage.value, eta=s.eta_s,
-                                    **{**self._extras, **self._sticky})
-            if stage_changed or time.monotonic() - self._recorded >= DB_PROGRESS_INTERVAL_S:
-                self._recorded = time.monotonic()
-                await store_jobs.set_progress(self._kind.name, self._job_id, s.fraction,
-                                              s.stage, **self._columns)
-        except Exception:  # progress is best effort; the outcome is what counts
-            log.exception("could not publish the progress of %s", self._events.channel)
-
-    async def close(self) -> None:
-        """Publish what is pending, then stop."""
-        if self._closed:
-            return
-        self._closed = True
-        self._tick_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._tick_task
-        self._wake.set()
-        await self._pump_task
-
-
 @dataclass
 class JobRun:
     """What a kind's body gets (``tasks.jobs.registry.JobKind.body``).
 
     ``sticky``: fields the body wants in every later event, terminal ones included (a sync's
     ``stored``); ``columns``: kind-specific columns written to the row with its progress and
-    when it ends (a sync's ``stored``).
+    when it ends (a sync's ``stored``). ``cache``: with it, a run's whole range is kept in
+    this process's memory (``tasks.cache.read_range_cached``).
     """
 
     kind: JobKind
@@ -224,9 +144,10 @@ class JobRun:
     read: CandleReader
     broadcaster: Broadcaster
     settings: Settings | None = None
+    cache: Cache | None = None
     sticky: dict[str, Any] = field(default_factory=dict)
     columns: dict[str, Any] = field(default_factory=dict)
-    _progress: _Progress | None = None
+    _progress: JobProgress | None = None
 
     def stage(self, stage: Stage) -> None:
         """The body moves on to ``stage`` (published at once)."""
@@ -252,8 +173,20 @@ class JobRun:
         """The ``loading`` stage of a job that runs on one market's candles: they are read in
         parts (``tasks.jobs.loading``), each reported as progress."""
         self.stage(Stage.LOADING)
-        return await read_in_parts(self.read, market.exchange, market.symbol, market.timeframe,
-                                   market.start_ms, market.end_ms, self.report)
+
+        async def in_parts() -> Candles:
+            return await read_in_parts(self.read, market.exchange, market.symbol,
+                                       market.timeframe, market.start_ms, market.end_ms,
+                                       self.report)
+
+        async def in_shared_memory() -> Candles:  # kept: the engine's processes map them
+            return share(await in_parts())
+
+        if self.cache is None:
+            return await in_parts()
+        return await read_range_cached(self.cache, market.exchange, market.symbol,
+                                       market.timeframe, market.start_ms, market.end_ms,
+                                       in_shared_memory)
 
     async def compute(self, fn: Callable[[T, Report, CancelCheck], R], task: T) -> R:
         """The ``computing`` stage: ``fn(task)`` through the runner (a process pool, a
@@ -336,8 +269,9 @@ async def finish_job(kind_name: str, job_id: int, broadcaster: Broadcaster,
 async def run_job(kind_name: str, job_id: int, broadcaster: Broadcaster, *,
                   runner: Runner = run_in_thread, cancel: CancelToken | None = None,
                   options: JobOptions | None = None, read: CandleReader | None = None,
-                  settings: Settings | None = None) -> None:
-    """Run the queued job ``kind_name``/``job_id`` to its end (see the module docstring)."""
+                  settings: Settings | None = None, cache: Cache | None = None) -> None:
+    """Run the queued job ``kind_name``/``job_id`` to its end (see the module docstring);
+    ``cache``: :attr:`JobRun.cache`."""
     kind = job_kind(kind_name)
     opts = (options or JobOptions()).with_lease()
     if not await claim(kind.name, job_id, opts):
@@ -348,7 +282,7 @@ async def run_job(kind_name: str, job_id: int, broadcaster: Broadcaster, *,
         return
     token = cancel or CancelToken()
     run = JobRun(kind, job_id, state.owner_id, opts.lease, token, runner, read or load_candles,
-                 broadcaster, settings)
+                 broadcaster, settings, cache)
     request_id = request_ids.job_request_id(kind.name, job_id) or request_ids.current_request_id()
     reset = request_ids.REQUEST_ID.set(request_id)  # the job's log lines carry it
     try:
@@ -363,7 +297,7 @@ async def _life_cycle(run: JobRun, opts: JobOptions) -> None:
     events = job_events(run.broadcaster, kind.name, job_id, run.owner_id)
     await events.emit("status", RunStatus.RUNNING.value, 0.0, stage=Stage.LOADING.value,
                       eta=None, **run.sticky)
-    run._progress = _Progress(kind, job_id, events, run.sticky, run.columns)
+    run._progress = JobProgress(kind, job_id, events, run.sticky, run.columns)
     error: str | None = None
     try:
         async with keep_lease(kind.name, job_id, opts, token.cancel):

@@ -1,16 +1,15 @@
 """Market data jobs against the store: the store as a sync sink, exchanges from the settings,
-and candles for a backtest read from the database."""
+and candles for a backtest read from the database (``tasks.market.stored``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from domain.candles import Candles
-from domain.errors import DataError
 from store import candles as store_candles
-from store.db import close_db, init_db
 from store.settings import Settings, get_settings
 from tasks.cache.candles import Cache, NullCache, write_candles_and_invalidate
+from tasks.market.stored import load_stored_candles as load_stored_candles
 
 
 class StoreSink:
@@ -49,22 +48,3 @@ def exchange_from_settings(exchange_id: str = "binance", settings: Settings | No
     if exchange_id == "binance":
         return make_exchange(exchange_id, settings.binance_rest_url, settings.binance_ws_url)
     return make_exchange(exchange_id)
-
-
-async def load_stored_candles(exchange_id: str, symbol: str, timeframe: str,
-                              start_ms: int | None = None, end_ms: int | None = None) -> Candles:
-    """Stored candles of one market in ``[start_ms, end_ms)``, as the engine's arrays.
-
-    Raises ``DataError`` saying how to get data when nothing is stored in that range.
-    """
-    await init_db()
-    try:
-        candles = await store_candles.read_candles(exchange_id, symbol, timeframe, start_ms, end_ms)
-    finally:
-        await close_db()
-    if len(candles) == 0:
-        raise DataError(
-            f"no {exchange_id} {symbol} {timeframe} candles stored in that range: fetch them with "
-            f"`backtest data sync {symbol} {timeframe} --since ...` or `backtest data import`; "
-            "`backtest data list` shows what is stored")
-    return candles

@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import get_introspection_query
 
 from graph.app import create_app
-from graph.schema import MAX_INTROSPECTION_DEPTH
+from graph.schema import MAX_INTROSPECTION_DEPTH, MAX_TYPE_WRAPPING
 from store.users import create_user
 from tests.graph.conftest import Api, api_settings, errors_of
 
@@ -104,15 +105,28 @@ async def test_bad_datetime_says_the_format(api: Api) -> None:
 
 @pytest.mark.asyncio
 async def test_introspection_limits(api: Api) -> None:
-    def deep(levels: int) -> str:
-        return ("{ __schema { queryType { " + "ofType { " * (levels - 2) + "name"
-                + " }" * (levels - 2) + " } } }")
+    # GraphiQL's own introspection query (ofType nested nine times) passes
+    full = get_introspection_query(descriptions=True, specified_by_url=True,
+                                   directive_is_repeatable=True, schema_description=True,
+                                   input_value_deprecation=True)
+    assert "errors" not in await api.gql(full)
 
-    ok = await api.gql(deep(MAX_INTROSPECTION_DEPTH))
-    assert "errors" not in ok, ok
-    result = await api.gql(deep(MAX_INTROSPECTION_DEPTH + 1))
-    [(code, message)] = errors_of(result)
-    assert code == "BAD_USER_INPUT" and "introspection depth" in message
+    def cycle(levels: int) -> str:  # fields { type { fields { type ... name } } }: `levels` deep
+        inner = "name"
+        for i in range(levels - 2):  # the outermost is `fields`, right under `types`
+            inner = f"{'type' if (levels - 3 - i) % 2 else 'fields'} {{ {inner} }}"
+        return "{ __schema { types { " + inner + " } } }"
+
+    def wrapped(times: int) -> str:
+        return "{ __type(name: \"Query\") { " + "ofType { " * times + "name" + " }" * times \
+            + " } }"
+
+    assert "errors" not in await api.gql(cycle(6))  # (graphql-core refuses 4 nested `fields`)
+    assert "errors" not in await api.gql(wrapped(MAX_TYPE_WRAPPING))
+    for refused in (cycle(MAX_INTROSPECTION_DEPTH + 1), cycle(12), wrapped(MAX_TYPE_WRAPPING + 1)):
+        errors = errors_of(await api.gql(refused))
+        assert errors and all(code == "BAD_USER_INPUT" and "introspection depth" in message.lower()
+                              for code, message in errors), errors
     aliases = "{ " + " ".join(f"a{i}: __schema {{ queryType {{ name }} }}" for i in range(20)) \
         + " }"
     assert {c for c, _ in errors_of(await api.gql(aliases))} == {"BAD_USER_INPUT"}

@@ -9,6 +9,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ JOB = "query($id: ID!) { syncJob(id: $id) { id status progress stored error fini
 PROGRESS = """subscription($id: ID!) {
   marketDataSyncProgress(id: $id) { jobId seq kind status progress stored error } }"""
 LIVE = """subscription { candleUpdates(exchange: "binance", symbol: "BTC/USDT", timeframe: "1m") {
-  exchange symbol timeframe time open high low close volume closed } }"""
+  exchange symbol timeframe time timeMs open high low close volume closed } }"""
 
 
 @pytest.fixture
@@ -230,10 +231,12 @@ async def test_candle_updates_stream_closed_bars(api: Api, fake: FakeBinance) ->
             break
     await stream.aclose()  # type: ignore[attr-defined]
     assert all(bar["closed"] for bar in bars)
-    times = [bar["time"] for bar in bars]
+    times = [bar["timeMs"] for bar in bars]
     assert times == sorted(set(times)) and all(t % MIN == 0 for t in times)
+    # time is the same instant as a DateTime
+    assert [datetime.fromisoformat(bar["time"]).timestamp() * 1000 for bar in bars] == times
     for bar in bars:
-        o, h, lo, c, v = (float(x) for x in fake.bar("BTCUSDT", "1m", int(bar["time"])))
+        o, h, lo, c, v = (float(x) for x in fake.bar("BTCUSDT", "1m", int(bar["timeMs"])))
         assert (bar["open"], bar["high"], bar["low"], bar["close"], bar["volume"]) == (
             o, h, lo, c, v)
     await asyncio.sleep(0.1)  # the watcher stops in the background once nobody listens
@@ -322,4 +325,4 @@ async def test_subscriptions_over_a_websocket(backend_url: str, tmp_path: Path,
                 closed.append(message["payload"]["data"]["candleUpdates"])
             await ws.send(json.dumps({"id": "2", "type": "complete"}))
     assert all(bar["closed"] and bar["symbol"] == "BTC/USDT" for bar in closed)
-    assert closed[1]["time"] - closed[0]["time"] == MIN
+    assert closed[1]["timeMs"] - closed[0]["timeMs"] == MIN

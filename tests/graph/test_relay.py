@@ -30,8 +30,15 @@ NOT_CONNECTIONS = {
     ("ReplayTotals", "droppedRows"),  # capped at 1,000 in the stored result
     ("MarketDataCoverage", "missing"),  # the gaps of one series
     ("CandleSeries", "indicators"),  # the indicators asked for, in request order
+    # a backtest's analysis: small tables of one run, and a histogram's columns
+    ("BacktestAnalysis", "monthlyReturns"), ("BacktestAnalysis", "yearlyReturns"),  # per period
+    ("BacktestAnalysis", "drawdownPeriods"),  # at most `top` (50)
+    ("BacktestAnalysis", "byExitReason"), ("BacktestAnalysis", "bySide"),  # one per enum value
+    ("PnlHistogram", "counts"),  # beside its edges, at most `bins` (100)
     # node(ids:) answers in the order of its argument
     ("Query", "nodes"),
+    # the few example documents shipped in examples/ (public documentation, like strategySchema)
+    ("Query", "strategyTemplates"),
 }
 
 

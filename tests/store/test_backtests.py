@@ -4,6 +4,7 @@ results in one transaction, curve blobs, lists with filters, metric sorting and 
 from __future__ import annotations
 
 import math
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -198,3 +199,29 @@ def test_downsampling_keeps_extremes_and_ends() -> None:
     assert minmax_indices(values[:0], 10).size == 0
     dd = drawdown(np.array([90.0, 110.0, 99.0, 121.0]), 100.0)
     assert dd == pytest.approx([0.1, 0.0, 0.1, 0.0])
+
+
+def test_curve_blob_formats_round_trip_bit_exact() -> None:
+    rng = np.random.default_rng(3)
+    n = 20_000
+    equity = np.cumsum(rng.normal(size=n)) + 1_000.0
+    equity[rng.random(n) < 0.5] = np.nan  # runs of repeats, NaNs, signed zeros, infinities
+    equity = np.where(np.isnan(equity), np.roll(equity, 1), equity)
+    equity[:3] = [-0.0, 0.0, np.inf]
+    regular = np.arange(n, dtype=np.int64) * 60_000 + 1_700_000_000_000
+    irregular = np.cumsum(rng.integers(1, 5, size=n)) * 60_000
+    for times in (regular, irregular, regular[:1], regular[:0]):
+        e = equity[:times.size]
+        t, got = results_store.decode_curve(results_store.encode_curve(times, e))
+        assert np.array_equal(t, times)
+        assert np.array_equal(got.view(np.int64), e.view(np.int64))  # bit for bit
+    # blobs written before (EQD1, and the first format) still decode
+    words = np.empty(2 * n, dtype="<i8")
+    with np.errstate(over="ignore"):
+        words[:n] = np.diff(regular, prepend=np.int64(0))
+        words[n:] = np.diff(equity.view(np.int64), prepend=np.int64(0))
+    for blob in (b"EQD1" + zlib.compress(words.tobytes(), 1),
+                 zlib.compress(regular.astype("<i8").tobytes() + equity.astype("<f8").tobytes())):
+        t, got = results_store.decode_curve(blob)
+        assert np.array_equal(t, regular)
+        assert np.array_equal(got.view(np.int64), equity.view(np.int64))

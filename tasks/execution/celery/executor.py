@@ -26,6 +26,7 @@ from celery import Celery
 from store import leases as store_leases
 from store.models import RunStatus
 from store.settings import Settings
+from tasks import request_ids
 from tasks.execution.celery.app import app, make_app
 from tasks.execution.celery.runtime import request_cancel
 from tasks.jobs.recovery import recover
@@ -54,8 +55,10 @@ async def send_job(kind: str, job_id: int, client: aioredis.Redis | None = None,
             pipe.sadd(key, task_id)
             pipe.expire(key, TASK_IDS_TTL_S)
             await pipe.execute()
+    request_id = request_ids.current_request_id()  # the worker's log lines of the job carry it
     await asyncio.to_thread(sender.send_task, RUN_TASK, args=[kind, job_id], task_id=task_id,
-                            queue=job_kind(kind).queue)
+                            queue=job_kind(kind).queue,
+                            headers={"request_id": request_id} if request_id else None)
     return task_id
 
 

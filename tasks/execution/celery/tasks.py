@@ -32,6 +32,7 @@ from celery.signals import worker_process_init, worker_process_shutdown, worker_
 
 from domain.candles import Candles
 from store.settings import get_settings
+from tasks import request_ids
 from tasks.execution.celery import runtime as worker_runtime
 from tasks.execution.celery.app import app
 from tasks.execution.celery.runtime import Runtime, close_runtime, runtime
@@ -80,6 +81,7 @@ def _execute(task: Task, kind: str, job_id: int,
     job body, or a database or exchange error raised before the body could claim its row) is
     retried later with backoff, at most ``JOB_MAX_RETRIES`` times, then the job fails saying
     so; Celery's soft time limit fails the job with a message."""
+    request_ids.remember_job(kind, job_id, task.request.get("request_id"))  # sent by send_job
     try:
         rt = runtime()
         rt.run(body(rt))
@@ -110,7 +112,7 @@ def run_job_task(self: Task, kind: str, job_id: int) -> None:
     if spec.split is None:
         _execute(self, kind, job_id, lambda rt: run_job(
             kind, job_id, rt.broadcaster, options=options(rt, kind, job_id), read=reader(rt),
-            settings=rt.settings))
+            settings=rt.settings, cache=rt.cache))
         return
     split = spec.split
 

@@ -7,6 +7,7 @@ Its row is ``store.models.Backtest`` (created by ``tasks.jobs.submit.queue_backt
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 from typing import Any
 
@@ -16,6 +17,7 @@ from store import backtests as store_backtests
 from store.backtest_results import Results
 from store.scope import ALL_OWNERS
 from tasks.execution.compute import BacktestTask, compute_backtest, series_payload
+from tasks.execution.fingerprints import fingerprint_of
 from tasks.jobs.lifecycle import JobRun, summary_payload
 from tasks.jobs.registry import JobKind, register
 
@@ -30,16 +32,19 @@ async def run(job: JobRun) -> dict[str, Any] | None:
     if rec is None:
         return None
     candles = await job.load_candles(rec)
-    task = BacktestTask(rec.strategy_snapshot, rec.parameters, candles, rec.risk_free_rate)
+    # hashed here while the engine runs there (once per candles kept in memory)
+    digest = asyncio.ensure_future(asyncio.to_thread(fingerprint_of, candles))
+    task = BacktestTask(rec.strategy_snapshot, rec.parameters, candles, rec.risk_free_rate,
+                        with_fingerprint=False)
     out = await job.compute(compute_backtest, task)
+    data_fingerprint = await digest
     job.stage(Stage.SAVING)
     saved = await results_store.save_results(job.job_id, Results(
-        out.trades, out.times, out.equity, out.metrics, out.final_equity,
-        out.data_fingerprint, ENGINE_VERSION), lease=job.lease)
+        out.trades, None, None, out.metrics, out.final_equity, data_fingerprint,
+        ENGINE_VERSION, curve=out.curve), lease=job.lease)
     if not saved:
         return None
-    return {"summary": summary_payload(out.final_equity, out.metrics),
-            "equity": series_payload(out.times, out.equity)}
+    return {"summary": summary_payload(out.final_equity, out.metrics), "equity": out.preview}
 
 
 async def state_fields(backtest_id: int) -> dict[str, Any]:

@@ -1,7 +1,6 @@
 """tasks.cache.memory: the LRU of candle arrays bounded in bytes, and read_candles_cached
-through it: served while the series' version stays (this process's writes and deletes move it
-without Redis; with Redis, another process's invalidation moves it too), never when Redis is
-configured but silent."""
+through it: served while the series' versions stay (this process's own, and the database's,
+which every process's writes and deletes move), with or without Redis."""
 
 from __future__ import annotations
 
@@ -71,15 +70,12 @@ def test_the_lru_is_bounded_in_bytes_and_checks_versions() -> None:
 
 
 @pytest.mark.asyncio
-async def test_without_redis_this_processes_writes_invalidate(db: Settings,
-                                                               fresh_memory: MemoryCandleCache
-                                                               ) -> None:
+async def test_without_redis_every_processes_writes_invalidate(
+        db: Settings, fresh_memory: MemoryCandleCache, monkeypatch: pytest.MonkeyPatch) -> None:
     null = cache_from_settings(Settings(database_url=db.database_url, candle_cache_mb=64))
-    # without Redis the settings leave it off (another process's writes could not reach it)
-    assert isinstance(null, NullCache) and fresh_memory.max_bytes == 0
-    configure_memory_cache(64)  # on by hand: this process's own writes still invalidate
-    assert fresh_memory.max_bytes == 64 * 1024 * 1024
-    c = demo_candles(300, "1h")
+    # on without Redis: the database's series versions see every process's writes
+    assert isinstance(null, NullCache) and fresh_memory.max_bytes == 64 * 1024 * 1024
+    c = demo_candles(400, "1h")
     await write_candles_and_invalidate(null, *DEMO, c.take(0, 200))
     lo, hi = int(c.ts[0]), int(c.ts[-1]) + 1
     first = await read_candles_cached(null, *DEMO, lo, hi)
@@ -90,9 +86,19 @@ async def test_without_redis_this_processes_writes_invalidate(db: Settings,
     await store_candles.write_candles(*DEMO, c.take(200, 300))  # any writer of this process
     second = await read_candles_cached(null, *DEMO, lo, hi)
     assert len(second) == 300
-    np.testing.assert_array_equal(second.close, c.close)
+    np.testing.assert_array_equal(second.close, c.close[:300])
     await store_candles.delete_candles(*DEMO, int(c.ts[250]), None)
-    assert len(await read_candles_cached(null, *DEMO, lo, hi)) == 250
+    assert len(third := await read_candles_cached(null, *DEMO, lo, hi)) == 250
+    # another process's write and delete: this process's own version does not move, the
+    # database's does
+    with monkeypatch.context() as m:
+        m.setattr(store_candles, "_bump", lambda *_: None)
+        await store_candles.write_candles(*DEMO, c.take(300, 400))
+        fourth = await read_candles_cached(null, *DEMO, lo, hi)
+        assert fourth is not third and len(fourth) == 350
+        assert await read_candles_cached(null, *DEMO, lo, hi) is fourth
+        await store_candles.delete_candles(*DEMO, int(c.ts[0]), int(c.ts[10]))
+        assert len(await read_candles_cached(null, *DEMO, lo, hi)) == 340
     configure_memory_cache(0)  # off: every read goes to the database
     hits = fresh_memory.hits
     a = await read_candles_cached(null, *DEMO, lo, hi)
@@ -100,25 +106,20 @@ async def test_without_redis_this_processes_writes_invalidate(db: Settings,
 
 
 @pytest.mark.asyncio
-async def test_with_redis_the_shared_version_counts(db: Settings, redis_url: str,
-                                                    fresh_memory: MemoryCandleCache) -> None:
-    here, elsewhere = RedisCache(redis_url), RedisCache(redis_url)
-    broken = RedisCache(UNREACHABLE)
+async def test_with_redis_the_database_version_counts(db: Settings, redis_url: str,
+                                                      fresh_memory: MemoryCandleCache) -> None:
+    here, broken = RedisCache(redis_url), RedisCache(UNREACHABLE)
     try:
         c = demo_candles(100, "1h")
         await store_candles.write_candles(*DEMO, c)
         first = await read_candles_cached(here, *DEMO)
         assert await read_candles_cached(here, *DEMO) is first
-        # another process stored candles of the series (it bumped the shared version)
-        await elsewhere.invalidate_series(*DEMO)
-        again = await read_candles_cached(here, *DEMO)
-        assert again is not first and len(again) == 100
-        assert await read_candles_cached(here, *DEMO) is again
-        # Redis configured but silent: a write elsewhere could not be seen, so no memory
+        # Redis silent: the database's version still says whether the copy is exact
         hits = fresh_memory.hits
-        one = await read_candles_cached(broken, *DEMO)
-        assert await read_candles_cached(broken, *DEMO) is not one
-        assert fresh_memory.hits == hits
+        assert await read_candles_cached(broken, *DEMO) is first
+        assert fresh_memory.hits == hits + 1
+        await store_candles.delete_candles(*DEMO, int(c.ts[50]), None)
+        assert len(await read_candles_cached(broken, *DEMO)) == 50
     finally:
-        for cache in (here, elsewhere, broken):
+        for cache in (here, broken):
             await cache.close()

@@ -12,12 +12,15 @@ import numpy as np
 from domain.demo import demo_candles
 from domain.engine.run import Progress, run_backtest
 from domain.strategy import parse_strategy
+from store.curves import decode_curve
 from tasks.execution.compute import (
     EVENT_POINTS,
     BacktestTask,
     SweepTask,
     compute_backtest,
     compute_sweep,
+    fingerprint,
+    series_payload,
 )
 
 SMA = json.loads((Path(__file__).resolve().parents[3] / "examples" / "sma_crossover.json")
@@ -41,6 +44,8 @@ def test_a_long_backtest_reports_every_2_percent_with_partial_equity() -> None:
     c = demo_candles(200_000, "1m")
     payloads: list[dict] = []  # type: ignore[type-arg]
     out = compute_backtest(BacktestTask(SMA, {}, c), payloads.append, lambda: False)
+    times, equity = decode_curve(out.curve)
+    np.testing.assert_array_equal(times, c.ts)
     fractions = [p["progress"] for p in payloads]
     assert len(payloads) >= 50
     assert fractions[-1] == 1.0
@@ -51,13 +56,17 @@ def test_a_long_backtest_reports_every_2_percent_with_partial_equity() -> None:
         done = round(p["progress"] * len(c))
         assert 2 <= len(eq["times"]) == len(eq["values"]) <= EVENT_POINTS
         assert eq["times"][0] == float(c.ts[0]) and eq["times"][-1] == float(c.ts[done - 1])
-        assert eq["values"][-1] == out.equity[done - 1]
+        assert eq["values"][-1] == equity[done - 1]
         # the outline keeps the prefix's extremes
-        assert min(eq["values"]) == out.equity[:done].min()
-        assert max(eq["values"]) == out.equity[:done].max()
+        assert min(eq["values"]) == equity[:done].min()
+        assert max(eq["values"]) == equity[:done].max()
     # the result does not depend on the reporting
     plain = run_backtest(parse_strategy(SMA), c)
-    np.testing.assert_array_equal(out.equity, plain.equity)
+    np.testing.assert_array_equal(equity, plain.equity)
+    np.testing.assert_array_equal(out.trades, plain.trades)
+    assert out.final_equity == plain.final_equity and out.metrics == plain.metrics
+    assert out.data_fingerprint == fingerprint(c)
+    assert out.preview == series_payload(c.ts, plain.equity)
 
 
 def test_a_sweep_reports_after_every_chunk_of_sets() -> None:

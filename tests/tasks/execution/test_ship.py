@@ -54,3 +54,31 @@ def test_small_tasks_are_pickled_as_they_are() -> None:
     back = pickle.loads(pickle.dumps(BacktestTask({}, {}, c)))
     assert shipped_files() == before
     np.testing.assert_array_equal(back.candles.close, c.close)
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no shared memory folder")
+def test_shared_candles_ship_their_file_name_and_keep_it_while_they_live() -> None:
+    import gc
+
+    from tasks.execution.shipping import share, shared_path
+
+    c = demo_candles(SHIP_MIN_BARS + 10, "1m")
+    kept = share(c)
+    path = shared_path(kept)
+    assert path is not None and os.path.exists(path) and shared_path(c) is None
+    for name in COLUMNS:
+        np.testing.assert_array_equal(getattr(kept, name), getattr(c, name))
+    before = shipped_files()
+    for _ in range(2):  # every task on them: the same file, written once, left in place
+        back = pickle.loads(pickle.dumps(BacktestTask({"name": "t"}, {}, kept)))
+        assert shipped_files() == before and os.path.exists(path)
+        got = back.candles
+        np.testing.assert_array_equal(got.close, c.close)
+        assert got.close.flags.writeable
+        got.close[0] = -1.0  # copy-on-write: the sender's arrays never change
+        assert kept.close[0] == c.close[0]
+    del kept, back, got
+    gc.collect()
+    assert not os.path.exists(path)  # gone with the candles
+    small = demo_candles(100, "1h")
+    assert share(small) is small  # small ones are pickled as they are
