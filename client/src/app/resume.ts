@@ -15,6 +15,7 @@ export function resumeSession(client: Client): Promise<boolean> {
     const token = session.refreshToken
     if (!token) return false
     const result = await client.mutation(RefreshSessionDocument, { refreshToken: token }).toPromise()
+    if (session.refreshToken !== token) return session.signedIn // signed out or in meanwhile
     if (result.data?.refreshToken) {
       session.start(result.data.refreshToken)
       return true

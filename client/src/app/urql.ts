@@ -75,11 +75,14 @@ export function makeClient(onExpired: () => void): Client {
         async refreshAuth() {
           const token = session.refreshToken
           if (!token) {
-            session.end(session.user ? SESSION_EXPIRED : null)
+            // signed out already (a query of the page being left): keep the sign-out notice
+            if (session.user) session.end(SESSION_EXPIRED)
             onExpired()
             return
           }
           const result = await utils.mutate(RefreshSessionDocument, { refreshToken: token })
+          // signed out (or in as someone else) meanwhile: that answer is no longer wanted
+          if (session.refreshToken !== token) return
           if (result.data?.refreshToken) {
             session.start(result.data.refreshToken)
             restartSubscriptions()
