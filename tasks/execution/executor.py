@@ -15,9 +15,10 @@ Kinds that do not use a slot (``JobKind.uses_slot``: market syncs, network-bound
 
 Cancelling a queued job removes it and marks it cancelled at once; a running one gets its
 :class:`~tasks.execution.compute.CancelToken` set (the engine stops at its next chunk, a sync at
-its next page or request; the life cycle marks it cancelled). :meth:`InProcessExecutor.stop` fails the queued
-jobs with the reason "interrupted" (``tasks.jobs.lifecycle.INTERRUPTED``) and hands the running
-ones back to the queue (``tasks.jobs.lifecycle.HAND_BACK``: the next server's recovery runs them
+its next page or request; the life cycle marks it cancelled). :meth:`InProcessExecutor.stop` leaves
+the queued jobs queued when recovery is on (the next server runs them first), or else fails them
+with the reason "interrupted" (``tasks.jobs.lifecycle.INTERRUPTED``: nothing would run them), and
+hands the running ones back to the queue (``tasks.jobs.lifecycle.HAND_BACK``: the next server's recovery runs them
 again), waits at most :data:`STOP_TIMEOUT_S` for their bodies to record that (a body stuck
 longer is interrupted, and fails), then joins the pool's processes: ``backtest serve`` stops
 within a few seconds.
@@ -205,9 +206,12 @@ class InProcessExecutor:
     async def stop(self) -> None:
         self._stopping = True
         queued, self._queued = list(self._queued), deque()
-        for job in queued:
-            with contextlib.suppress(Exception):
-                await finish_job(job.kind, job.job_id, self.broadcaster, INTERRUPTED)
+        if self._recover:  # their rows stay queued: the next server's recovery runs them
+            log.info("stopping: %d queued job(s) left for the next server", len(queued))
+        else:
+            for job in queued:
+                with contextlib.suppress(Exception):
+                    await finish_job(job.kind, job.job_id, self.broadcaster, INTERRUPTED)
         for background in list(self._background):  # recovery's loop, the pool's warm-up
             background.cancel()
         tasks: list[asyncio.Task[object]] = []

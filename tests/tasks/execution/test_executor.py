@@ -196,6 +196,31 @@ async def test_executor_slots_fifo_and_stop(db: Settings, events: MemoryBroadcas
 
 
 @pytest.mark.asyncio
+async def test_queued_jobs_wait_for_the_next_server_when_it_recovers(
+        db: Settings, events: MemoryBroadcaster, pool: ComputePool) -> None:
+    [run_id] = await prepare(db, 1)
+    settings = Settings(db.database_url, max_concurrent_jobs=1)
+    executor = InProcessExecutor(settings, events, pool=pool, recover=True)
+    await executor.start()
+    executor.slots = 0  # it stays queued
+    await executor.submit("backtest", run_id)
+    await executor.stop()
+    left = await store_backtests.get_backtest(run_id, owner=ALL_OWNERS)
+    assert left is not None and left.status == RunStatus.QUEUED and left.error is None
+
+    following = InProcessExecutor(settings, events, pool=pool, recover=True)
+    await following.start()  # its recovery runs what the last server left queued
+    try:
+        deadline = time.monotonic() + 30
+        while (done := await store_backtests.get_backtest(run_id, owner=ALL_OWNERS)) is not None \
+                and done.status != RunStatus.SUCCEEDED:
+            assert time.monotonic() < deadline, done.status
+            await asyncio.sleep(0.05)
+    finally:
+        await following.stop()
+
+
+@pytest.mark.asyncio
 async def test_own_pool_is_joined_on_stop(db: Settings, events: MemoryBroadcaster) -> None:
     executor = InProcessExecutor(Settings(db.database_url, max_concurrent_jobs=2), events,
                                  warm=True)
