@@ -64,19 +64,20 @@ def urls(host: str, port: int) -> dict[str, str]:
     if ":" in shown and not shown.startswith("["):
         shown = f"[{shown}]"
     base = f"http://{shown}:{port}"
-    return {"app": f"{base}/", "graphql": f"{base}/graphql", "healthz": f"{base}/healthz",
-            "readyz": f"{base}/readyz"}
+    return {"app": f"{base}/", "graphql": f"{base}/graphql", "playground": f"{base}/playground",
+            "healthz": f"{base}/healthz", "readyz": f"{base}/readyz"}
 
 
 def banner(host: str, port: int, graphql_ide: bool, workers: int = 1) -> str:
     links = urls(host, port)
-    playground = "GraphQL API and playground (GraphiQL)" if graphql_ide else \
-        "GraphQL API (playground off: GRAPHQL_IDE=0)"
     processes = f", {workers} processes" if workers > 1 else ""
+    playground = (f"  {'playground':<12} {links['playground']}   GraphiQL, bundled (no CDN)"
+                  if graphql_ide else "  playground   off (GRAPHQL_IDE=0)")
     return "\n".join([
         f"Backtest API on {host}:{port}{processes} (Ctrl-C stops)",
         f"  web app      {links['app']}",
-        f"  {'graphql':<12} {links['graphql']}   {playground}",
+        f"  {'graphql':<12} {links['graphql']}   the GraphQL API (HTTP and websocket)",
+        playground,
         f"  {'healthz':<12} {links['healthz']}",
         f"  {'readyz':<12} {links['readyz']}",
     ])

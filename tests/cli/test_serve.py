@@ -56,7 +56,8 @@ def test_serve_defaults_and_banner(env: pytest.MonkeyPatch,
     assert kwargs["factory"] is True and kwargs["reload"] is False
     assert (kwargs["host"], kwargs["port"]) == ("127.0.0.1", 8000)
     for url in ("http://127.0.0.1:8000/", "http://127.0.0.1:8000/graphql",
-                "http://127.0.0.1:8000/healthz", "http://127.0.0.1:8000/readyz"):
+                "http://127.0.0.1:8000/playground", "http://127.0.0.1:8000/healthz",
+                "http://127.0.0.1:8000/readyz"):
         assert url in out
     assert "playground" in out
 
