@@ -101,7 +101,8 @@ def test_closed_candles_are_stored_and_every_update_forwarded(fake: FakeBinance)
 @pytest.mark.parametrize("pause_s", [0.0, 0.1])
 def test_a_dropped_socket_is_reconnected_and_the_gap_backfilled(fake: FakeBinance,
                                                                 pause_s: float) -> None:
-    # pause 0: the socket closes between two watch calls and ccxt reconnects on the next one;
+    # pause 0: the socket closes between two watch calls and ccxt reconnects on the next one
+    # (or, on a busy machine, while the watcher already waits: then as with a pause);
     # pause 0.1: it closes while the watcher waits, which sees the NetworkError and backs off
     fake.drop_ws_after(10, skip_bars=5, pause_s=pause_s)
     sink, updates = MemorySink(), []
@@ -113,7 +114,7 @@ def test_a_dropped_socket_is_reconnected_and_the_gap_backfilled(fake: FakeBinanc
 
     report = run(main())
     assert fake.ws_connections == 2
-    assert report.reconnects == (1 if pause_s else 0)
+    assert report.reconnects in ((1,) if pause_s else (0, 1))
     assert report.backfills >= 1 and report.backfilled >= 5
     assert_same(sink.candles(*KEY), fake.expected("BTCUSDT", "1m", BASE, fake.now_ms))
 
