@@ -3,12 +3,10 @@
 // markers per closed trade), sort the trades, export the CSV and compare it with the API's
 // trades (plain HTTP), and a second user sees "not found" at the first user's URL. axe and
 // screenshots in both themes and both sizes.
-import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
-import type { Page } from 'playwright-core'
 import { BASE_URL, checkA11y, goto, newPage, registerUser, screenshot, setTheme } from './support/browser'
+import { buildSmaCrossover } from './support/strategies'
 import { parseTradesCsv, TRADE_COLUMNS } from '../src/features/backtests/exports'
 
 async function gql<T>(token: string | null, query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -47,18 +45,8 @@ async function apiTrades(token: string, id: string): Promise<Record<string, unkn
   }
 }
 
-/** The strategies engineer's helper when it exists; else the same strategy saved through the API. */
-async function smaCrossover(page: Page, token: string): Promise<string> {
-  const helper = fileURLToPath(new URL('./support/strategies.ts', import.meta.url))
-  if (existsSync(helper)) {
-    const mod = (await import(/* @vite-ignore */ helper)) as { buildSmaCrossover?: (p: Page) => Promise<unknown> }
-    if (mod.buildSmaCrossover) {
-      const r = await mod.buildSmaCrossover(page)
-      if (typeof r === 'string') return r
-      const m = /\/strategies\/([^/?#]+)/.exec(page.url())
-      if (m) return decodeURIComponent(m[1]!)
-    }
-  }
+/** The SMA crossover with $fast/$slow parameters, saved through the API: its id. */
+async function smaCrossoverViaApi(token: string, name: string): Promise<string> {
   const doc = {
     name: 'SMA crossover',
     side: 'long',
@@ -69,8 +57,34 @@ async function smaCrossover(page: Page, token: string): Promise<string> {
     costs: { fee_bps: 10, slippage_bps: 0 },
     initial_capital: 10000,
   }
-  const d = await gql<{ createStrategy: { id: string } }>(token, 'mutation($d:JSON!){createStrategy(input:{document:$d}){... on Strategy{id}}}', { d: doc })
+  const d = await gql<{ createStrategy: { __typename: string; id?: string; problems?: unknown } }>(
+    token,
+    'mutation($d:JSON!,$n:String){createStrategy(input:{document:$d,name:$n}){__typename ... on Strategy{id} ... on StrategyValidationError{problems{path message}}}}',
+    { d: doc, n: name },
+  )
+  if (!d.createStrategy.id) throw new Error(`createStrategy: ${JSON.stringify(d.createStrategy)}`)
   return d.createStrategy.id
+}
+
+/** Starts a sweep of 40,000 sets on the demo market (several seconds of work): its id. */
+async function holdTheJobSlot(token: string): Promise<string> {
+  const id = await smaCrossoverViaApi(token, 'Sweep that holds the slot')
+  const d = await gql<{ runSweep: { __typename: string; id?: string } }>(
+    token,
+    `mutation($input: RunSweepInput!) { runSweep(input: $input) { __typename ... on Sweep { id } } }`,
+    {
+      input: {
+        strategyId: id,
+        grid: { fast: { start: 2, stop: 101, step: 1 }, slow: { start: 102, stop: 501, step: 1 } },
+        symbol: 'DEMO/USDT',
+        timeframe: '1h',
+        from: '2023-01-01T00:00:00Z',
+        to: '2025-04-14T00:00:00Z',
+      },
+    },
+  )
+  if (!d.runSweep.id) throw new Error(`the blocking sweep was not started: ${d.runSweep.__typename}`)
+  return d.runSweep.id
 }
 
 describe('backtests', () => {
@@ -78,7 +92,7 @@ describe('backtests', () => {
     const page = await newPage({ size: 'desktop' })
     const user = await registerUser(page)
     const token = await login(user.email, user.password)
-    const strategyId = await smaCrossover(page, token)
+    const strategyId = await buildSmaCrossover(page) // by clicking in the rule builder
 
     // the form: the demo market is the only stored one; its range is the default
     await goto(page, `/backtests/new?strategy=${encodeURIComponent(strategyId)}`)
@@ -106,16 +120,22 @@ describe('backtests', () => {
         if (t && seen[seen.length - 1] !== t) seen.push(t)
       }).observe(document.body, { subtree: true, childList: true, characterData: true })
     })
+    // the run takes a fraction of a second: so that the page is open before it starts, a big
+    // sweep holds the server's one job slot (MAX_CONCURRENT_JOBS=1 in globalSetup) until the
+    // page shows the run waiting; cancelling the sweep lets it go
+    const blocker = await holdTheJobSlot(token)
     await page.getByTestId('backtest-submit').click()
     await page.waitForURL(/\/backtests\/(?!new)[^/]+$/)
     const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!)
+    await expect.poll(() => page.getByTestId('backtest-percent').textContent(), { timeout: 30_000 }).toBe('0 %')
+    await gql(token, 'mutation($id: ID!) { cancelJob(id: $id) { __typename } }', { id: blocker })
 
-    // progress to 100 % (the running card, or straight to results if it was quick)
+    // progress to 100 %, then the results
     await page.getByTestId('backtest-results').waitFor({ timeout: 90_000 })
     await expect.poll(() => page.getByTestId('backtest-status').textContent()).toContain('Succeeded')
     const percents = await page.evaluate(() => (window as unknown as { __percents: string[] }).__percents)
     console.log(`[backtest e2e] progress shown: ${percents.join(', ')}`)
-    expect(percents.length).toBeGreaterThan(0)
+    expect(percents[0]).toBe('0 %') // waiting behind the sweep
     expect(percents[percents.length - 1]).toBe('100 %')
 
     // the chart: every candle of the run, two markers per closed trade

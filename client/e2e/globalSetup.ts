@@ -91,7 +91,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   buildIfStale()
 
   const dataDir = mkdtempSync(join(tmpdir(), 'backtest-e2e-'))
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, EXECUTOR: 'inprocess', GRAPHQL_IDE: '1', MAX_CONCURRENT_JOBS: '2' }
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, EXECUTOR: 'inprocess', GRAPHQL_IDE: '1', MAX_CONCURRENT_JOBS: '1' }
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'CELERY_BROKER_URL', 'CORS_ORIGINS', 'JWT_SECRET', 'WATCH_LIST']) delete env[name]
 
   run(['db', 'migrate', '--seed-demo'], env)
