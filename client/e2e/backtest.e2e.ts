@@ -105,6 +105,12 @@ describe('backtests', () => {
     if (await fast.count()) expect(await fast.inputValue()).toBe('10')
     await checkA11y(page, 'new backtest')
     await screenshot(page, 'backtest-new')
+    await setTheme(page, 'dark')
+    await page.getByTestId('coverage-bar').waitFor()
+    await checkA11y(page, 'new backtest (dark)')
+    await screenshot(page, 'backtest-new')
+    await setTheme(page, 'light')
+    await page.getByTestId('coverage-bar').waitFor()
 
     // an error from the API lands at its field
     await page.getByLabel('Initial capital').fill('-5')
@@ -184,6 +190,10 @@ describe('backtests', () => {
     await expect.poll(() => page.getByTestId('backtests-table').textContent()).toContain('DEMO/USDT')
     await checkA11y(page, 'backtests list')
     await screenshot(page, 'backtests')
+    await setTheme(page, 'dark')
+    await expect.poll(() => page.getByTestId('backtests-table').textContent()).toContain('DEMO/USDT')
+    await checkA11y(page, 'backtests list (dark)')
+    await screenshot(page, 'backtests')
 
     // another user: not found
     const other = await newPage({ size: 'desktop' })
@@ -191,6 +201,10 @@ describe('backtests', () => {
     await goto(other, `/backtests/${encodeURIComponent(id)}`)
     await other.getByTestId('backtest-not-found').waitFor()
     await checkA11y(other, 'backtest not found')
+    await screenshot(other, 'backtest-not-found')
+    await setTheme(other, 'dark')
+    await other.getByTestId('backtest-not-found').waitFor()
+    await checkA11y(other, 'backtest not found (dark)')
     await screenshot(other, 'backtest-not-found')
   }, 240_000)
 })

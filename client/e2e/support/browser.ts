@@ -17,7 +17,8 @@
  *   checkA11y(page, label?)        axe (wcag2a, wcag2aa): fails on serious/critical
  *                                  violations, printing each with its nodes
  *   screenshot(page, name)         artifacts/<name>-<light|dark>-<desktop|phone>.png at both
- *                                  sizes (the viewport is restored afterwards)
+ *                                  sizes (the viewport is restored afterwards); fails when
+ *                                  the page is wider than the screen (it must not scroll sideways)
  * A failed test leaves artifacts/failures/<test name>.png (what its page showed).
  *
  * Example:
@@ -34,7 +35,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { afterAll, inject, onTestFinished } from 'vitest'
+import { afterAll, expect, inject, onTestFinished } from 'vitest'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import AxeBuilder from '@axe-core/playwright'
 
@@ -176,6 +177,9 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   for (const [size, viewport] of Object.entries(SIZES)) {
     await page.setViewportSize(viewport)
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))))
+    // nothing may widen the page past the screen (tables scroll inside their own region)
+    const widths = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth])
+    expect(widths[0], `${name}: the page is wider than the ${size} screen`).toBeLessThanOrEqual(widths[1]!)
     await page.screenshot({ path: `${ARTIFACTS}${name}-${dark ? 'dark' : 'light'}-${size}.png`, fullPage: true })
   }
   if (original) await page.setViewportSize(original)
