@@ -1,12 +1,15 @@
 // The result page's charts with 100,000 candles (synthetic, generated here) and their trades:
 // marks 'bench:data' when the data "arrives" and 'bench:interactive' once the charts have
 // painted and the main thread is free again. bench/run.mjs reads window.__bench.
+// `?baseline=1`: the baseline of the same run, lightweight-charts alone (one chart, candles and
+// plain volume, no indicators, markers or equity chart), measured the same way.
 import { createApp, defineComponent, h, markRaw, nextTick, shallowRef } from 'vue'
 import { createPinia } from 'pinia'
 import '@/styles.css'
 import CandleChart, { type CandleChartData } from '@/components/charts/CandleChart.vue'
 import EquityChart from '@/components/charts/EquityChart.vue'
-import type { MarkerTrade } from '@/components/charts/transforms'
+import { toBars, toTime, type MarkerTrade } from '@/components/charts/transforms'
+import { CandlestickSeries, HistogramSeries, createChart } from 'lightweight-charts'
 
 const N = Number(new URLSearchParams(location.search).get('bars') ?? 100_000)
 const H = 3_600_000
@@ -63,6 +66,39 @@ function synth(n: number) {
 
 const generated = synth(N)
 
+/** Marks 'bench:interactive' two frames and a task after now, then publishes the figure. */
+function finish(counts: unknown): void {
+  requestAnimationFrame(() =>
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        performance.mark('bench:interactive')
+        const m = performance.measure('bench:data-to-interactive', 'bench:data', 'bench:interactive')
+        ;(window as unknown as { __bench: unknown }).__bench = {
+          bars: N,
+          trades: generated.trades.length,
+          ms: Math.round(m.duration),
+          counts,
+        }
+      }),
+    ),
+  )
+}
+
+function baseline(): void {
+  const el = document.getElementById('app')!
+  el.style.cssText = 'width:1248px;height:520px'
+  const chart = createChart(el, { autoSize: true, timeScale: { enableConflation: true } })
+  const candles = chart.addSeries(CandlestickSeries)
+  const volume = chart.addSeries(HistogramSeries, { priceFormat: { type: 'volume' } }, 1)
+  setTimeout(() => {
+    performance.mark('bench:data')
+    const c = generated.candles
+    candles.setData(toBars(c))
+    volume.setData(c.times.map((t, i) => ({ time: toTime(t), value: c.volume![i]! })))
+    finish({ candles: c.times.length })
+  }, 50)
+}
+
 const Bench = defineComponent({
   setup() {
     const data = shallowRef<CandleChartData | null>(null)
@@ -76,21 +112,7 @@ const Bench = defineComponent({
       equity.value = markRaw(generated.equity)
       drawdown.value = markRaw(generated.drawdown)
       await nextTick()
-      // two frames: the charts paint in requestAnimationFrame; then a task: the thread is free
-      requestAnimationFrame(() =>
-        requestAnimationFrame(() =>
-          setTimeout(() => {
-            performance.mark('bench:interactive')
-            const m = performance.measure('bench:data-to-interactive', 'bench:data', 'bench:interactive')
-            ;(window as unknown as { __bench: unknown }).__bench = {
-              bars: N,
-              trades: generated.trades.length,
-              ms: Math.round(m.duration),
-              counts: window.__charts?.['candle-chart']?.(),
-            }
-          }),
-        ),
-      )
+      finish(window.__charts?.['candle-chart']?.())
     }, 50)
     return () =>
       h('main', { style: 'padding:16px;max-width:1280px' }, [
@@ -101,4 +123,5 @@ const Bench = defineComponent({
   },
 })
 
-createApp(Bench).use(createPinia()).mount('#app')
+if (new URLSearchParams(location.search).get('baseline')) baseline()
+else createApp(Bench).use(createPinia()).mount('#app')

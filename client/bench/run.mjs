@@ -3,7 +3,9 @@
 //   cd client && node bench/run.mjs [bars=100000] [runs=5]
 // Builds bench/index.html for production (as users get it: Vue and lightweight-charts without
 // their development checks) into a temporary directory, serves it with `vite preview` and
-// measures in Debian's Chromium (performance marks 'bench:data' -> 'bench:interactive').
+// measures in Debian's Chromium (performance marks 'bench:data' -> 'bench:interactive'). Each run
+// also measures the baseline, lightweight-charts alone with the same candles and volume
+// (bench/index.html?baseline=1), and prints the ratio.
 import { build, preview } from 'vite'
 import vue from '@vitejs/plugin-vue'
 import tailwindcss from '@tailwindcss/vite'
@@ -33,14 +35,21 @@ const browser = await chromium.launch({
   args: process.getuid?.() === 0 ? ['--no-sandbox', '--disable-dev-shm-usage'] : ['--disable-dev-shm-usage'],
 })
 const results = []
+const baselines = []
+async function measure(query) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+  await page.goto(`${url}bench/index.html?bars=${bars}${query}`)
+  const r = await page.waitForFunction(() => window.__bench, null, { timeout: 60_000 }).then((h) => h.jsonValue())
+  await page.close()
+  return r
+}
 try {
   for (let i = 1; i <= runs; i++) {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
-    await page.goto(`${url}bench/index.html?bars=${bars}`)
-    const r = await page.waitForFunction(() => window.__bench, null, { timeout: 60_000 }).then((h) => h.jsonValue())
-    await page.close()
+    const r = await measure('')
+    const b = await measure('&baseline=1')
     results.push(r.ms)
-    console.log(`run ${i}: ${r.ms} ms (${r.bars} bars, ${r.trades} trades, chart counts ${JSON.stringify(r.counts)})`)
+    baselines.push(b.ms)
+    console.log(`run ${i}: ${r.ms} ms; baseline (lightweight-charts alone, candles and volume) ${b.ms} ms (${(r.ms / b.ms).toFixed(2)}x) (${r.bars} bars, ${r.trades} trades, chart counts ${JSON.stringify(r.counts)})`)
   }
 } finally {
   await browser.close()
@@ -48,5 +57,8 @@ try {
   rmSync(outDir, { recursive: true, force: true })
 }
 results.sort((a, b) => a - b)
+baselines.sort((a, b) => a - b)
 const median = results[Math.floor(results.length / 2)]
+const base = baselines[Math.floor(baselines.length / 2)]
+console.log(`baseline, lightweight-charts alone: median ${base} ms; the result page's charts: ${(median / base).toFixed(2)}x the baseline`)
 console.log(`data arrival -> interactive, ${bars.toLocaleString('en-US')} candles: median ${median} ms over ${results.length} runs (target <= 1000 ms) ${median <= 1000 ? 'OK' : 'OVER'}`)
