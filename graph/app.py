@@ -9,7 +9,8 @@ opens the progress channel and starts the executor, and undoes all three on shut
 - ``/readyz``: 200 when the database answers ``SELECT 1`` and, with ``REDIS_URL`` set, Redis
   answers ``PING``, each within :data:`READY_TIMEOUT_S`; else 503, with ``checks`` saying which
   dependency failed and how (never a password or a traceback).
-- ``/``: the web client built into ``client/dist`` (``make run`` builds it), with a fallback to
+- ``/``: the web client built into ``client/dist`` (``make run`` builds it; served by
+  ``graph.client_files``), with a fallback to
   its ``index.html`` for any other path that does not name a file (``/backtests/12`` is a page
   of the app; ``/assets/missing.js`` stays a 404). Hashed ``/assets/*`` are cached for good,
   ``index.html`` is revalidated on every load. Without a build, ``/`` says how to make one.
@@ -29,25 +30,20 @@ import functools
 import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable
-from pathlib import Path
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import (
-    FileResponse,
-    HTMLResponse,
     JSONResponse,
     RedirectResponse,
     Response,
 )
 from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -56,6 +52,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.execution import ExecutionResult
 
 from graph.auth import Tokens, bearer_of, load_secret, viewer_of
+from graph.client_files import client_routes
 from graph.context import Context, Services
 from graph.errors import TOO_MANY_SUBSCRIPTIONS, ApiError
 from graph.http import (
@@ -81,58 +78,6 @@ from tasks.messaging.broadcast import make_broadcaster
 log = logging.getLogger("graph.app")
 
 READY_TIMEOUT_S = 2.0  # how long /readyz waits for each dependency
-CLIENT_DIST = Path(__file__).resolve().parent.parent / "client" / "dist"
-
-PLACEHOLDER_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Backtest</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
-<h1>Backtest</h1>
-<p>The API is running. The web client is not built yet: <code>make run</code> builds it, or
-<code>cd client &amp;&amp; npm ci &amp;&amp; npm run build</code>, then reload this page.</p>
-<ul><li><a href="/graphql">GraphQL API</a> (its playground comes with the web client's build)</li>
-<li><a href="/healthz">/healthz</a> and <a href="/readyz">/readyz</a></li></ul>
-</body></html>
-"""
-IMMUTABLE = "public, max-age=31536000, immutable"  # hashed file names change with their content
-REVALIDATE = "no-cache"  # index.html and the playground page: always asks for the latest build
-
-
-def _looks_like_file(path: str) -> bool:
-    """``assets/x.js``, ``favicon.svg``: a path whose last segment has an extension is a file,
-    missing or not (a 404), never a page of the app."""
-    last = path.rstrip("/").rsplit("/", 1)[-1]
-    return "." in last or path.startswith("assets/")
-
-
-class ClientFiles(StaticFiles):
-    """The built client (``client/dist``): its files, and ``index.html`` for any other path
-    that does not look like a file (the app's router shows the page, or its own not-found
-    page). ``playground.html`` only when the playground is on (it is served at
-    ``/playground``)."""
-
-    def __init__(self, *, directory: Path, playground: bool) -> None:
-        super().__init__(directory=directory, html=True)
-        self.playground = playground
-
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        if path.lstrip("/").startswith("playground.html") and not self.playground:
-            raise StarletteHTTPException(404)
-        try:
-            response = await super().get_response(path, scope)
-            name = path
-        except StarletteHTTPException as err:
-            if err.status_code != 404 or _looks_like_file(path.lstrip("/")):
-                raise
-            response = await super().get_response("index.html", scope)
-            name = "index.html"
-        name = name.lstrip("/")
-        if name.startswith("assets/"):
-            response.headers["Cache-Control"] = IMMUTABLE
-        else:  # index.html (also as the answer for "/"), favicon.svg and the like
-            response.headers["Cache-Control"] = REVALIDATE
-        return response
-
-
 class SubscriptionCaps(DrainableTransportWSHandler):
     """The websocket protocol with this API's limits on each ``subscribe``: a payload above
     ``MAX_REQUEST_BYTES`` and a user's subscription over ``MAX_SUBSCRIPTIONS_PER_USER`` (open
@@ -317,18 +262,6 @@ class BacktestGraphQL(GraphQL[Context, None]):
             context.set_viewer(viewer)
 
 
-def _page(_: Request) -> Response:
-    return HTMLResponse(PLACEHOLDER_PAGE)
-
-
-async def playground(_: Request) -> Response:
-    """GraphiQL from the client's build (``client/dist/playground.html``), or how to build it."""
-    page = CLIENT_DIST / "playground.html"
-    if not page.exists():
-        return HTMLResponse(PLACEHOLDER_PAGE, status_code=404)
-    return FileResponse(page, headers={"Cache-Control": REVALIDATE})
-
-
 async def healthz(_: Request) -> Response:
     """The process is alive (no dependency checked)."""
     return JSONResponse({"status": "ok"})
@@ -436,13 +369,7 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
-    if settings.graphql_ide:
-        routes.append(Route("/playground", playground, methods=["GET", "HEAD"]))
-    if (CLIENT_DIST / "index.html").exists():
-        routes.append(Mount("/", ClientFiles(directory=CLIENT_DIST, playground=settings.graphql_ide),
-                            name="client"))
-    else:
-        routes.append(Route("/", _page))
+    routes += client_routes(playground=settings.graphql_ide)
     middleware = [Middleware(RequestIds)]
     if settings.cors_origins:
         middleware.append(Middleware(

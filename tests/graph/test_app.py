@@ -14,6 +14,7 @@ import pytest
 from starlette.applications import Starlette
 
 from graph import app as app_module
+from graph import client_files
 from graph.app import create_app
 from tests.graph.conftest import Api, api_settings
 
@@ -92,7 +93,7 @@ async def test_readyz_times_out_on_a_silent_dependency(
 
 async def test_placeholder_page_until_the_client_is_built(
         backend_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_module, "CLIENT_DIST", tmp_path / "no-client")
+    monkeypatch.setattr(client_files, "CLIENT_DIST", tmp_path / "no-client")
     async with client_for(backend_url, tmp_path) as (_, client):
         response = await client.get("/")
     assert response.status_code == 200
@@ -106,7 +107,7 @@ async def test_built_client_is_served_at_root(
     dist = tmp_path / "dist"
     dist.mkdir()
     (dist / "index.html").write_text("<html>the client</html>")
-    monkeypatch.setattr(app_module, "CLIENT_DIST", dist)
+    monkeypatch.setattr(client_files, "CLIENT_DIST", dist)
     async with client_for(backend_url, tmp_path) as (_, client):
         root = await client.get("/")
         api = await client.post("/graphql", json={"query": "{ __typename }"})
@@ -127,7 +128,7 @@ def built_client(tmp_path: Path) -> Path:
 
 async def test_client_deep_links_fall_back_to_index_html(
         backend_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_module, "CLIENT_DIST", built_client(tmp_path))
+    monkeypatch.setattr(client_files, "CLIENT_DIST", built_client(tmp_path))
     async with client_for(backend_url, tmp_path) as (_, client):
         for path in ("/backtests/12", "/strategies/new", "/sign-in?redirect=%2Fsettings",
                      "/settings/"):
@@ -145,7 +146,7 @@ async def test_client_deep_links_fall_back_to_index_html(
 
 async def test_client_cache_headers(
         backend_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_module, "CLIENT_DIST", built_client(tmp_path))
+    monkeypatch.setattr(client_files, "CLIENT_DIST", built_client(tmp_path))
     async with client_for(backend_url, tmp_path) as (_, client):
         root = await client.get("/")
         index = await client.get("/index.html")
@@ -163,7 +164,7 @@ async def test_client_cache_headers(
 
 async def test_playground_is_served_and_graphql_redirects_browsers(
         backend_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_module, "CLIENT_DIST", built_client(tmp_path))
+    monkeypatch.setattr(client_files, "CLIENT_DIST", built_client(tmp_path))
     async with client_for(backend_url, tmp_path) as (_, client):
         page = await client.get("/playground")
         browser = await client.get("/graphql", headers={"accept": "text/html,*/*;q=0.8"})
@@ -181,7 +182,7 @@ async def test_playground_is_served_and_graphql_redirects_browsers(
 
 async def test_no_playground_with_the_ide_off(
         backend_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_module, "CLIENT_DIST", built_client(tmp_path))
+    monkeypatch.setattr(client_files, "CLIENT_DIST", built_client(tmp_path))
     async with client_for(backend_url, tmp_path, graphql_ide=False) as (_, client):
         page = await client.get("/playground")
         file = await client.get("/playground.html")
@@ -195,7 +196,7 @@ async def test_no_playground_with_the_ide_off(
 
 async def test_playground_before_the_client_is_built(
         backend_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_module, "CLIENT_DIST", tmp_path / "no-client")
+    monkeypatch.setattr(client_files, "CLIENT_DIST", tmp_path / "no-client")
     async with client_for(backend_url, tmp_path) as (_, client):
         page = await client.get("/playground")
         browser = await client.get("/graphql", headers={"accept": "text/html"})
