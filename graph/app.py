@@ -29,7 +29,7 @@ import contextlib
 import functools
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -67,6 +67,7 @@ from graph.http import (
 from graph.response_cache import ResponseCache
 from graph.schema import MAX_TOKENS, build_schema
 from graph.shutdown import DrainableTransportWSHandler, drain_on_stop_signal
+from graph.subscription_quota import SubscriptionQuota, quota_for
 from store import owner_versions
 from store.db import close_db, connection, init_db
 from store.settings import Settings, get_settings
@@ -81,8 +82,9 @@ READY_TIMEOUT_S = 2.0  # how long /readyz waits for each dependency
 class SubscriptionCaps(DrainableTransportWSHandler):
     """The websocket protocol with this API's limits on each ``subscribe``: a payload above
     ``MAX_REQUEST_BYTES`` and a user's subscription over ``MAX_SUBSCRIPTIONS_PER_USER`` (open
-    at once in this process, every connection counted) are refused with an ``error`` message
-    carrying a code."""
+    at once, every connection counted: in every API process sharing ``REDIS_URL`` when it is
+    set, ``graph.subscription_quota``) are refused with an ``error`` message carrying a
+    code."""
 
     async def _refuse(self, message: Any, text: str, code: str) -> None:
         await self.send_message({"id": message["id"], "type": "error",
@@ -102,29 +104,36 @@ class SubscriptionCaps(DrainableTransportWSHandler):
         viewer = context.viewer
         cap = settings.max_subscriptions_per_user
         user = viewer.user_id if viewer is not None else None
+        quota = services.subscriptions
+        place: object | None = None
         if (self.connection_acknowledged and user is not None and cap
-                and services.open_subscriptions.get(user, 0) >= cap
                 and message.get("id") not in self.operations):
-            await self._refuse(message, f"You have {cap} subscriptions open, the most one user "
-                               "may have at once (MAX_SUBSCRIPTIONS_PER_USER): complete some "
-                               "first", TOO_MANY_SUBSCRIPTIONS)
-            return
-        known = message.get("id") in self.operations
-        await super().handle_subscribe(message)
-        operation = self.operations.get(message.get("id"))
-        if user is None or known or operation is None or operation.task is None:
-            return
-        counts = services.open_subscriptions
-        counts[user] = counts.get(user, 0) + 1
+            place = await quota.acquire(user, cap)
+            if place is None:
+                await self._refuse(message, f"You have {cap} subscriptions open, the most one "
+                                   "user may have at once (MAX_SUBSCRIPTIONS_PER_USER): complete "
+                                   "some first", TOO_MANY_SUBSCRIPTIONS)
+                return
+        try:
+            await super().handle_subscribe(message)
+        finally:
+            operation = self.operations.get(message.get("id"))
+            if place is not None and user is not None:
+                if operation is None or operation.task is None:
+                    await quota.release(user, place)  # it did not start
+                else:
+                    operation.task.add_done_callback(_releaser(quota, user, place))
 
-        def release(_: object) -> None:
-            left = counts.get(user, 1) - 1
-            if left > 0:
-                counts[user] = left
-            else:
-                counts.pop(user, None)
 
-        operation.task.add_done_callback(release)
+_RELEASES: set[asyncio.Task[None]] = set()  # releases in flight (a task needs a reference)
+
+
+def _releaser(quota: SubscriptionQuota, user: int, place: object) -> Callable[[object], None]:
+    def release(_: object) -> None:
+        task = asyncio.get_running_loop().create_task(quota.release(user, place))
+        _RELEASES.add(task)
+        task.add_done_callback(_RELEASES.discard)
+    return release
 
 
 class BacktestGraphQL(GraphQL[Context, None]):
@@ -316,6 +325,7 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
     cache = cache_from_settings(settings)
     services = Services(settings=settings, tokens=Tokens(load_secret(settings)),
                         broadcaster=broadcaster, executor=executor, cache=cache,
+                        subscriptions=quota_for(settings.redis_url),
                         live_candles=LiveCandles.for_settings(settings, broadcaster, cache=cache))
     view = BacktestGraphQL(
         services,
@@ -359,6 +369,7 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
                 await services.live_candles.aclose()
                 await services.executor.stop()
         finally:
+            await services.subscriptions.close()
             await services.broadcaster.close()
             await services.cache.close()
             await close_db()

@@ -18,6 +18,7 @@ from strawberry.dataloader import DataLoader
 
 from graph.auth import Tokens, Viewer
 from graph.errors import ApiError, Forbidden, Unauthenticated
+from graph.subscription_quota import LocalQuota, SubscriptionQuota
 from store.scope import ALL_OWNERS, OwnerScope
 from store.settings import Settings
 from tasks.cache.candles import Cache, NullCache
@@ -40,8 +41,8 @@ class Services:
     live_candles: LiveCandles  # the shared kline watchers of candleUpdates (closed on shutdown)
     cache: Cache = field(default_factory=NullCache)  # tasks.cache.candles: candle ranges, results
     responses: Any = None  # graph.response_cache.ResponseCache, when on (set by the lifespan)
-    # user id -> subscriptions open in this process (graph.app.SubscriptionCaps)
-    open_subscriptions: dict[int, int] = field(default_factory=dict)
+    # the places of open subscriptions (graph.app.SubscriptionCaps)
+    subscriptions: SubscriptionQuota = field(default_factory=LocalQuota)
 
 
 @dataclass

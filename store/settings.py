@@ -76,8 +76,9 @@ Variables:
     the import file's own limit); a larger one is refused with 413 before it is parsed. Also the
     largest subscription payload on a websocket.
 ``MAX_SUBSCRIPTIONS_PER_USER``
-    Subscriptions one user may hold open at once in one API process (default 50; ``0``: no
-    cap); one more is refused with the code ``TOO_MANY_SUBSCRIPTIONS``.
+    Subscriptions one user may hold open at once (default 50; ``0``: no cap), in every API
+    process together when ``REDIS_URL`` is set, else in the one process; one more is refused
+    with the code ``TOO_MANY_SUBSCRIPTIONS``.
 ``BINANCE_REST_URL``, ``BINANCE_WS_URL``
     Optional base URLs of Binance's REST and websocket APIs (testnet, regional endpoints, the
     tests' fake exchange); unset keeps ccxt's own.
@@ -123,7 +124,7 @@ class Settings:
     response_cache_mb: int = 32
     cors_origins: tuple[str, ...] = ()
     max_request_bytes: int = 1 << 20
-    max_subscriptions_per_user: int = 50  # open at once, per API process; 0: no cap
+    max_subscriptions_per_user: int = 50  # open at once (graph.subscription_quota); 0: no cap
     max_sweep_sets: int = 100_000  # 0: no cap (but domain.strategy's MAX_GRID_SETS)
     max_queued_jobs: int = 20  # per user, queued or running, every kind; 0: no cap
     candle_cache_mb: int = 256

@@ -260,10 +260,10 @@ async def test_subscription_cap_per_user(backend_url: str, tmp_path: Path) -> No
             message = await receive()
             assert message["type"] == "error" and message["id"] == "2", message
             assert message["payload"][0]["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
-            assert app.state.services.open_subscriptions == {record.id: 2}
+            assert app.state.services.subscriptions.open_count(record.id) == 2
             await send({"id": "0", "type": "complete"})
             await asyncio.sleep(0.1)
-            assert app.state.services.open_subscriptions == {record.id: 1}
+            assert app.state.services.subscriptions.open_count(record.id) == 1
             await send({"id": "3", "type": "subscribe",
                         "payload": {**subscribe, "variables": {"x": "\u0000"}}})
             message = await receive()
@@ -272,4 +272,4 @@ async def test_subscription_cap_per_user(backend_url: str, tmp_path: Path) -> No
         finally:
             await inbox.put({"type": "websocket.disconnect", "code": 1000})
             await asyncio.wait_for(task, 5)
-        assert app.state.services.open_subscriptions == {}
+        assert app.state.services.subscriptions.open_count(record.id) == 0
