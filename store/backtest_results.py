@@ -1,16 +1,17 @@
 """A backtest's results: saved in one transaction, read back page by page.
 
-:func:`save_results` writes everything in ONE transaction on the driver's own connection:
-the status flip to ``succeeded``, the equity curve blob, the trades and the summary row, the
-trades in bulk (``COPY`` on PostgreSQL, one ``executemany`` on SQLite). It first deletes rows a
-previous attempt of the same run may have left (a redelivered job replaces, never duplicates),
-and a failure anywhere rolls it all back: a failed run has no trades and no summary. It only
-applies to a ``running`` backtest (``store.backtests`` has the rest of the life cycle).
+:func:`save_results` writes everything in ONE transaction on the driver's own connection: the
+status flip to ``succeeded`` with the equity curve blob and the trades (one value each, on the
+backtest's row), then the summary row. It first deletes a summary a previous attempt of the
+same run may have left (a redelivered job replaces, never duplicates), and a failure anywhere
+rolls it all back: a failed run has no trades and no summary. It only applies to a ``running``
+backtest (``store.backtests`` has the rest of the life cycle).
 
 The equity curve blob is ``store.curves.encode_curve``'s (older blobs still decode); the
-engine's process encodes it (``Results.curve``), else it is encoded here, in a thread. Metrics
-that are undefined (NaN) are stored as NULL; infinities (a profit factor without losing
-trades) are stored as they are.
+engine's process encodes it (``Results.curve``), else it is encoded here, in a thread. The
+trades are packed ``TRADE_DTYPE`` records, little-endian (:data:`TRADES_LE`), in trade order:
+``store.trade_list`` pages, sorts and filters them. Metrics that are undefined (NaN) are stored
+as NULL; infinities (a profit factor without losing trades) are stored as they are.
 
 Reads take a backtest id the caller has already been allowed to see (``store.backtests``
 checks the owner).
@@ -30,22 +31,15 @@ import numpy.typing as npt
 
 from domain.engine.records import TRADE_DTYPE
 from domain.metrics import METRIC_NAMES
-from store import pgcopy
 from store.curves import decode_curve, encode_curve
 from store.db import connection, is_postgres
-from store.models import Backtest, PerformanceSummary, RunStatus, Trade
+from store.models import Backtest, PerformanceSummary, RunStatus
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
-_TRADE_COLUMNS = ("backtest_id", "seq", "entry_idx", "exit_idx", "entry_time", "exit_time",
-                  "entry_price", "exit_price", "quantity", "direction", "gross_pnl", "fees", "pnl",
-                  "trade_return", "exit_reason")
-_TRADE_WIRE = (">i4", ">i4", ">i8", ">i8", ">i8", ">i8", ">f8", ">f8", ">f8", ">i2", ">f8", ">f8",
-               ">f8", ">f8", ">i2")  # the PostgreSQL types of _TRADE_COLUMNS
-_TRADE_FIELDS = ("entry_idx", "exit_idx", "entry_time", "exit_time", "entry_price",
-                 "exit_price", "quantity", "direction", "gross_pnl", "fees", "pnl", "return",
-                 "exit_reason")
+TRADES_LE = TRADE_DTYPE.newbyteorder("<")
+"""How trades are stored (``backtests.trade_records``, ``replay_executions.trade_records``)."""
 _SUMMARY_COLUMNS = ("backtest_id", "final_equity", *METRIC_NAMES, "created_at")
 
 
@@ -94,21 +88,17 @@ def _db_number(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
 
-def _trade_rows(backtest_id: int, trades: npt.NDArray[np.void]) -> list[tuple[Any, ...]]:
+def pack_trades(trades: npt.NDArray[np.void]) -> bytes:
+    """``TRADE_DTYPE`` records as stored (:data:`TRADES_LE`)."""
     if trades.dtype != TRADE_DTYPE:
         raise ValueError("trades must be records of domain.engine.records.TRADE_DTYPE")
-    n = int(trades.shape[0])
-    cols: list[list[Any]] = [[backtest_id] * n, list(range(n))]
-    for name in _TRADE_FIELDS:
-        cols.append(trades[name].tolist())
-    return list(zip(*cols, strict=True))
+    return trades.astype(TRADES_LE).tobytes()
 
 
-def _trade_copy(backtest_id: int, trades: npt.NDArray[np.void]) -> memoryview:
-    """The trades as a binary COPY payload of ``_TRADE_COLUMNS`` (no Python object per row)."""
-    n = int(trades.shape[0])
-    values: list[Any] = [backtest_id, np.arange(n), *(trades[f] for f in _TRADE_FIELDS)]
-    return pgcopy.encode_columns(list(zip(_TRADE_WIRE, values, strict=True)), n)
+def unpack_trades(blob: bytes | None) -> npt.NDArray[np.void]:
+    """Stored trades back as ``TRADE_DTYPE`` records (none for NULL)."""
+    data = b"" if blob is None else bytes(blob)
+    return np.frombuffer(data, dtype=TRADES_LE).astype(TRADE_DTYPE)
 
 
 def numbered(postgres: bool, sql: str) -> str:
@@ -128,8 +118,7 @@ async def save_results(backtest_id: int, results: Results, lease: str | None = N
         if results.times is None or results.equity is None:
             raise ValueError("give the curve: times and equity, or the encoded curve")
         curve = await asyncio.to_thread(encode_curve, results.times, results.equity)
-    if results.trades.dtype != TRADE_DTYPE:
-        raise ValueError("trades must be records of domain.engine.records.TRADE_DTYPE")
+    trades = pack_trades(results.trades)
     client = connection()
     postgres = is_postgres(client)
     now = datetime.now(UTC)
@@ -137,7 +126,7 @@ async def save_results(backtest_id: int, results: Results, lease: str | None = N
     summary = (backtest_id, float(results.final_equity),
                *(_db_number(results.metrics[m]) for m in METRIC_NAMES), when)
     args = [RunStatus.SUCCEEDED.value, when, results.data_fingerprint,
-            results.engine_version, curve, backtest_id, RunStatus.RUNNING.value]
+            results.engine_version, curve, trades, backtest_id, RunStatus.RUNNING.value]
     if lease is not None:
         args.append(lease)
     async with client.acquire_connection() as conn:
@@ -146,12 +135,7 @@ async def save_results(backtest_id: int, results: Results, lease: str | None = N
                 status: str = await conn.execute(numbered(True, _update(lease)), *args)
                 if status.endswith(" 0"):
                     return False
-                for sql in _CLEAR:
-                    await conn.execute(numbered(True, sql), backtest_id)
-                if results.trades.shape[0]:
-                    await conn.copy_to_table("trades", source=_trade_copy(
-                        backtest_id, results.trades), columns=list(_TRADE_COLUMNS),
-                        format="binary")
+                await conn.execute(numbered(True, _CLEAR), backtest_id)
                 await _insert_summary(conn, True, summary)
             return True
         await conn.execute("BEGIN")
@@ -160,9 +144,7 @@ async def save_results(backtest_id: int, results: Results, lease: str | None = N
             if cursor.rowcount == 0:
                 await conn.rollback()
                 return False
-            for sql in _CLEAR:
-                await conn.execute(sql, (backtest_id,))
-            await conn.executemany(_INSERT_TRADE, _trade_rows(backtest_id, results.trades))
+            await conn.execute(_CLEAR, (backtest_id,))
             await _insert_summary(conn, False, summary)
         except BaseException:
             await conn.rollback()
@@ -180,16 +162,14 @@ async def _insert_summary(conn: Any, postgres: bool, row: tuple[Any, ...]) -> No
 
 def _update(lease: str | None) -> str:
     return ("UPDATE backtests SET status = ?, progress = 1.0, error = NULL, finished_at = ?, "
-            "data_fingerprint = ?, engine_version = ?, equity_curve = ?, lease = NULL "
+            "data_fingerprint = ?, engine_version = ?, equity_curve = ?, trade_records = ?, "
+            "lease = NULL "
             "WHERE id = ? AND status = ?" + (" AND lease = ?" if lease is not None else ""))
 
 
 _INSERT_SUMMARY = (f"INSERT INTO performance_summaries ({', '.join(_SUMMARY_COLUMNS)}) "
                    f"VALUES ({', '.join('?' * len(_SUMMARY_COLUMNS))})")
-_INSERT_TRADE = (f"INSERT INTO trades ({', '.join(_TRADE_COLUMNS)}) "
-                 f"VALUES ({', '.join('?' * len(_TRADE_COLUMNS))})")
-_CLEAR = ("DELETE FROM trades WHERE backtest_id = ?",  # a previous attempt's rows
-          "DELETE FROM performance_summaries WHERE backtest_id = ?")
+_CLEAR = "DELETE FROM performance_summaries WHERE backtest_id = ?"  # a previous attempt's
 
 
 def _summary(row: dict[str, Any], prefix: str = "") -> Summary:
@@ -218,20 +198,6 @@ async def summaries_for(backtest_ids: Sequence[int]) -> list[Summary | None]:
         "backtest_id", "final_equity", *METRIC_NAMES)
     by_id = {int(r["backtest_id"]): _summary(r) for r in rows}
     return [by_id.get(i) for i in backtest_ids]
-
-
-async def trades_page(backtest_id: int, after_seq: int | None, limit: int) -> list[TradeRow]:
-    """Up to ``limit`` trades of a backtest with ``seq > after_seq``, in trade order."""
-    query = Trade.filter(backtest_id=backtest_id)
-    if after_seq is not None:
-        query = query.filter(seq__gt=after_seq)
-    fields = [f for f in TradeRow.__dataclass_fields__]
-    rows = await query.order_by("seq").limit(limit).values_list(*fields)
-    return [TradeRow(*r) for r in rows]
-
-
-async def count_trades(backtest_id: int) -> int:
-    return await Trade.filter(backtest_id=backtest_id).count()
 
 
 async def equity_curve(backtest_id: int) -> tuple[I64, F64] | None:

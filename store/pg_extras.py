@@ -115,19 +115,13 @@ async def setup_market_data(conn: asyncpg.Connection) -> str:
     return BRIN
 
 
-RESULTS_SEQUENCE_CACHE = 10_000
-
-
 async def setup_results(conn: asyncpg.Connection) -> None:
-    """The results' tables, for the speed of saving a run: the equity curve blob is stored
-    out of line WITHOUT compression (``STORAGE EXTERNAL``: ``store.curves`` has made it compact
-    already; pglz trying again cost about 40 ms per year of minutes), and the trades' ids come
-    from their sequence in blocks (one sequence access per block, not per trade)."""
+    """The results' blobs (a backtest's equity curve and trades) are stored out of line WITHOUT
+    compression (``STORAGE EXTERNAL``): ``store.curves`` has made the curve compact already,
+    packed trades hardly compress, and pglz trying cost about 40 ms per year of minutes."""
     async with conn.transaction():
-        await conn.execute("ALTER TABLE backtests ALTER COLUMN equity_curve SET STORAGE EXTERNAL")
-        seq = await conn.fetchval("SELECT pg_get_serial_sequence('trades', 'id')")
-        if seq is not None:
-            await conn.execute(f"ALTER SEQUENCE {seq} CACHE {RESULTS_SEQUENCE_CACHE}")
+        for column in ("equity_curve", "trade_records"):
+            await conn.execute(f"ALTER TABLE backtests ALTER COLUMN {column} SET STORAGE EXTERNAL")
 
 
 async def market_data_storage(conn: asyncpg.Connection) -> str:

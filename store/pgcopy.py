@@ -60,25 +60,6 @@ def encode(ts: I64, floats: list[F64], texts: tuple[str, ...] = ()) -> memoryvie
     return buf.data
 
 
-def encode_columns(columns: list[tuple[str, npt.ArrayLike]], n: int) -> memoryview:
-    """The binary COPY payload of ``n`` rows of fixed-width NOT NULL columns, each given as
-    ``(wire type, values)``: ``">i2"`` SMALLINT, ``">i4"`` INTEGER, ``">i8"`` BIGINT, ``">f8"``
-    DOUBLE PRECISION, in the table's column order of the COPY (``values`` may be a scalar)."""
-    fields: list[tuple[str, str]] = [("n", ">i2")]
-    for i, (wire, _) in enumerate(columns):
-        fields += [(f"len_{i}", ">i4"), (f"v{i}", wire)]
-    dtype = np.dtype(fields)
-    buf = np.empty(len(HEADER) + n * dtype.itemsize + len(TRAILER), dtype=np.uint8)
-    buf[:len(HEADER)] = np.frombuffer(HEADER, dtype=np.uint8)
-    buf[len(buf) - len(TRAILER):] = np.frombuffer(TRAILER, dtype=np.uint8)
-    rec = buf[len(HEADER):len(buf) - len(TRAILER)].view(dtype)
-    rec["n"] = len(columns)
-    for i, (wire, values) in enumerate(columns):
-        rec[f"len_{i}"] = np.dtype(wire).itemsize
-        rec[f"v{i}"] = values
-    return buf.data
-
-
 def decode(data: bytes, n_floats: int) -> tuple[I64, list[F64]]:
     """Columns (native, contiguous) from a COPY ... TO STDOUT (FORMAT binary) payload."""
     if not data.startswith(SIGNATURE):

@@ -28,7 +28,7 @@ import orjson
 
 from domain.engine.records import TRADE_DTYPE
 from domain.replay import FILL_DTYPE
-from store.backtest_results import F64, I64, TradeRow, numbered
+from store.backtest_results import F64, I64, TRADES_LE, TradeRow, numbered
 from store.db import connection, is_postgres
 from store.models import RunStatus
 from store.rawsql import raw_transaction
@@ -37,7 +37,6 @@ CURVES = ("equity", "actual_equity", "realized", "unrealized", "position")
 """The per-bar columns kept: the replayed account's equity, the actual account's equity, the
 replayed realized and unrealized PnL, and the position (base units) at each close."""
 FILLS_LE = FILL_DTYPE.newbyteorder("<")
-TRADES_LE = TRADE_DTYPE.newbyteorder("<")
 _MAX_BYTES = 2**31 - 1
 
 

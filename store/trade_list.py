@@ -1,16 +1,20 @@
 """A backtest's trades read for the API: pages in a chosen order with filters, their count, and
 whole columns for analysis.
 
-Every function takes ``owner`` (``store.scope``): the trades of a backtest ``owner`` may not see
-are not there (an empty page, a count of 0, no rows).
+The trades are one value on the backtest's row (``backtests.trade_records``, packed records:
+``store.backtest_results``), so a page is read by loading them and choosing in numpy: a year of
+minutes has a few thousand trades, microseconds to filter and sort. Every function takes
+``owner`` (``store.scope``): the trades of a backtest ``owner`` may not see are not there (an
+empty page, a count of 0, no rows).
 
 Order and keys
     :class:`TradeOrder` sorts by a column, ascending or descending, ties broken by ``seq`` (the
-    trade's position in the run) in the same direction; ``SEQ`` is the run's trade order. A
-    page's key is ``(value, seq)`` of a row (for ``SEQ`` the value is the seq itself); the next
-    page starts strictly after the last row's key, the previous one strictly before the first
-    row's, so a key stays a valid cursor whatever the filter (keyset pagination, as in
-    ``store.backtest_list``; the rows are the run's results, which never change).
+    trade's position in the run) in the same direction; ``SEQ`` is the run's trade order. A NaN
+    value sorts after every number (as PostgreSQL sorts it). A page's key is ``(value, seq)`` of
+    a row (for ``SEQ`` the value is the seq itself); the next page starts strictly after the
+    last row's key, the previous one strictly before the first row's, so a key stays a valid
+    cursor whatever the filter (keyset pagination, as in ``store.backtest_list``; the rows are
+    the run's results, which never change).
 """
 
 from __future__ import annotations
@@ -18,24 +22,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from tortoise.expressions import Q
-from tortoise.queryset import QuerySet
 
-from domain.engine.records import TRADE_DTYPE
-from store.backtest_results import TradeRow
-from store.keyset import page_of
-from store.models import Trade
-from store.scope import OwnerScope, scoped
+from store.backtest_results import TRADES_LE, TradeRow, numbered, unpack_trades
+from store.db import connection, is_postgres
+from store.models import Backtest
+from store.scope import OwnerScope, owner_id_of, scoped
 
 _ROW_FIELDS = tuple(TradeRow.__dataclass_fields__)
 
 
 class TradeOrder(StrEnum):
-    """A column trades are sorted by (its name in the ``trades`` table)."""
+    """A column trades are sorted by (``TradeRow``'s name for it)."""
 
     SEQ = "seq"
     ENTRY_TIME = "entry_time"
@@ -68,35 +68,47 @@ class TradePage:
     has_next: bool  # rows lie beyond the page in the direction of travel
 
 
-def _trades(backtest_id: int, owner: OwnerScope, flt: TradeFilter) -> QuerySet[Trade]:
-    query = scoped(Trade.filter(backtest_id=backtest_id), owner, "backtest__owner_id")
+_RECORD_FIELD = {TradeOrder.ENTRY_TIME: "entry_time", TradeOrder.EXIT_TIME: "exit_time",
+                 TradeOrder.PNL: "pnl", TradeOrder.RETURN: "return"}
+
+
+async def _load(backtest_id: int, owner: OwnerScope) -> npt.NDArray[np.void]:
+    """The backtest's trades as ``TRADE_DTYPE`` records (none when it is not ``owner``'s)."""
+    blobs: list[bytes | None] = await scoped(Backtest.filter(id=backtest_id), owner) \
+        .values_list("trade_records", flat=True)  # type: ignore[assignment]
+    return unpack_trades(blobs[0] if blobs else None)
+
+
+def _matching(trades: npt.NDArray[np.void], flt: TradeFilter) -> npt.NDArray[np.bool_]:
+    mask = np.ones(trades.shape[0], dtype=bool)
     if flt.long is not None:
-        query = query.filter(direction__gt=0) if flt.long else query.filter(direction__lte=0)
+        mask &= (trades["direction"] > 0) if flt.long else (trades["direction"] <= 0)
     if flt.exit_reasons:
-        query = query.filter(exit_reason__in=list(flt.exit_reasons))
+        mask &= np.isin(trades["exit_reason"], np.asarray(flt.exit_reasons))
     if flt.outcome is Outcome.WIN:
-        query = query.filter(pnl__gt=0)
+        mask &= trades["pnl"] > 0
     elif flt.outcome is Outcome.LOSS:
-        query = query.filter(pnl__lt=0)
-    return query
+        mask &= trades["pnl"] < 0
+    return mask
 
 
-def _beyond(order: TradeOrder, key: Key, greater: bool) -> Q:
-    """The rows strictly after ``key`` in ``(value, seq)`` order (``greater``: ascending)."""
-    op = "gt" if greater else "lt"
-    value, seq = key
-    after_seq: dict[str, Any] = {f"seq__{op}": seq}
-    if order is TradeOrder.SEQ:
-        return Q(**after_seq)
-    col = order.value
-    beyond: dict[str, Any] = {f"{col}__{op}": value}
-    tie: dict[str, Any] = {col: value, **after_seq}
-    return Q(**beyond) | Q(**tie)
+def _beyond(values: npt.NDArray[np.float64], seqs: npt.NDArray[np.int64], key: Key,
+            greater: bool) -> npt.NDArray[np.bool_]:
+    """Which ``(value, seq)`` pairs lie strictly after ``key`` (``greater``: ascending), NaN
+    above every number."""
+    value, seq = float(key[0]), int(key[1])
+    nan, key_nan = np.isnan(values), value != value
+    if key_nan:
+        above, below, equal = np.zeros_like(nan), ~nan, nan
+    else:
+        above = nan | (values > value)
+        below = ~nan & (values < value)
+        equal = values == value
+    return (above if greater else below) | (equal & ((seqs > seq) if greater else (seqs < seq)))
 
 
-def _key(order: TradeOrder, row: TradeRow) -> Key:
-    value = getattr(row, "seq" if order is TradeOrder.SEQ else order.value)
-    return (value, row.seq)
+def _row(seq: int, r: tuple[object, ...]) -> TradeRow:
+    return TradeRow(seq, *r)  # type: ignore[arg-type]  # TRADE_DTYPE's fields, in order
 
 
 async def list_trades(backtest_id: int, *, owner: OwnerScope, flt: TradeFilter = TradeFilter(),
@@ -107,40 +119,49 @@ async def list_trades(backtest_id: int, *, owner: OwnerScope, flt: TradeFilter =
     strictly after the key ``after`` and before the key ``before``. ``backward``: the
     ``limit`` rows nearest before ``before`` (or the last ones), still in page order;
     ``has_next`` then says whether rows precede the page."""
-    query = _trades(backtest_id, owner, flt)
+    trades = await _load(backtest_id, owner)
+    seqs = np.flatnonzero(_matching(trades, flt))
+    values = seqs.astype(np.float64) if order is TradeOrder.SEQ \
+        else trades[_RECORD_FIELD[order]][seqs].astype(np.float64)
+    ranked = np.lexsort((seqs, values))  # ascending (value, seq); NaN last
+    if descending:
+        ranked = ranked[::-1]
+    keep = np.ones(ranked.shape[0], dtype=bool)
     if after is not None:
-        query = query.filter(_beyond(order, after, not descending))
+        keep &= _beyond(values[ranked], seqs[ranked], after, not descending)
     if before is not None:
-        query = query.filter(_beyond(order, before, descending))
-    travel_desc = descending != backward
-    sign = "-" if travel_desc else ""
-    columns = [f"{sign}seq"] if order is TradeOrder.SEQ else [f"{sign}{order.value}",
-                                                               f"{sign}seq"]
-    found = await query.order_by(*columns).limit(limit + 1).values_list(*_ROW_FIELDS)
-    rows, more = page_of([TradeRow(*r) for r in found], limit, backward)
-    return TradePage(rows, [_key(order, r) for r in rows], more)
+        keep &= _beyond(values[ranked], seqs[ranked], before, descending)
+    ranked = ranked[keep]
+    limit = max(0, limit)
+    taken = ranked[max(0, ranked.shape[0] - limit - 1):] if backward else ranked[:limit + 1]
+    more = taken.shape[0] > limit
+    chosen = taken[max(0, taken.shape[0] - limit):] if backward else taken[:limit]
+    rows = [_row(int(seqs[i]), r) for i, r in zip(chosen, trades[seqs[chosen]].tolist(),
+                                                  strict=True)]
+    field = None if order is TradeOrder.SEQ else _RECORD_FIELD[order]
+    keys: list[Key] = [(int(seqs[i]) if field is None else trades[field][seqs[i]].item(),
+                        int(seqs[i])) for i in chosen]  # the column's own type, as cursors hold
+    return TradePage(rows, keys, more)
 
 
 async def count_matching_trades(backtest_id: int, *, owner: OwnerScope,
                                 flt: TradeFilter = TradeFilter()) -> int:
     """How many trades of the backtest match ``flt`` (a list's total count)."""
-    return await _trades(backtest_id, owner, flt).count()
-
-
-def _column(name: str) -> str:
-    return "trade_return" if name == "return" else name
+    if flt == TradeFilter():  # the stored length says it, without reading the trades
+        client = connection()
+        owner_id = owner_id_of(owner)
+        sql = "SELECT length(trade_records) AS n FROM backtests WHERE id = ?" + (
+            "" if owner_id is None else " AND owner_id = ?")
+        args = [backtest_id] + ([] if owner_id is None else [owner_id])
+        rows = await client.execute_query_dict(numbered(is_postgres(client), sql), args)
+        n = rows[0]["n"] if rows else None
+        return 0 if n is None else int(n) // TRADES_LE.itemsize
+    return int(_matching(await _load(backtest_id, owner), flt).sum())
 
 
 async def trade_records(backtest_id: int, *, owner: OwnerScope,
                         fields: Sequence[str] | None = None) -> npt.NDArray[np.void]:
     """The backtest's trades in trade order as ``TRADE_DTYPE`` records (only ``fields`` of
-    them when given: fewer columns read); empty when there are none or it is not ``owner``'s."""
-    names = list(TRADE_DTYPE.names or ()) if fields is None else list(fields)
-    dtype: Any = TRADE_DTYPE[names]
-    rows = await scoped(Trade.filter(backtest_id=backtest_id), owner, "backtest__owner_id") \
-        .order_by("seq").values_list(*(_column(n) for n in names))
-    out = np.empty(len(rows), dtype=dtype)
-    if rows:
-        for name, values in zip(names, zip(*rows, strict=True), strict=True):
-            out[name] = values
-    return out
+    them when given); empty when there are none or it is not ``owner``'s."""
+    trades = await _load(backtest_id, owner)
+    return trades if fields is None else trades[list(fields)]

@@ -22,12 +22,12 @@ from domain.jobs import RunStatus, Stage
 from store.models.accounts import AccessToken, AuditLog, ExchangeCredential, Role, TokenScope, User
 from store.models.jobs import JobRow
 from store.models.market import CandleBlock, CandleSeriesVersion, MarketData, SyncJob
-from store.models.runs import Backtest, PerformanceSummary, SweepChunk, SweepRun, Trade
+from store.models.runs import Backtest, PerformanceSummary, SweepChunk, SweepRun
 from store.models.strategies import Strategy
 from store.models.transactions import ReplayExecution, TransactionImport, TransactionRecord
 
 ALL_MODELS: tuple[type[Model], ...] = (
-    User, AccessToken, ExchangeCredential, Strategy, Backtest, SweepRun, SweepChunk, SyncJob, Trade,
+    User, AccessToken, ExchangeCredential, Strategy, Backtest, SweepRun, SweepChunk, SyncJob,
     PerformanceSummary, MarketData, TransactionImport, TransactionRecord, ReplayExecution,
     AuditLog, CandleBlock, CandleSeriesVersion,
 )
@@ -53,7 +53,6 @@ __all__ = [
     "SweepRun",
     "SyncJob",
     "TokenScope",
-    "Trade",
     "TransactionImport",
     "TransactionRecord",
     "User",

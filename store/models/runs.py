@@ -23,7 +23,7 @@ class Backtest(JobRow):
 
     @classmethod
     async def clear_results(cls, job_id: int) -> None:
-        await Trade.filter(backtest_id=job_id).delete()
+        await cls.filter(id=job_id).update(trade_records=None, equity_curve=None)
         await PerformanceSummary.filter(backtest_id=job_id).delete()
 
     id = fields.IntField(primary_key=True)
@@ -44,44 +44,18 @@ class Backtest(JobRow):
     data_fingerprint = fields.CharField(max_length=64, null=True)  # hash of the candles used
     engine_version = fields.CharField(max_length=32, default="")
     risk_free_rate = fields.FloatField(default=0.0)
-    # The per-bar equity curve: zlib-compressed little-endian int64 bar times, then float64
-    # equity (see store.backtests); written with the results, in the same transaction.
+    # The results, written in the same transaction as the status (store.backtest_results): the
+    # per-bar equity curve (store.curves) and the closed trades in trade order, packed records
+    # of domain.engine.records.TRADE_DTYPE, little-endian (store.trade_list reads them).
     equity_curve = fields.BinaryField(null=True)
+    trade_records = fields.BinaryField(null=True)
 
-    trades: fields.ReverseRelation[Trade]
     summary: fields.BackwardOneToOneRelation[PerformanceSummary]
     replays: fields.ReverseRelation[ReplayExecution]
 
     class Meta:
         table = "backtests"
         indexes = (("owner_id", "created_at"), ("owner_id", "status"))
-
-
-class Trade(Model):
-    """A closed trade of a backtest, its columns those of domain.engine.records.TRADE_DTYPE."""
-
-    id = fields.BigIntField(primary_key=True)
-    backtest: fields.ForeignKeyRelation[Backtest] = fields.ForeignKeyField(
-        "models.Backtest", related_name="trades", on_delete=fields.CASCADE)
-    backtest_id: int
-    seq = fields.IntField()  # 0-based position in the backtest's trade list
-    entry_idx = fields.BigIntField()
-    exit_idx = fields.BigIntField()
-    entry_time = fields.BigIntField()  # UTC ms
-    exit_time = fields.BigIntField()  # UTC ms
-    entry_price = fields.FloatField()
-    exit_price = fields.FloatField()
-    quantity = fields.FloatField()
-    direction = fields.SmallIntField()  # +1 long, -1 short
-    gross_pnl = fields.FloatField()
-    fees = fields.FloatField()
-    pnl = fields.FloatField()
-    trade_return = fields.FloatField()  # TRADE_DTYPE "return"
-    exit_reason = fields.SmallIntField()  # index into domain.engine.rules.EXIT_REASONS
-
-    class Meta:
-        table = "trades"
-        unique_together = (("backtest", "seq"),)
 
 
 class PerformanceSummary(Model):

@@ -17,7 +17,9 @@ from graph.ids import encode_id
 from store import backtest_results as results_store
 from store import backtests as store_backtests
 from store import leases as store_leases
+from store import trade_list
 from store.models import Role
+from store.scope import ALL_OWNERS
 from tests.graph import runs
 from tests.graph.conftest import Api, errors_of
 from tests.graph.runs import (
@@ -151,7 +153,7 @@ async def test_failed_save_leaves_nothing_partial(run_api: Api,
     run_id = await start(run_api, user.token, strategy_id)
     node = await wait_for(run_api, user.token, "backtest", run_id)
     assert node["status"] == "FAILED" and "failed on the server side" in node["error"]
-    assert await results_store.count_trades(pk(run_id)) == 0
+    assert await trade_list.count_matching_trades(pk(run_id), owner=ALL_OWNERS) == 0
     assert await results_store.summaries_for([pk(run_id)]) == [None]
     assert await results_store.equity_curve(pk(run_id)) is None
     result = await run_api.gql(RESULT, {"id": run_id}, token=user.token)

@@ -20,6 +20,7 @@ from domain.strategy import parse_strategy
 from store import backtest_results as results_store
 from store import backtests as store
 from store import jobs as store_jobs
+from store import trade_list
 from store.backtest_list import BacktestFilter, SortKey, list_backtests
 from store.leases import claim
 from store.scope import ALL_OWNERS
@@ -58,7 +59,7 @@ async def test_life_cycle_and_results(db: Settings) -> None:
     record = await store.create_backtest(new(user.id))
     assert record.status == RunStatus.QUEUED and record.strategy_snapshot == DOC
     assert not await results_store.save_results(record.id, results())  # not running: nothing written
-    assert await results_store.count_trades(record.id) == 0
+    assert await trade_list.count_matching_trades(record.id, owner=ALL_OWNERS) == 0
     assert await claim("backtest", record.id, "test", 60.0)
     running = await store.get_backtest(record.id, owner=ALL_OWNERS)
     assert running is not None and running.status == RunStatus.RUNNING and running.started_at
@@ -78,10 +79,13 @@ async def test_life_cycle_and_results(db: Settings) -> None:
     for name in METRIC_NAMES:
         if name not in ("sharpe", "profit_factor"):
             assert summary.metrics[name] == pytest.approx(res.metrics[name], nan_ok=True)
-    trades = await results_store.trades_page(record.id, None, 3)
-    assert [t.seq for t in trades] == [0, 1, 2]
-    assert [t.pnl for t in trades] == res.trades["pnl"][:3].tolist()
-    assert [t.seq for t in await results_store.trades_page(record.id, 2, 10)] == [3, 4]
+    page = await trade_list.list_trades(record.id, owner=ALL_OWNERS, limit=3)
+    assert [t.seq for t in page.rows] == [0, 1, 2] and page.has_next
+    assert [t.pnl for t in page.rows] == res.trades["pnl"][:3].tolist()
+    rest = await trade_list.list_trades(record.id, owner=ALL_OWNERS, after=page.keys[-1])
+    assert [t.seq for t in rest.rows] == [3, 4] and not rest.has_next
+    assert np.array_equal(await trade_list.trade_records(record.id, owner=ALL_OWNERS), res.trades)
+    assert await trade_list.count_matching_trades(record.id, owner=user.id + 1) == 0
     times, equity = await results_store.equity_curve(record.id)  # type: ignore[misc]
     assert np.array_equal(times, res.times) and np.array_equal(equity, res.equity)
     assert not await store_jobs.finish("backtest", record.id, RunStatus.FAILED, error="late")
@@ -102,7 +106,7 @@ async def test_failed_and_cancelled_keep_nothing(db: Settings) -> None:
     failed = await store.get_backtest(record.id, owner=ALL_OWNERS)
     assert failed is not None and failed.error == "boom" and failed.finished_at is not None
     assert not await results_store.save_results(record.id, results())
-    assert await results_store.count_trades(record.id) == 0
+    assert await trade_list.count_matching_trades(record.id, owner=ALL_OWNERS) == 0
     assert await results_store.summaries_for([record.id, queued.id, 999]) == [None, None, None]
 
 

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
 import pytest
 from tortoise import Tortoise
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 from store import db as store_db
+from store.backtest_results import numbered as store_db_numbered
 from store.db import close_db, database, db_info, init_db, migrate, tortoise_config
 from store.errors import DatabaseUnavailable
 from store.models import ALL_MODELS
@@ -106,3 +111,53 @@ async def test_postgres_market_data_extras(pg_db: Settings) -> None:
     assert unique == "UNIQUE (exchange, symbol, timeframe, ts)"
     assert (await db_info())["market_data_storage"] in ("plain table + BRIN index",
                                                        "timescaledb hypertable")
+
+
+async def test_0008_packs_existing_trade_rows_into_their_backtest(empty_url: str) -> None:
+    """A database holding trades as rows (before 0008) keeps every trade, in seq order, in its
+    backtest's ``trade_records`` once migrated; a backtest without trades gets none."""
+    from tortoise.migrations.executor import MigrationTarget
+
+    from store.db import connection
+    from store.scope import ALL_OWNERS
+    from store.trade_list import count_matching_trades, trade_records
+    from tests.store.test_models import sample_trades
+
+    settings = Settings(database_url=empty_url)
+    trades = sample_trades(5)
+    columns = ("seq", *("trade_return" if n == "return" else n for n in trades.dtype.names or ()))
+    try:
+        await init_db(settings)
+        await store_db._executor(settings).migrate(
+            targets=[MigrationTarget("models", "0007_candle_series_versions")])
+        client = connection()
+        pg = empty_url.startswith("postgres")
+        when: Any = datetime(2026, 1, 1, tzinfo=UTC) if pg else "2026-01-01 00:00:00+00:00"
+
+        def sql(text: str) -> str:
+            return store_db_numbered(pg, text)
+
+        await client.execute_query(sql("INSERT INTO users (id, email, display_name, "
+                                       "password_hash, role, is_active, created_at) VALUES "
+                                       "(1, 'a@x.io', '', NULL, 'user', ?, ?)"),
+                                   [True, when])
+        for backtest_id in (1, 2):
+            await client.execute_query(sql(
+                "INSERT INTO backtests (id, owner_id, strategy_snapshot, parameters, exchange, "
+                "symbol, timeframe, range_start_ms, range_end_ms, initial_capital, "
+                "engine_version, risk_free_rate, status, progress, created_at, stage, attempts) "
+                "VALUES (?, 1, '{}', '{}', 'demo', 'DEMO/USDT', '1h', 0, 1, 1000.0, '', 0.0, "
+                "'succeeded', 1.0, ?, 'done', 1)"), [backtest_id, when])
+        for seq in (4, 2, 0, 3, 1):  # inserted out of order: seq decides
+            row = trades[seq]
+            await client.execute_query(
+                sql(f"INSERT INTO trades (backtest_id, {', '.join(columns)}) "
+                    f"VALUES (1, {', '.join('?' * len(columns))})"),
+                [seq, *(row[n].item() for n in trades.dtype.names or ())])
+        assert await migrate(settings) == ["models.0008_trade_records"]
+        assert "trades" not in await store_db.existing_tables()
+        assert np.array_equal(await trade_records(1, owner=ALL_OWNERS), trades)
+        assert await count_matching_trades(2, owner=ALL_OWNERS) == 0
+        assert (await trade_records(2, owner=ALL_OWNERS)).shape == (0,)
+    finally:
+        await close_db()

@@ -14,8 +14,10 @@ from store import backtest_results as results_store
 from store import backtests, leases
 from store import jobs as store_jobs
 from store import sweeps as store_sweeps
-from store.models import Backtest, RunStatus, Trade
+from store.models import Backtest, RunStatus
+from store.scope import ALL_OWNERS
 from store.settings import Settings
+from store.trade_list import count_matching_trades
 from store.users import create_user
 
 pytestmark = pytest.mark.asyncio
@@ -62,13 +64,13 @@ async def test_the_lease_fences_result_writes(db: Settings) -> None:
     assert await leases.claim("backtest", job, "B", stale_after_s=60)
     out = results()
     assert not await results_store.save_results(job, out, lease="A")  # the stale attempt
-    assert await Trade.filter(backtest_id=job).count() == 0
+    assert await count_matching_trades(job, owner=ALL_OWNERS) == 0
     assert not await store_jobs.finish("backtest", job, RunStatus.FAILED, error="late", lease="A")
     assert await results_store.save_results(job, out, lease="B")
-    assert await Trade.filter(backtest_id=job).count() == len(out.trades)
+    assert await count_matching_trades(job, owner=ALL_OWNERS) == len(out.trades)
     # a redelivery of the same attempt's save changes nothing: exactly once
     assert not await results_store.save_results(job, out, lease="B")
-    assert await Trade.filter(backtest_id=job).count() == len(out.trades)
+    assert await count_matching_trades(job, owner=ALL_OWNERS) == len(out.trades)
     row = await Backtest.get(id=job)
     assert row.status == RunStatus.SUCCEEDED and row.lease is None
 

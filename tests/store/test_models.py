@@ -9,6 +9,7 @@ from tortoise.exceptions import IntegrityError
 
 from domain.engine.records import TRADE_DTYPE
 from domain.metrics import METRIC_NAMES
+from store.backtest_results import pack_trades, unpack_trades
 from store.models import (
     AuditLog,
     Backtest,
@@ -17,22 +18,12 @@ from store.models import (
     ReplayExecution,
     RunStatus,
     Strategy,
-    Trade,
     TransactionRecord,
     User,
 )
 from store.settings import Settings
 
 STRATEGY_DOC = {"name": "sma", "entry": {"all": [{"op": "crosses_above"}]}, "parameters": {}}
-# TRADE_DTYPE field -> Trade column (``return`` is a Python keyword)
-TRADE_COLUMN = {name: ("trade_return" if name == "return" else name)
-                for name in TRADE_DTYPE.names or ()}
-
-
-def test_trade_columns_follow_the_engine_records() -> None:
-    assert set(TRADE_COLUMN.values()) <= set(Trade._meta.fields_map)
-
-
 def test_summary_has_a_column_per_metric() -> None:
     fields = PerformanceSummary._meta.fields_map
     assert [m for m in METRIC_NAMES if m not in fields] == []
@@ -73,24 +64,18 @@ async def test_user_strategy_backtest_trades_and_summary(db: Settings) -> None:
     await bt.save()
 
     records = sample_trades(7)
-    await Trade.bulk_create([
-        Trade(backtest=bt, seq=i, **{TRADE_COLUMN[k]: r[k].item() for k in TRADE_COLUMN})
-        for i, r in enumerate(records)])
+    bt.trade_records = pack_trades(records)
     metrics: dict[str, Any] = {name: float(i) for i, name in enumerate(METRIC_NAMES)}
     metrics["profit_factor"] = None  # undefined metrics are NULL
     await PerformanceSummary.create(backtest=bt, final_equity=10_123.5, **metrics)
     bt.status, bt.progress, bt.finished_at = RunStatus.SUCCEEDED, 1.0, datetime.now(UTC)
     await bt.save()
 
-    loaded = await Backtest.get(id=bt.id).prefetch_related("trades", "summary", "strategy")
+    loaded = await Backtest.get(id=bt.id).prefetch_related("summary", "strategy")
     assert loaded.status == RunStatus.SUCCEEDED
     assert loaded.strategy_snapshot == STRATEGY_DOC and loaded.parameters == {"fast": 10}
     assert loaded.strategy is not None and loaded.strategy.version == 2
-    trades = sorted(loaded.trades, key=lambda t: t.seq)
-    assert len(trades) == 7
-    for t, r in zip(trades, records, strict=True):
-        for k, col in TRADE_COLUMN.items():
-            assert getattr(t, col) == r[k].item(), k
+    assert np.array_equal(unpack_trades(loaded.trade_records), records)
     summary = loaded.summary
     assert summary.final_equity == 10_123.5
     assert summary.sharpe == metrics["sharpe"] and summary.profit_factor is None
@@ -102,7 +87,6 @@ async def test_user_strategy_backtest_trades_and_summary(db: Settings) -> None:
     assert (await Backtest.get(id=bt.id)).strategy_id is None
     await user.delete()  # everything the user owns goes with them
     assert await Backtest.all().count() == 0
-    assert await Trade.all().count() == 0
     assert await PerformanceSummary.all().count() == 0
 
 

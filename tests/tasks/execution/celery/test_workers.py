@@ -32,6 +32,7 @@ from domain.engine.run import run_backtest
 from domain.strategy import parse_strategy
 from graph.app import create_app
 from graph.ids import decode_id
+from store.backtest_results import TRADES_LE
 from store.candles import write_candles
 from store.db import close_db, init_db
 from store.settings import Settings
@@ -133,8 +134,9 @@ async def run(api: Api, token: str, strategy_id: int, candles: Candles, symbol: 
 async def trade_rows(db_url: str, backtest_id: str) -> int:
     conn = await asyncpg.connect(db_url)
     try:
-        return int(await conn.fetchval("SELECT count(*) FROM trades WHERE backtest_id = $1",
-                                       decode_id(backtest_id)[1]))
+        size = await conn.fetchval("SELECT length(trade_records) FROM backtests WHERE id = $1",
+                                   decode_id(backtest_id)[1])
+        return 0 if size is None else int(size) // TRADES_LE.itemsize
     finally:
         await conn.close()
 
