@@ -29,7 +29,14 @@ from graph.context import Context
 from graph.jobs import Job, job_fields
 from graph.series import DEFAULT_POINTS, Series, check_points
 from graph.sync_jobs import from_ms
-from graph.trade_types import TradeConnection, TradeFilter, TradeOrder, backtest_trade_page
+from graph.trade_types import (
+    TradeColumns,
+    TradeConnection,
+    TradeFilter,
+    TradeOrder,
+    backtest_trade_columns,
+    backtest_trade_page,
+)
 from graph.types_common import Window, optional_id
 from store import backtest_results as results
 from store.backtest_results import F64, I64, Summary
@@ -154,6 +161,13 @@ class Backtest(Job):
         return await backtest_trade_page(self.record.id, owner=info.context.scope(),
                                          window=Window(first, after, last, before),
                                          order_by=order_by, filter=filter)
+
+    @strawberry.field(description="Every trade at once, as columns (null until it has "
+                                  "succeeded): for chart markers and exports.")
+    async def trade_columns(self, info: Info[Context, None]) -> TradeColumns | None:
+        if self.record.status != StoreRunStatus.SUCCEEDED:
+            return None
+        return await backtest_trade_columns(self.record.id, owner=info.context.scope())
 
     @strawberry.field(description="Analysis of its results for a results page: calendar "
                                   "returns, drawdown periods, trades by exit reason and side, a "

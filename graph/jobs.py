@@ -393,7 +393,9 @@ class JobQueries(NodeQueries):
 
 async def cancel_job(info: Info[Context, None], id: strawberry.ID,
                      kind: Annotated[JobKind | None, strawberry.argument(
-                         description="Only needed with a bare numeric id (deprecated).")] = None
+                         description="Only needed with a bare numeric id.",
+                         deprecation_reason="A global id names its kind: pass the id alone.")
+                     ] = None
                      ) -> Any:
     job_kind_name, key = parse_job_id(id, None if kind is None else JobKind(kind).value)
     found = await cancel(info, job_kind_name, key)

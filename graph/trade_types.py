@@ -21,6 +21,7 @@ import strawberry
 
 from domain.engine.rules import EXIT_REASONS
 from graph.errors import BadUserInput
+from graph.series import FloatColumn, float_column
 from graph.sync_jobs import from_ms
 from graph.types_common import (
     MAX_CURSOR_INT,
@@ -74,6 +75,46 @@ class Trade:
                    gross_pnl=r.gross_pnl, fees=r.fees, pnl=r.pnl,
                    trade_return=r.trade_return,
                    exit_reason=ExitReason(EXIT_REASONS[r.exit_reason]))
+
+
+def _column(name: str) -> Any:
+    def resolve(root: TradeColumns) -> FloatColumn:
+        return float_column(root.records[name], nullable=False)  # trades are finite
+
+    return resolve
+
+
+@strawberry.type(description="Every trade of a run at once, as parallel arrays in trade order "
+                             "(index i is the trade whose seq is i), for charts and exports: "
+                             "one request however many trades there are (the trades "
+                             "connection pages them). Times are UTC epoch milliseconds, as in "
+                             "every chart series.")
+class TradeColumns:
+    records: strawberry.Private[Any]  # TRADE_DTYPE records
+    count: int
+    entry_times: list[float] = strawberry.field(resolver=_column("entry_time"),
+                                                description="Open time of each entry bar.")
+    exit_times: list[float] = strawberry.field(resolver=_column("exit_time"))
+    entry_prices: list[float] = strawberry.field(resolver=_column("entry_price"))
+    exit_prices: list[float] = strawberry.field(resolver=_column("exit_price"))
+    quantities: list[float] = strawberry.field(resolver=_column("quantity"))
+    directions: list[float] = strawberry.field(resolver=_column("direction"),
+                                               description="+1 long, -1 short.")
+    gross_pnl: list[float] = strawberry.field(resolver=_column("gross_pnl"))
+    fees: list[float] = strawberry.field(resolver=_column("fees"))
+    pnl: list[float] = strawberry.field(resolver=_column("pnl"), description="Net of fees.")
+    returns: list[float] = strawberry.field(resolver=_column("return"),
+                                            description="pnl / (quantity * entry price).")
+
+    @strawberry.field(description="Why each trade was closed.")
+    def exit_reasons(self) -> list[ExitReason]:
+        return [ExitReason(EXIT_REASONS[int(r)]) for r in self.records["exit_reason"]]
+
+
+async def backtest_trade_columns(backtest_id: int, *, owner: OwnerScope) -> TradeColumns:
+    """Every trade of a backtest ``owner`` may see, as columns (none when there are none)."""
+    records = await trade_list.trade_records(backtest_id, owner=owner)
+    return TradeColumns(records=records, count=int(records.shape[0]))
 
 
 @strawberry.type

@@ -58,6 +58,9 @@ query($id: ID!, $after: String) {{
   }}
 }}"""
 
+COLUMNS = """query($id: ID!) { backtest(id: $id) { tradeColumns { count entryTimes exitTimes
+  entryPrices exitPrices quantities directions grossPnl fees pnl returns exitReasons } } }"""
+
 CANCEL = """
 mutation($id: ID!) { cancelBacktest(id: $id) {
   __typename ... on Backtest { id status } ... on NotFoundError { message } } }"""
@@ -103,6 +106,16 @@ async def test_result_equals_the_engine(run_api: Api) -> None:
     assert [x["entryPrice"] for x in trades] == t["entry_price"].tolist()
     assert [x["exitReason"] for x in trades] == [EXIT_REASONS[r].upper() for r in t["exit_reason"]]
     assert trades[0]["entryTime"].startswith("2023-01-")
+    columns = (await run_api.gql(COLUMNS, {"id": run_id}, token=user.token))["data"][
+        "backtest"]["tradeColumns"]  # the same trades, at once
+    assert columns["count"] == len(t)
+    for field, name in (("entryTimes", "entry_time"), ("exitTimes", "exit_time"),
+                        ("entryPrices", "entry_price"), ("exitPrices", "exit_price"),
+                        ("quantities", "quantity"), ("directions", "direction"),
+                        ("grossPnl", "gross_pnl"), ("fees", "fees"), ("pnl", "pnl"),
+                        ("returns", "return")):
+        assert columns[field] == t[name].astype(float).tolist(), field
+    assert columns["exitReasons"] == [x["exitReason"] for x in trades]
     curve = node["equityCurve"]
     assert curve["values"] == expected.equity.tolist()
     assert curve["times"] == CANDLES.ts.astype(float).tolist()

@@ -1,17 +1,11 @@
 import { markRaw, shallowRef, watch, type Ref } from 'vue'
 import { useClientHandle } from '@urql/vue'
-import {
-  BacktestTradesDocument,
-  type BacktestTradeFieldsFragment,
-  type BacktestTradesQuery,
-} from '@/graphql/generated/graphql'
-import type { OperationResult } from '@urql/vue'
-
-const PAGE = 100
+import { BacktestTradeColumnsDocument, type BacktestTradeFieldsFragment } from '@/graphql/generated/graphql'
+import { rowsFromColumns } from '../tradeColumns'
 
 /**
- * Every trade of a finished backtest in trade order (pages of 100, the API's most), for the
- * chart's markers and the exports. Kept out of Vue's reactivity.
+ * Every trade of a finished backtest in trade order, for the chart's markers and the exports:
+ * one request (Backtest.tradeColumns), kept out of Vue's reactivity.
  */
 export function useAllTrades(id: Ref<string>, ready: Ref<boolean>) {
   const handle = useClientHandle()
@@ -24,21 +18,12 @@ export function useAllTrades(id: Ref<string>, ready: Ref<boolean>) {
     const mine = ++run
     loading.value = true
     error.value = null
-    const all: BacktestTradeFieldsFragment[] = []
-    let after: string | null = null
     try {
-      for (;;) {
-        const r: OperationResult<BacktestTradesQuery> = await handle.client
-          .query(BacktestTradesDocument, { id: id.value, first: PAGE, after }, { requestPolicy: 'network-only' })
-          .toPromise()
-        if (mine !== run) return
-        if (r.error || !r.data) throw new Error(r.error?.message ?? 'no data')
-        const conn: BacktestTradesQuery['backtest']['trades'] = r.data.backtest.trades
-        for (const e of conn.edges) all.push(e.node)
-        if (!conn.pageInfo.hasNextPage || !conn.pageInfo.endCursor) break
-        after = conn.pageInfo.endCursor
-      }
-      trades.value = markRaw(all)
+      const r = await handle.client.query(BacktestTradeColumnsDocument, { id: id.value }, { requestPolicy: 'network-only' }).toPromise()
+      if (mine !== run) return
+      if (r.error || !r.data) throw new Error(r.error?.message ?? 'no data')
+      const columns = r.data.backtest.tradeColumns
+      trades.value = markRaw(columns ? rowsFromColumns(columns) : [])
     } catch (e) {
       error.value = e instanceof Error ? e.message : String(e)
     } finally {
