@@ -70,6 +70,23 @@ describe('strategies', () => {
     const id2 = await saveStrategy(page)
     expect(id2).not.toBe(id)
 
+    // leaving with changes not saved asks first: Cancel stays, "Leave without saving" leaves
+    await page.getByTestId('field-name').fill('SMA crossover draft')
+    const backtestsLink = page.getByRole('link', { name: 'Backtests', exact: true })
+    await backtestsLink.click()
+    const leave = page.getByRole('alertdialog', { name: 'Leave without saving?' })
+    await leave.waitFor()
+    await checkA11y(page, 'leave without saving')
+    await leave.getByRole('button', { name: 'Cancel' }).click()
+    await leave.waitFor({ state: 'detached' })
+    expect(new URL(page.url()).pathname).toBe(`/strategies/${id2}`)
+    expect(await page.getByTestId('field-name').inputValue()).toBe('SMA crossover draft')
+    await backtestsLink.click()
+    await leave.getByRole('button', { name: 'Leave without saving' }).click()
+    await page.waitForURL((u) => u.pathname === '/backtests')
+    await page.goBack()
+    await expect.poll(() => page.getByTestId('field-name').inputValue()).toBe('SMA crossover')
+
     await page.getByTestId('tab-versions').click()
     await expect.poll(() => page.getByTestId('diff-stats').innerText()).toMatch(/added/)
     expect(await page.getByTestId('diff').innerText()).toContain('"ema"')

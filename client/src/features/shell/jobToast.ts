@@ -24,7 +24,17 @@ export function jobToast(event: JobEvent): { text: string; tone: 'success' | 'er
   }
 }
 
-/** Where the job's page is (null for kinds whose pages come later). */
-export function jobLink(event: JobEvent): string | null {
-  return event.jobKind === 'BACKTEST' ? `/backtests/${encodeURIComponent(event.jobId)}` : null
+/** Where the job's page is (a sync's is the Market data page). */
+export function jobLink(event: Pick<JobEvent, 'jobKind' | 'jobId'>): string {
+  const id = encodeURIComponent(event.jobId)
+  switch (event.jobKind) {
+    case 'BACKTEST':
+      return `/backtests/${id}`
+    case 'SWEEP':
+      return `/sweeps/${id}`
+    case 'REPLAY':
+      return `/replays/${id}`
+    default:
+      return '/market'
+  }
 }

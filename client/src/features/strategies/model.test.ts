@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import {
   addToRoot, conditionFromJson, fieldPaths, findPlace, fromDocument, moveChild, newId, operandFromJson,
-  operandToJson, parseNum, type GroupNode, removeNode, replaceNode, setAt, toDocument, type Condition,
+  operandToJson, parseNum, type GroupNode, removeNode, renameParamRefs, replaceNode, setAt, toDocument, type Condition,
 } from './model'
 import { EXAMPLES, example } from './testing/fixtures'
 
@@ -119,5 +119,44 @@ describe('paths and inputs', () => {
     const a = conditionFromJson({ not: { left: 1, op: '>', right: 2 } })
     const b = conditionFromJson({ not: { left: 1, op: '>', right: 2 } })
     expect(a.id).not.toBe(b.id)
+  })
+})
+
+describe('renaming a parameter', () => {
+  const doc = {
+    name: 'refs',
+    parameters: { fast: 10, slow: { value: '$fast', range: { start: '$fast', stop: 60, step: 5 } }, other: 3 },
+    entry: {
+      all: [
+        { left: { indicator: 'sma', period: '$fast', bars_ago: '$fast' }, op: 'crosses_above', right: { indicator: 'sma', period: '$slow' } },
+        { not: { left: { price: 'close', bars_ago: '$fast' }, op: '>', right: '$fast' } },
+        { left: { value: '$fast' }, op: '<', right: { mystery: ['$fast', '$fastest'] } },
+      ],
+    },
+    exit: { left: { price: 'close' }, op: '<', right: { indicator: 'ema', period: '$other' } },
+    risk: { stop_loss: { kind: 'percent', value: '$fast' } },
+  }
+
+  test('every reference follows, nothing else changes', () => {
+    const m = fromDocument(doc)!
+    m.parameters!.find((p) => p.name === 'fast')!.name = 'quick'
+    expect(renameParamRefs(m, 'fast', 'quick')).toBe(9)
+    const text = JSON.stringify(toDocument(m))
+    expect(text).not.toContain('"$fast"')
+    expect(text).toContain('"$fastest"') // only whole references
+    expect(text.match(/"\$quick"/g)).toHaveLength(9)
+    expect(text).toContain('"$slow"')
+    expect(text).toContain('"$other"')
+    expect(Object.keys((toDocument(m) as { parameters: object }).parameters)).toEqual(['quick', 'slow', 'other'])
+  })
+
+  test('no-ops', () => {
+    const m = fromDocument(doc)!
+    const before = JSON.stringify(toDocument(m))
+    expect(renameParamRefs(m, 'fast', 'fast')).toBe(0)
+    expect(renameParamRefs(m, '', 'x')).toBe(0)
+    expect(renameParamRefs(m, 'fast', '')).toBe(0)
+    expect(renameParamRefs(m, 'missing', 'x')).toBe(0)
+    expect(JSON.stringify(toDocument(m))).toBe(before)
   })
 })

@@ -269,6 +269,60 @@ export function parameterNames(m: StrategyModel): string[] {
   return (m.parameters ?? []).map((p) => p.name).filter((n) => n !== '')
 }
 
+/**
+ * Renames every `"$from"` reference to `"$to"` (operands, bars_ago, indicator arguments, risk
+ * and cost settings, other parameters' values and ranges, raw nodes), in place. Returns how many
+ * were changed. Nothing changes when either name is empty or they are equal.
+ */
+export function renameParamRefs(m: StrategyModel, from: string, to: string): number {
+  if (!from || !to || from === to) return 0
+  const old = `$${from}`
+  const next = `$${to}`
+  let n = 0
+  const num = <T extends Num | undefined>(v: T): T => {
+    if (v !== old) return v
+    n++
+    return next as T
+  }
+  const json = (v: unknown): unknown => {
+    if (typeof v === 'string') return num(v)
+    if (Array.isArray(v)) return v.map(json)
+    if (isObj(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, json(x)]))
+    return v
+  }
+  const operand = (o: Operand): void => {
+    if (o.kind === 'constant') o.value = num(o.value)
+    else if (o.kind === 'price') {
+      if (o.barsAgo !== undefined) o.barsAgo = num(o.barsAgo)
+    } else if (o.kind === 'indicator') {
+      for (const k of Object.keys(o.args)) o.args[k] = num(o.args[k])
+      if (o.barsAgo !== undefined) o.barsAgo = num(o.barsAgo)
+    } else o.json = json(o.json)
+  }
+  const condition = (c: Condition | null | undefined): void => {
+    if (!c) return
+    if (c.kind === 'all' || c.kind === 'any') c.children.forEach(condition)
+    else if (c.kind === 'not') condition(c.child)
+    else if (c.kind === 'compare') {
+      operand(c.left)
+      operand(c.right)
+    } else if (c.kind === 'raw') c.json = json(c.json)
+  }
+  condition(m.entry)
+  condition(m.exit)
+  for (const k of Object.keys(m.rest)) m.rest[k] = json(m.rest[k])
+  for (const p of m.parameters ?? []) {
+    if (p.raw) {
+      p.raw.json = json(p.raw.json)
+      continue
+    }
+    p.value = num(p.value)
+    p.range = { start: num(p.range.start), stop: num(p.range.stop), step: num(p.range.step) }
+    p.values = p.values.map(num)
+  }
+  return n
+}
+
 // ---------------------------------------------------------------- tree edits (in place)
 
 export interface Place {
