@@ -1,6 +1,8 @@
 // The result page's charts with 100,000 candles (synthetic, generated here) and their trades:
 // marks 'bench:data' when the data "arrives" and 'bench:interactive' once the charts have
-// painted and the main thread is free again. bench/run.mjs reads window.__bench.
+// painted and the main thread is free again. bench/run.mjs reads window.__bench. The chart
+// loads a long series newest first (src/components/charts/window.ts); `loadAllMs` is then how
+// long loading the whole history takes (what scrolling back to the first bar costs, in steps).
 // `?baseline=1`: the baseline of the same run, lightweight-charts alone (one chart, candles and
 // plain volume, no indicators, markers or equity chart), measured the same way.
 import { createApp, defineComponent, h, markRaw, nextTick, shallowRef } from 'vue'
@@ -66,22 +68,33 @@ function synth(n: number) {
 
 const generated = synth(N)
 
-/** Marks 'bench:interactive' two frames and a task after now, then publishes the figure. */
-function finish(counts: unknown): void {
-  requestAnimationFrame(() =>
-    requestAnimationFrame(() =>
-      setTimeout(() => {
-        performance.mark('bench:interactive')
-        const m = performance.measure('bench:data-to-interactive', 'bench:data', 'bench:interactive')
-        ;(window as unknown as { __bench: unknown }).__bench = {
-          bars: N,
-          trades: generated.trades.length,
-          ms: Math.round(m.duration),
-          counts,
-        }
-      }),
-    ),
-  )
+/** Two frames and a task after now (the charts have painted, the main thread is free). */
+function settled(): Promise<void> {
+  return new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(resolve))))
+}
+
+/** Marks 'bench:interactive' once settled, then (with `loadAll`) times loading the whole
+ * history, and publishes the figures. */
+async function finish(counts: () => unknown, loadAll?: () => void): Promise<void> {
+  await settled()
+  performance.mark('bench:interactive')
+  const m = performance.measure('bench:data-to-interactive', 'bench:data', 'bench:interactive')
+  const first = counts()
+  let loadAllMs: number | null = null
+  if (loadAll) {
+    const t0 = performance.now()
+    loadAll()
+    await settled()
+    loadAllMs = Math.round(performance.now() - t0)
+  }
+  ;(window as unknown as { __bench: unknown }).__bench = {
+    bars: N,
+    trades: generated.trades.length,
+    ms: Math.round(m.duration),
+    counts: first,
+    loadAllMs,
+    countsAfter: counts(),
+  }
 }
 
 function baseline(): void {
@@ -95,7 +108,7 @@ function baseline(): void {
     const c = generated.candles
     candles.setData(toBars(c))
     volume.setData(c.times.map((t, i) => ({ time: toTime(t), value: c.volume![i]! })))
-    finish({ candles: c.times.length })
+    void finish(() => ({ candles: c.times.length }))
   }, 50)
 }
 
@@ -105,6 +118,7 @@ const Bench = defineComponent({
     const trades = shallowRef<readonly MarkerTrade[]>([])
     const equity = shallowRef<{ times: number[]; values: number[] } | null>(null)
     const drawdown = shallowRef<{ times: number[]; values: number[] } | null>(null)
+    const chart = shallowRef<{ loadAll: () => void } | null>(null)
     setTimeout(async () => {
       performance.mark('bench:data')
       data.value = markRaw(generated.candles)
@@ -112,12 +126,12 @@ const Bench = defineComponent({
       equity.value = markRaw(generated.equity)
       drawdown.value = markRaw(generated.drawdown)
       await nextTick()
-      finish(window.__charts?.['candle-chart']?.())
+      void finish(() => window.__charts?.['candle-chart']?.(), () => chart.value?.loadAll())
     }, 50)
     return () =>
       h('main', { style: 'padding:16px;max-width:1280px' }, [
         h('h1', `Result page benchmark: ${N.toLocaleString('en-US')} candles`),
-        h(CandleChart, { data: data.value, trades: trades.value, timeframe: '1h', label: 'Benchmark candles', testId: 'candle-chart' }),
+        h(CandleChart, { ref: chart, data: data.value, trades: trades.value, timeframe: '1h', label: 'Benchmark candles', testId: 'candle-chart' }),
         h(EquityChart, { equity: equity.value, drawdown: drawdown.value, label: 'Benchmark equity' }),
       ])
   },
