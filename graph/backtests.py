@@ -1,12 +1,14 @@
-"""Backtests: ``runBacktest``, ``cancelBacktest``, ``backtest``, ``backtests`` and the
-``backtestProgress`` subscription (types in ``graph.backtest_types``).
+"""Backtests: ``runBacktest``, ``cancelBacktest``, ``deleteBacktest``, ``backtest``,
+``backtests`` and the ``backtestProgress`` subscription (types in ``graph.backtest_types``).
 
 ``runBacktest`` checks the input, creates a queued backtest and hands it to the executor
 (``tasks.jobs.submit``), returning at once; problems come back as ``ValidationError`` (paths such as
 ``input.params.fast``), a strategy that is not the caller's as ``NotFound``. ``backtests`` is a
 Relay connection with filters, sorting by creation or by a metric (runs without it last), keyset
 cursors and a page cap (``store.backtest_list``). ``backtestProgress`` sends the current state
-first, then each event until the run ends (``tasks.messaging.events.follow``). A backtest of another
+first, then each event until the run ends (``tasks.messaging.events.follow``).
+``deleteBacktest`` removes an ended run with its results and refuses a queued or running one
+(``BacktestStillRunning``: cancel it first). A backtest of another
 user is NOT_FOUND everywhere; an admin sees all.
 """
 
@@ -164,6 +166,24 @@ RunBacktestResult = Annotated[Backtest | ValidationError | NotFoundError,
 CancelBacktestResult = Annotated[Backtest | NotFoundError, strawberry.union("CancelBacktestResult")]
 
 
+@strawberry.type(description="What deleteBacktest removed: the backtest with its results.")
+class DeletedBacktest:
+    deleted_id: strawberry.ID = strawberry.field(description="The global id it had.")
+    strategy_name: str
+    symbol: str
+
+
+@strawberry.type(description="The backtest is queued or running, so it was not deleted: cancel "
+                             "it first (cancelBacktest), then delete it once it has ended.")
+class BacktestStillRunning:
+    message: str
+    backtest: Backtest
+
+
+DeleteBacktestResult = Annotated[DeletedBacktest | BacktestStillRunning | NotFoundError,
+                                 strawberry.union("DeleteBacktestResult")]
+
+
 async def run_backtest(info: Info[Context, None], input: RunBacktestInput) -> RunBacktestResult:
     ctx = info.context
     viewer = ctx.require_write()
@@ -183,6 +203,24 @@ async def run_backtest(info: Info[Context, None], input: RunBacktestInput) -> Ru
 
 async def cancel_backtest(info: Info[Context, None], id: strawberry.ID) -> CancelBacktestResult:
     return await cancel_as(info, "backtest", id, Backtest)
+
+
+async def delete_backtest(info: Info[Context, None], id: strawberry.ID) -> DeleteBacktestResult:
+    ctx = info.context
+    ctx.require_write()
+    key = parse_id(id, "Backtest")
+    try:
+        deleted = await store.delete_backtest(key, owner=ctx.scope())
+    except store.BacktestActive as err:
+        return BacktestStillRunning(
+            message=f"backtest {id} is {err.record.status.value}: cancel it first",
+            backtest=Backtest.from_record(err.record))
+    if deleted is None:
+        return NotFoundError(message=f"backtest {id} not found")
+    await ctx.services.cache.drop_results("backtest", key)
+    return DeletedBacktest(deleted_id=global_id("Backtest", key),
+                           strategy_name=str(deleted.strategy_snapshot.get("name", "")),
+                           symbol=deleted.symbol)
 
 
 async def load_backtests(ids: Sequence[int], owner: OwnerScope) -> list[Backtest]:
@@ -256,6 +294,13 @@ class BacktestMutations:
         description="Cancel a backtest: a queued one at once, a running one at the engine's "
                     "next chunk (its status turns cancelled then). A finished one is returned "
                     "unchanged.")
+    delete_backtest: DeleteBacktestResult = strawberry.mutation(
+        resolver=delete_backtest,
+        description="Delete a backtest that has ended (succeeded, failed or cancelled) with its "
+                    "results (summary, trades, equity curve); replays of it stay, unlinked. A "
+                    "queued or running one is not deleted (BacktestStillRunning: cancel it "
+                    "first, so a run is never lost by a slip); NotFoundError when it is not "
+                    "yours.")
 
 
 @strawberry.type

@@ -64,6 +64,7 @@ from graph.errors import ErrorCodes, RequestChecks
 from graph.execution import GraphExecutionContext
 from graph.jobs import JobQueries, JobSubscriptions, job_mutations
 from graph.market import MarketMutations, MarketQueries, MarketSubscriptions
+from graph.market_files import MarketFileMutations, MarketFileQueries
 from graph.replays import ReplayMutations, ReplayQueries, ReplaySubscriptions
 from graph.strategies import StrategyMutations, StrategyQueries
 from graph.sweeps import SweepMutations, SweepQueries
@@ -82,14 +83,15 @@ JobMutations: Any = job_mutations()  # after the imports above: every kind's typ
 
 
 @strawberry.type
-class Query(AccountQueries, StrategyQueries, MarketQueries, BacktestQueries, SweepQueries,
-            CacheQueries, TransactionQueries, ReplayQueries, JobQueries, TemplateQueries):
+class Query(AccountQueries, StrategyQueries, MarketQueries, MarketFileQueries, BacktestQueries,
+            SweepQueries, CacheQueries, TransactionQueries, ReplayQueries, JobQueries,
+            TemplateQueries):
     pass
 
 
 @strawberry.type
-class Mutation(AccountMutations, StrategyMutations, MarketMutations, BacktestMutations,
-               SweepMutations, TransactionMutations, ReplayMutations,
+class Mutation(AccountMutations, StrategyMutations, MarketMutations, MarketFileMutations,
+               BacktestMutations, SweepMutations, TransactionMutations, ReplayMutations,
                JobMutations):  # type: ignore[misc]  # (a class built at import: Any)
     pass
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from domain.jobs import TERMINAL, RunStatus, Stage
 from store.jobs import stage_of
 from store.models import Backtest
@@ -128,3 +130,28 @@ async def get_backtests(ids: Sequence[int], *, owner: OwnerScope) -> list[Backte
     query = scoped(Backtest.filter(id__in=list(ids)), owner)
     by_id = {r["id"]: _record(r) for r in await query.values(*_COLUMNS)}
     return [by_id[i] for i in ids if i in by_id]
+
+
+class BacktestActive(Exception):
+    """The backtest is queued or running: it cannot be deleted before it ends."""
+
+    def __init__(self, record: BacktestRecord) -> None:
+        super().__init__(f"backtest {record.id} is {record.status.value}")
+        self.record = record
+
+
+async def delete_backtest(backtest_id: int, *, owner: OwnerScope) -> BacktestRecord | None:
+    """Delete a finished (succeeded, failed or cancelled) backtest with everything stored
+    with it (its summary and trades go with the row); the record as it was, or None when it
+    does not exist or ``owner`` may not see it. A queued or running one is left alone:
+    :class:`BacktestActive` (cancel it first). Replays of it keep their results (their link
+    to it turns null)."""
+    async with in_transaction():
+        found = await get_backtest(backtest_id, owner=owner)
+        if found is None:
+            return None
+        if not found.is_terminal:
+            raise BacktestActive(found)
+        # an ended run never starts again: a row missing here was deleted meanwhile
+        deleted = await Backtest.filter(id=backtest_id, status__in=list(TERMINAL)).delete()
+    return found if deleted else None

@@ -3,6 +3,9 @@
 // executor), migrated with the demo candles and holding one account, and waits for /readyz.
 // Tests read `inject('baseUrl')` and `inject('user')` (see support/browser.ts).
 // The server runs under support/guard.mjs, which stops it if this process dies.
+// Binance is the fake of tests/tasks/fake_binance.py, run as its own process (also under the
+// guard, bound to 127.0.0.1): the server's BINANCE_REST_URL/BINANCE_WS_URL point at it, so
+// syncs and live candles never reach the internet; tests read `inject('fakeBinance')`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -17,12 +20,15 @@ declare module 'vitest' {
     baseUrl: string
     /** An account that exists in the server's database. */
     user: { email: string; password: string }
+    /** The fake Binance the server syncs from (see tests/tasks/serve_fake_binance.py). */
+    fakeBinance: { restUrl: string; wsUrl: string; controlUrl: string }
   }
 }
 
 const CLIENT = fileURLToPath(new URL('..', import.meta.url))
 const ROOT = join(CLIENT, '..')
 const BACKTEST = join(ROOT, '.venv', 'bin', 'backtest')
+const PYTHON = join(ROOT, '.venv', 'bin', 'python')
 const SOURCES = ['src', 'playground', 'public', 'index.html', 'playground.html', 'vite.config.ts', 'package-lock.json']
 
 function newest(path: string): number {
@@ -86,6 +92,57 @@ async function waitReady(url: string, server: ChildProcess, logs: () => string):
   throw new Error(`[e2e] ${url}/readyz did not answer 200 within 90 s:\n${logs()}`)
 }
 
+interface FakeBinance {
+  process: ChildProcess
+  restUrl: string
+  wsUrl: string
+  controlUrl: string
+}
+
+/** Starts the fake Binance under the guard; resolves with its URLs (its first stdout line). */
+function startFakeBinance(env: NodeJS.ProcessEnv): Promise<FakeBinance> {
+  const child = spawn(
+    process.execPath,
+    [join(CLIENT, 'e2e', 'support', 'guard.mjs'), String(process.pid), PYTHON, '-m', 'tests.tasks.serve_fake_binance'],
+    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let out = ''
+  let err = ''
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error('did not start within 30 s')), 30_000)
+    function fail(e: Error): void {
+      clearTimeout(timer)
+      child.kill('SIGTERM')
+      reject(new Error(`[e2e] the fake Binance: ${e.message}\n${out}\n${err}`))
+    }
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err = (err + chunk.toString()).slice(-10_000)
+    })
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const line = out.split('\n')[0]
+      if (!out.includes('\n') || !line) return
+      clearTimeout(timer)
+      child.stdout?.removeAllListeners('data')
+      child.stdout?.resume()
+      try {
+        const urls = JSON.parse(line) as { rest_url: string; ws_url: string; control_url: string }
+        resolve({ process: child, restUrl: urls.rest_url, wsUrl: urls.ws_url, controlUrl: urls.control_url })
+      } catch (e) {
+        fail(e as Error)
+      }
+    })
+    child.once('exit', (code) => fail(new Error(`exited (${code})`)))
+  })
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((r) => child.once('exit', r))
+  child.kill('SIGTERM')
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))])
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (!existsSync(BACKTEST)) throw new Error(`[e2e] ${BACKTEST} is missing: run \`make install\` at the repository's root`)
   buildIfStale()
@@ -98,13 +155,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const user = { email: 'e2e@example.com', password: 'e2e-password-1234' }
   run(['users', 'create', user.email, '--password-stdin'], env, `${user.password}\n`)
 
+  const fake = await startFakeBinance(env)
+  const serveEnv: NodeJS.ProcessEnv = { ...env, BINANCE_REST_URL: fake.restUrl, BINANCE_WS_URL: fake.wsUrl }
+
   const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
   let output = ''
   const server = spawn(
     process.execPath,
     [join(CLIENT, 'e2e', 'support', 'guard.mjs'), String(process.pid), BACKTEST, 'serve', '--host', '127.0.0.1', '--port', String(port)],
-    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: serveEnv, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-20_000)
@@ -116,10 +176,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await waitReady(baseUrl, server, () => output)
   } catch (err) {
     server.kill('SIGTERM')
+    await stopProcess(fake.process)
     throw err
   }
   project.provide('baseUrl', baseUrl)
   project.provide('user', user)
+  project.provide('fakeBinance', { restUrl: fake.restUrl, wsUrl: fake.wsUrl, controlUrl: fake.controlUrl })
 
   return async () => {
     if (server.exitCode === null) {
@@ -127,6 +189,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       server.kill('SIGTERM')
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))])
     }
+    await stopProcess(fake.process)
     if (process.env.E2E_SERVER_LOG) console.log(output)
     rmSync(dataDir, { recursive: true, force: true })
   }

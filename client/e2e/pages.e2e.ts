@@ -24,7 +24,7 @@ describe.each(['light', 'dark'] as const)('%s theme', (theme) => {
     await audit(page, 'register-errors')
   })
 
-  test('dashboard, settings, coming soon, not found', async () => {
+  test('dashboard, settings, not found', async () => {
     const page = await newPage()
     await setTheme(page, theme)
     await registerUser(page)
@@ -33,8 +33,6 @@ describe.each(['light', 'dark'] as const)('%s theme', (theme) => {
     await goto(page, '/settings')
     await page.getByTestId('profile-email').waitFor()
     await audit(page, 'settings')
-    await goto(page, '/sweeps')
-    await audit(page, 'coming')
     await goto(page, '/no/such/page')
     await audit(page, 'not-found')
   })

@@ -23,6 +23,8 @@ NOT_CONNECTIONS = {
     # a mutation's or an event's bounded payload, not a list a client pages through
     ("ValidationError", "problems"), ("StrategyValidationError", "problems"),
     ("TransactionFileProblems", "problems"),  # the first 1,000; totalCount beside it
+    ("CandleFileProblems", "problems"),  # a refused candle file's problems (one per file)
+    ("ExchangeMarkets", "symbols"),  # search results, at most `first` (100); totalCount beside
     ("DeletedStrategy", "deletedIds"),
     ("SweepEvent", "top"),  # the best rows, in a progress event
     # small value lists inside one object
@@ -35,6 +37,7 @@ NOT_CONNECTIONS = {
     ("BacktestAnalysis", "drawdownPeriods"),  # at most `top` (50)
     ("BacktestAnalysis", "byExitReason"), ("BacktestAnalysis", "bySide"),  # one per enum value
     ("PnlHistogram", "counts"),  # beside its edges, at most `bins` (100)
+    ("TradeColumns", "exitReasons"),  # a column beside the trades' other columns
     # node(ids:) answers in the order of its argument
     ("Query", "nodes"),
     # the few example documents shipped in examples/ (public documentation, like strategySchema)
