@@ -35,7 +35,7 @@ from domain.strategy.naming import (
 )
 from graph.accounts import User
 from graph.context import Context
-from graph.errors import NotFound
+from graph.errors import BadUserInput, NotFound
 from graph.owners import owner_field
 from graph.types_common import (
     Node,
@@ -56,6 +56,8 @@ from graph.types_common import (
 from store import strategies as store
 from store.scope import OwnerScope
 from store.strategies import StrategyNameTaken, StrategyRecord
+
+MAX_SEARCH = 200  # characters of a strategies(search:) argument
 
 
 @strawberry.type(description="The values a sweep tries: start, start + step, ... <= stop.")
@@ -180,11 +182,12 @@ class StrategyConnection:
     edges: list[StrategyEdge]
     page_info: PageInfo
     owner: strawberry.Private[OwnerScope]
+    search: strawberry.Private[str | None] = None
 
-    @strawberry.field(description="How many strategies (not versions) there are, on every "
-                                  "page.")
+    @strawberry.field(description="How many strategies (not versions) there are (matching the "
+                                  "search, if any), on every page.")
     async def total_count(self) -> int:
-        return await store.count_latest(owner=self.owner)
+        return await store.count_latest(owner=self.owner, search=self.search)
 
 
 @strawberry.type(description="What deleteStrategy removed: every version of the strategy.")
@@ -248,15 +251,23 @@ def _key(id: strawberry.ID) -> int:
 
 async def strategies(info: Info[Context, None], first: int | None = None,
                      after: str | None = None, last: int | None = None,
-                     before: str | None = None) -> StrategyConnection:
+                     before: str | None = None,
+                     search: Annotated[str | None, strawberry.argument(
+                         description="Only strategies whose name contains this (case "
+                                     f"ignored; at most {MAX_SEARCH} characters).")] = None
+                     ) -> StrategyConnection:
     owner = info.context.scope()
     window = Window(first, after, last, before)
     size = window.size
+    wanted = (search or "").strip() or None
+    if wanted is not None and len(wanted) > MAX_SEARCH:
+        raise BadUserInput(f"search: at most {MAX_SEARCH} characters")
     rows = await store.list_latest(owner=owner, limit=size + 1, after=_after(after),
-                                   before=_after(before), backward=window.backward)
+                                   before=_after(before), backward=window.backward,
+                                   search=wanted)
     page = rows[max(0, len(rows) - size):] if window.backward else rows[:size]
     edges = [StrategyEdge(cursor=_cursor(r), node=StrategyType.from_record(r)) for r in page]
-    return StrategyConnection(edges=edges, owner=owner, page_info=window.page_info(
+    return StrategyConnection(edges=edges, owner=owner, search=wanted, page_info=window.page_info(
         [e.cursor for e in edges], len(rows) > size))
 
 

@@ -146,15 +146,15 @@ async def delete_strategy(strategy_id: int, *, owner: OwnerScope) -> list[int] |
 async def list_latest(*, owner: OwnerScope, limit: int,
                       after: tuple[datetime, int] | None = None,
                       before: tuple[datetime, int] | None = None,
-                      backward: bool = False) -> list[StrategyRecord]:
+                      backward: bool = False, search: str | None = None
+                      ) -> list[StrategyRecord]:
     """The latest version of each strategy, newest first by ``(created_at, id)`` (so a strategy
     moves to the top when a version is saved): at most ``limit`` rows, those strictly after the
     keyset ``after`` (the ``(created_at, id)`` of the previous page's last row). ``backward``:
     the ``limit`` rows nearest before the keyset ``before`` (the comparison and the order
-    reversed), still returned newest first."""
-    latest_ids = (_scoped(owner).group_by("owner_id", "name")
-                  .annotate(latest_id=Max("id")).values("latest_id"))
-    query = Strategy.filter(id__in=Subquery(latest_ids))
+    reversed), still returned newest first. ``search``: only names containing it (case
+    ignored)."""
+    query = _latest(owner, search)
     if after is not None:
         at, last_id = after
         query = query.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=last_id))
@@ -195,8 +195,13 @@ async def strategies_by_id(ids: Iterable[int], *, owner: OwnerScope) -> dict[int
     return {row.id: _record(row) for row in rows}
 
 
-async def count_latest(*, owner: OwnerScope) -> int:
-    """How many strategies (not versions) ``owner`` may see."""
+def _latest(owner: OwnerScope, search: str | None) -> QuerySet[Strategy]:
     latest_ids = (_scoped(owner).group_by("owner_id", "name")
                   .annotate(latest_id=Max("id")).values("latest_id"))
-    return int(await Strategy.filter(id__in=Subquery(latest_ids)).count())
+    query = Strategy.filter(id__in=Subquery(latest_ids))
+    return query.filter(name__icontains=search) if search else query
+
+
+async def count_latest(*, owner: OwnerScope, search: str | None = None) -> int:
+    """How many strategies (not versions) ``owner`` may see (whose names contain ``search``)."""
+    return int(await _latest(owner, search).count())

@@ -94,11 +94,12 @@ describe('backtests', () => {
     const token = await login(user.email, user.password)
     const strategyId = await buildSmaCrossover(page) // by clicking in the rule builder
 
-    // the form: the demo market is the only stored one; its range is the default
+    // the form: the demo market (other tests may have stored more on this server); its range is
+    // the default
     await goto(page, `/backtests/new?strategy=${encodeURIComponent(strategyId)}`)
     await page.getByTestId('coverage-bar').waitFor()
-    await expect.poll(() => page.getByLabel('Exchange').inputValue()).toBe('demo')
-    expect(await page.getByLabel('Symbol').inputValue()).toBe('DEMO/USDT')
+    await page.getByLabel('Exchange').selectOption('demo')
+    await expect.poll(() => page.getByLabel('Symbol').inputValue()).toBe('DEMO/USDT')
     expect(await page.getByLabel('Initial capital').inputValue()).toBe('10000')
     // parameters, when the strategy has $params (the rule builder's SMA crossover uses literal periods)
     const fast = page.getByLabel('fast (default 10)')
@@ -109,8 +110,11 @@ describe('backtests', () => {
     await page.getByTestId('coverage-bar').waitFor()
     await checkA11y(page, 'new backtest (dark)')
     await screenshot(page, 'backtest-new')
-    await setTheme(page, 'light')
+    await setTheme(page, 'light') // (a reload: the form starts again from its defaults)
     await page.getByTestId('coverage-bar').waitFor()
+    await page.getByLabel('Exchange').selectOption('demo')
+    await expect.poll(() => page.getByLabel('Symbol').inputValue()).toBe('DEMO/USDT')
+    await expect.poll(() => page.getByLabel('From (UTC, inclusive)').inputValue()).toBe('2023-01-01') // the demo's range
 
     // an error from the API lands at its field
     await page.getByLabel('Initial capital').fill('-5')

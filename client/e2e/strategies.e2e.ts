@@ -87,6 +87,18 @@ describe('strategies', () => {
     await page.goBack()
     await expect.poll(() => page.getByTestId('field-name').inputValue()).toBe('SMA crossover')
 
+    // a condition moves into the group above it and out again, by keyboard
+    await page.getByTestId('add-group-entry').click() // an OR group at entry.all[2]
+    await page.locator('[data-testid="node-entry.all[2]"] > header [data-action="up"]').click()
+    await expect.poll(() => page.getByTestId('kind-entry.all[2].right').inputValue()).toBe('indicator:ema')
+    await page.locator('[data-testid="node-entry.all[2]"] > header [data-action="indent"]').focus()
+    await page.keyboard.press('Enter')
+    await expect.poll(() => page.getByTestId('kind-entry.all[1].any[1].right').inputValue()).toBe('indicator:ema')
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-action'))).toBe('outdent')
+    await page.keyboard.press('Enter')
+    await expect.poll(() => page.getByTestId('kind-entry.all[2].right').inputValue()).toBe('indicator:ema')
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-action'))).toBe('indent')
+
     await page.getByTestId('tab-versions').click()
     await expect.poll(() => page.getByTestId('diff-stats').innerText()).toMatch(/added/)
     expect(await page.getByTestId('diff').innerText()).toContain('"ema"')

@@ -259,3 +259,39 @@ async def test_load_strategy_for_other_types_is_scoped(api: Api) -> None:
     assert found is not None and (found.name, found.version) == ("linked", 1)
     assert missing is None
     assert await load_strategy(info(b), decode_id(s["id"])[1]) is None
+
+
+SEARCH = """
+query($search: String, $first: Int, $after: String) {
+  strategies(search: $search, first: $first, after: $after) {
+    totalCount edges { node { name version } } pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+async def test_search_finds_strategies_by_name_on_the_server(api: Api) -> None:
+    a, b = await api.user("a@example.com"), await api.user("b@example.com")
+    for name in ("SMA fast", "sma slow", "RSI dip", "100% pure_sma"):
+        await create(api, a, name=name)
+    await create(api, b, name="SMA of b")
+    made = await create(api, a, name="SMA again")
+    await update(api, a, made["id"], document=document(fast=30))  # one strategy, two versions
+
+    async def found(search: str | None, **more: Any) -> tuple[list[str], int, dict[str, Any]]:
+        result = await api.gql(SEARCH, {"search": search, **more}, token=a.token)
+        assert "errors" not in result, result
+        conn = result["data"]["strategies"]
+        return [e["node"]["name"] for e in conn["edges"]], conn["totalCount"], conn["pageInfo"]
+
+    names, total, _ = await found("sma")
+    assert sorted(names) == ["100% pure_sma", "SMA again", "SMA fast", "sma slow"] and total == 4
+    assert (await found("  SmA  "))[:2] == (names, 4)  # case and spaces ignored
+    assert (await found("%"))[:2] == (["100% pure_sma"], 1)  # LIKE's wildcards are literal
+    assert (await found("_"))[:2] == (["100% pure_sma"], 1)
+    assert (await found("nothing"))[:2] == ([], 0)
+    assert (await found(""))[1] == 5 and (await found(None))[1] == 5  # no search: all
+    first, total, info = await found("sma", first=3)
+    rest, _, _ = await found("sma", first=3, after=info["endCursor"])
+    assert info["hasNextPage"] and first + rest == names and total == 4
+    result = await api.gql(SEARCH, {"search": "x" * 201}, token=a.token)
+    assert [c for c, _ in errors_of(result)] == ["BAD_USER_INPUT"]

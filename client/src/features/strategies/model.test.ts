@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import {
-  addToRoot, conditionFromJson, fieldPaths, findPlace, fromDocument, moveChild, newId, operandFromJson,
-  operandToJson, parseNum, type GroupNode, removeNode, renameParamRefs, replaceNode, setAt, toDocument, type Condition,
+  addToRoot, conditionFromJson, conditionToJson, fieldPaths, findPlace, fromDocument, moveChild, newId, operandFromJson,
+  operandToJson, parseNum, type GroupNode, moveIntoPrevious, moveOut, removeNode, renameParamRefs, replaceNode, setAt, toDocument, type Condition,
 } from './model'
 import { EXAMPLES, example } from './testing/fixtures'
 
@@ -158,5 +158,35 @@ describe('renaming a parameter', () => {
     expect(renameParamRefs(m, 'fast', '')).toBe(0)
     expect(renameParamRefs(m, 'missing', 'x')).toBe(0)
     expect(JSON.stringify(toDocument(m))).toBe(before)
+  })
+})
+
+describe('moving conditions between groups', () => {
+  const tree = () =>
+    conditionFromJson({
+      all: [
+        { left: { price: 'close' }, op: '>', right: 1 },
+        { any: [{ left: { price: 'close' }, op: '>', right: 2 }] },
+        { left: { price: 'close' }, op: '>', right: 3 },
+      ],
+    })
+  const json = (c: Condition) => JSON.stringify(conditionToJson(c))
+
+  test('into the group above, then out again after it', () => {
+    const root = tree()
+    expect(moveIntoPrevious(root, 2)).toBe(true)
+    expect(json(root)).toBe(JSON.stringify({ all: [{ left: { price: 'close' }, op: '>', right: 1 }, { any: [{ left: { price: 'close' }, op: '>', right: 2 }, { left: { price: 'close' }, op: '>', right: 3 }] }] }))
+    expect(moveOut(root, 1, 0)).toBe(true)
+    expect(json(root)).toBe(JSON.stringify({ all: [{ left: { price: 'close' }, op: '>', right: 1 }, { any: [{ left: { price: 'close' }, op: '>', right: 3 }] }, { left: { price: 'close' }, op: '>', right: 2 }] }))
+  })
+
+  test('refused where it makes no sense', () => {
+    const root = tree()
+    const before = json(root)
+    expect(moveIntoPrevious(root, 0)).toBe(false) // nothing above
+    expect(moveIntoPrevious(root, 1)).toBe(false) // the one above is not a group
+    expect(moveOut(root, 0, 0)).toBe(false) // not a group
+    expect(moveOut(root, 1, 5)).toBe(false) // no such child
+    expect(json(root)).toBe(before)
   })
 })

@@ -359,6 +359,28 @@ export function moveChild(root: Condition, id: string, delta: -1 | 1): boolean {
   return true
 }
 
+/** Moves a group's child `index` into the group just before it (at its end); false when the
+ * previous sibling is not an all/any group. */
+export function moveIntoPrevious(group: Condition, index: number): boolean {
+  if (group.kind !== 'all' && group.kind !== 'any') return false
+  const target = group.children[index - 1]
+  if (!target || (target.kind !== 'all' && target.kind !== 'any')) return false
+  const [node] = group.children.splice(index, 1)
+  target.children.push(node!)
+  return true
+}
+
+/** Moves child `childIndex` of the group at `groupIndex` of `outer` out of that group, into
+ * `outer` just after it; false when either is not an all/any group or the child is absent. */
+export function moveOut(outer: Condition, groupIndex: number, childIndex: number): boolean {
+  if (outer.kind !== 'all' && outer.kind !== 'any') return false
+  const group = outer.children[groupIndex]
+  if (!group || (group.kind !== 'all' && group.kind !== 'any') || !group.children[childIndex]) return false
+  const [node] = group.children.splice(childIndex, 1)
+  outer.children.splice(groupIndex + 1, 0, node!)
+  return true
+}
+
 /** Removes node `id` from its group (a `not` is removed with it); returns its parent's id. */
 export function removeNode(root: Condition, id: string): string | null {
   const place = findPlace(root, id)
