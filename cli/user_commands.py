@@ -4,14 +4,17 @@
   password is read from the first line of stdin with ``--password-stdin`` (for scripts:
   ``echo "$PW" | backtest users create ...``), else asked twice on the terminal.
 * ``users list [--json]``: every account.
-* ``users set-password EMAIL [--password-stdin]``: a new password (e.g. for a lost demo one).
-* ``users disable EMAIL`` / ``users enable EMAIL``: a disabled account cannot log in, refresh
-  its session or use its personal access tokens.
+* ``users set-password EMAIL [--password-stdin]``: a new password (e.g. for a lost demo one);
+  every session of the account ends and its personal access tokens are revoked.
+* ``users disable EMAIL`` / ``users enable EMAIL``: a disabled account cannot log in, and its
+  tokens (access, refresh and personal access tokens) are refused from the next request on;
+  disabling ends its sessions for good.
 * ``users ensure-demo``: the demo account of ``make run``; its random password is printed once,
   when the account is created, and kept nowhere but as its hash.
 
 Each opens the database of ``DATABASE_URL`` like the ``db`` commands; a broken rule (bad email,
-short password, email taken) is one line on stderr and exit code 2 (``cli.main``).
+a password against the policy of ``store.passwords``, email taken) is one line on stderr and
+exit code 2 (``cli.main``).
 """
 
 from __future__ import annotations

@@ -1,11 +1,29 @@
 """Accounts: register, sign in, refresh, ``me``, and personal access tokens.
 
-Sign-in
-    ``register`` and ``login`` return an :class:`AuthPayload`: an access JWT (send it as
-    ``Authorization: Bearer <accessToken>``; it lives ``expiresIn`` seconds), a refresh JWT
-    (30 days) and the user. ``refreshToken(refreshToken)`` trades a refresh token for a fresh
-    pair once the user is found still active (``UNAUTHENTICATED`` otherwise). A wrong password
-    and an unknown email give the same :class:`InvalidCredentials` answer.
+Registration
+    ``register`` answers :class:`Registered` whether the email was free (the account is
+    created) or taken (nothing changes), after hashing the password in both cases, so the
+    answer and its time do not tell which emails have accounts; a broken rule is a
+    :class:`ValidationError`. The new user then signs in with ``login``. (Without email
+    delivery nothing can hide that an address was free from someone who registers it and then
+    signs in: they own that account now; ``login``'s throttle bounds such probing.)
+
+Sign-in and sessions
+    ``login`` returns an :class:`AuthPayload`: an access JWT (send it as ``Authorization:
+    Bearer <accessToken>``; it lives ``expiresIn`` seconds), a refresh JWT (30 days) and the
+    user; it starts a session (``store.sessions``). A wrong password and an unknown email give
+    the same :class:`InvalidCredentials` answer. Failed sign-ins are throttled per account
+    and per IP (``graph.login_throttle``): a refused attempt is ``RATE_LIMITED`` with
+    ``extensions.retryAfter`` (seconds) and a ``Retry-After`` header.
+
+    ``refreshToken(refreshToken)`` trades a refresh token for the next pair of the same
+    session. Each refresh token works once: store the new one. Using one again is taken for
+    theft and ends the session (every token descended from that sign-in), except within
+    ``store.sessions.REUSE_GRACE_S`` seconds of its first use (two tabs racing), which is
+    refused without ending anything. ``logout(refreshToken)`` ends its session;
+    ``changePassword`` ends every session and revokes every personal access token of the
+    user, and answers with a new session. Ended sessions, like disabled accounts, are refused
+    from the next request on, access tokens included.
 
 Personal access tokens
     For scripts and integrations: ``createAccessToken`` returns the secret once (only its
@@ -24,16 +42,17 @@ Admins
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
-from graph.auth import TokenPair
+from graph.auth import ACCOUNT_GONE, TokenPair
 from graph.context import Context
-from graph.errors import Forbidden, Unauthenticated
+from graph.errors import Forbidden, RateLimited, Unauthenticated
 from graph.types_common import (
     Node,
     NotFoundError,
@@ -45,6 +64,7 @@ from graph.types_common import (
     parse_id,
     register_node,
 )
+from store import sessions as store_sessions
 from store import tokens as store_tokens
 from store import users as store_users
 from store.models import Role, TokenScope
@@ -89,8 +109,11 @@ class AuthPayload:
                    expires_in=pair.expires_in, user=User.from_record(user))
 
 
-@strawberry.type(description="An account with this email exists already: sign in instead.")
-class EmailTaken:
+@strawberry.type(description="The registration was accepted: sign in with login, using this "
+                             "email and password. The same answer comes whether the account "
+                             "was created or the email had an account already (which is left "
+                             "unchanged), so it does not reveal which emails have accounts.")
+class Registered:
     message: str
 
 
@@ -148,13 +171,15 @@ class CreateAccessTokenInput:
         default=None, description="Days until the token stops working; omit for never.")
 
 
-RegisterResult = Annotated[AuthPayload | ValidationError | EmailTaken,
+RegisterResult = Annotated[Registered | ValidationError,
                            strawberry.union("RegisterResult")]
 LoginResult = Annotated[AuthPayload | InvalidCredentials, strawberry.union("LoginResult")]
 CreateAccessTokenResult = Annotated[CreatedAccessToken | ValidationError,
                                     strawberry.union("CreateAccessTokenResult")]
 
 INVALID_CREDENTIALS = "wrong email or password"
+REGISTERED = ("Registration received: sign in with this email and password. (If the email "
+              "had an account already, that account is unchanged: sign in with its password.)")
 
 
 def _problems(prefix: str, problems: list[tuple[str, str]]) -> ValidationError:
@@ -215,46 +240,73 @@ async def register(info: Info[Context, None], input: RegisterInput) -> RegisterR
     problems = store_users.account_problems(input.email, input.password, input.display_name)
     if problems:
         return _problems("input", problems)
-    try:
-        user = await store_users.create_user(input.email, input.password, input.display_name)
-    except store_users.EmailTaken:
-        email = store_users.normalize_email(input.email)
-        return EmailTaken(message=f"an account with email {email} exists already: sign in "
-                                  "instead")
-    return await _signed_in(info, user)
+    # create_user hashes the password before it looks for the email: both answers take as long
+    with contextlib.suppress(store_users.EmailTaken):
+        await store_users.create_user(input.email, input.password, input.display_name)
+    return Registered(message=REGISTERED)
 
 
 async def login(info: Info[Context, None], input: LoginInput) -> LoginResult:
+    throttle = info.context.services.login_throttle
+    ip = info.context.client_ip
+    refusal = await throttle.begin(input.email, ip)
+    if refusal is not None:
+        if info.context.response is not None:
+            info.context.response.headers["Retry-After"] = str(refusal.retry_after_s)
+        raise RateLimited(refusal.message, refusal.retry_after_s)
     user = await store_users.authenticate(input.email, input.password)
     if user is None:
         return InvalidCredentials(message=INVALID_CREDENTIALS)
+    await throttle.succeeded(input.email, ip)
     return await _signed_in(info, user)
 
 
 async def _signed_in(info: Info[Context, None], user: UserRecord) -> AuthPayload:
-    """A new session for ``user`` (its refresh token tied to the current password)."""
-    fingerprint = await store_users.password_fingerprint(user.id)
-    return AuthPayload.from_pair(info.context.services.tokens.issue(user, fingerprint), user)
+    """A new session for ``user`` and its first pair."""
+    tokens = info.context.services.tokens
+    session_id, jti = await store_sessions.start_session(user.id,
+                                                         forget_after_s=tokens.refresh_ttl_s)
+    return AuthPayload.from_pair(tokens.issue(user, session_id, jti), user)
 
 
-async def _session_of(info: Info[Context, None], refresh_token: str) -> dict[str, Any]:
-    """The claims of a refresh token whose session is still open; raises UNAUTHENTICATED
-    saying why it is not."""
+def _refresh_claims(info: Info[Context, None], refresh_token: str) -> tuple[int, str, str]:
+    """The user id, session id and token id of a valid refresh token; raises
+    UNAUTHENTICATED saying why it is not one."""
     claims = info.context.services.tokens.decode(refresh_token, "refresh")
-    if claims.get("jti") and await store_tokens.session_ended(str(claims["jti"])):
-        raise Unauthenticated("this session has ended (logout): sign in again")
-    if claims.get("pwd") and claims["pwd"] != await store_users.password_fingerprint(
-            int(claims["sub"])):
-        raise Unauthenticated("the password changed since this session began: sign in again")
-    return claims
+    if not claims.get("sid") or not claims.get("jti"):
+        raise Unauthenticated("this refresh token names no session: sign in again")
+    return int(claims["sub"]), str(claims["sid"]), str(claims["jti"])
+
+
+_ENDED = {
+    store_sessions.Revoked.LOGOUT: "this session has ended (logout): sign in again",
+    store_sessions.Revoked.PASSWORD: "the password changed since this session began: sign in "
+                                     "again",
+    store_sessions.Revoked.REUSE: "this session was ended because one of its refresh tokens "
+                                  "was used twice: sign in again",
+    store_sessions.Revoked.DISABLED: ACCOUNT_GONE,
+}
 
 
 async def refresh_token(info: Info[Context, None], refresh_token: str) -> AuthPayload:
-    claims = await _session_of(info, refresh_token)
-    user = await store_users.get_user(int(claims["sub"]))
+    user_id, session_id, jti = _refresh_claims(info, refresh_token)
+    user = await store_users.get_user(user_id)
     if user is None or not user.is_active:
-        raise Unauthenticated("this account no longer exists or is disabled")
-    return await _signed_in(info, user)
+        raise Unauthenticated(ACCOUNT_GONE)
+    rotation = await store_sessions.rotate(session_id, jti, user_id)
+    if rotation.outcome == store_sessions.Outcome.REUSED:
+        raise Unauthenticated("this refresh token was already used: refresh tokens work once. "
+                              "Someone may have a copy, so every token of this sign-in has "
+                              "been revoked: sign in again")
+    if rotation.outcome == store_sessions.Outcome.RACED:
+        raise Unauthenticated("this refresh token was used moments ago (refresh tokens work "
+                              "once): use the pair that answer returned")
+    if rotation.outcome == store_sessions.Outcome.ENDED or rotation.jti is None:
+        reason = await store_sessions.revoked_reason(session_id)
+        raise Unauthenticated(_ENDED.get(store_sessions.Revoked(reason), ACCOUNT_GONE)
+                              if reason else "this refresh token is not valid: sign in again")
+    return AuthPayload.from_pair(info.context.services.tokens.issue(user, session_id,
+                                                                    rotation.jti), user)
 
 
 @strawberry.input
@@ -263,9 +315,8 @@ class ChangePasswordInput:
     new_password: str
 
 
-@strawberry.type(description="The session has ended: its refresh token is refused from now "
-                             "on (an access token already issued works until it expires, at "
-                             "most 15 minutes).")
+@strawberry.type(description="The session has ended: its refresh and access tokens are "
+                             "refused from now on.")
 class LoggedOut:
     message: str
 
@@ -299,13 +350,13 @@ async def change_password(info: Info[Context, None],
 
 async def logout(info: Info[Context, None], refresh_token: str) -> LogoutResult:
     try:
-        claims = await _session_of(info, refresh_token)
+        user_id, session_id, _ = _refresh_claims(info, refresh_token)
     except Unauthenticated as err:
         return InvalidToken(message=err.message)
-    if not claims.get("jti"):
-        return InvalidToken(message="this refresh token names no session: sign in again")
-    await store_tokens.end_session(str(claims["jti"]), int(claims["sub"]))
-    return LoggedOut(message="signed out: this session's refresh token no longer works")
+    if not await store_sessions.revoke_session(session_id, user_id,
+                                               store_sessions.Revoked.LOGOUT):
+        return InvalidToken(message="this session has ended already: sign in again")
+    return LoggedOut(message="signed out: this session's tokens no longer work")
 
 
 async def create_access_token(info: Info[Context, None],
@@ -349,23 +400,38 @@ class AccountQueries:
 @strawberry.type
 class AccountMutations:
     register: RegisterResult = strawberry.mutation(
-        resolver=register, description="Create an account and sign in.")
+        resolver=register,
+        description="Create an account, then sign in with login. Answers Registered whether "
+                    "the email was free or had an account already (left unchanged), so it "
+                    "does not reveal which emails exist; ValidationError for a broken rule "
+                    "(the password: 8 characters or more, not only spaces, not the email, "
+                    "not a common password).")
     login: LoginResult = strawberry.mutation(
-        resolver=login, description="Sign in with email and password.")
+        resolver=login,
+        description="Sign in with email and password: a new session. Failed attempts are "
+                    "throttled per account and per IP address, with a growing wait and a "
+                    "15-minute lock after 10 failures for an account: a refused attempt is "
+                    "the error RATE_LIMITED with extensions.retryAfter (seconds).")
     refresh_token: AuthPayload = strawberry.mutation(
         resolver=refresh_token,
-        description="Trade a refresh token for a new access and refresh token "
-                    "(UNAUTHENTICATED when it is expired or invalid, or the account is gone).")
+        description="Trade a refresh token for the next access and refresh token of its "
+                    "session. A refresh token works once: keep the new one. Using one again "
+                    "ends its session (every token of that sign-in) as a precaution against "
+                    "theft, unless it is within 10 seconds of its first use (refused, nothing "
+                    "ended). UNAUTHENTICATED when it is expired, invalid or used, its session "
+                    "has ended, or the account is gone or disabled.")
     change_password: ChangePasswordResult = strawberry.mutation(
         resolver=change_password,
         description="Change your password (needs a session from login). The current password "
                     "must be right (InvalidCredentials otherwise) and the new one follow the "
-                    "rules (ValidationError). Every session signed in with the old password "
-                    "ends (its refresh token is refused); the answer is a new session.")
+                    "rules (ValidationError). Every session of the account ends (this one "
+                    "too: its tokens are refused from the next request) and every personal "
+                    "access token is revoked; the answer is a new session to continue with.")
     logout: LogoutResult = strawberry.mutation(
         resolver=logout,
-        description="End the session of this refresh token: refreshToken refuses it from then "
-                    "on. Needs no Authorization header (the refresh token is the proof).")
+        description="End the session of this refresh token: its refresh and access tokens "
+                    "are refused from then on. Needs no Authorization header (the refresh "
+                    "token is the proof).")
     create_access_token: CreateAccessTokenResult = strawberry.mutation(
         resolver=create_access_token,
         description="Create a personal access token. Needs a session from login: a personal "

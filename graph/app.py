@@ -64,6 +64,7 @@ from graph.http import (
     media_type,
     wants_graphql_response,
 )
+from graph.login_throttle import throttle_for
 from graph.response_cache import ResponseCache
 from graph.schema import MAX_TOKENS, build_schema
 from graph.shutdown import DrainableTransportWSHandler, drain_on_stop_signal
@@ -326,6 +327,7 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
     services = Services(settings=settings, tokens=Tokens(load_secret(settings)),
                         broadcaster=broadcaster, executor=executor, cache=cache,
                         subscriptions=quota_for(settings.redis_url),
+                        login_throttle=throttle_for(settings.redis_url),
                         live_candles=LiveCandles.for_settings(settings, broadcaster, cache=cache))
     view = BacktestGraphQL(
         services,
@@ -370,6 +372,7 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
                 await services.executor.stop()
         finally:
             await services.subscriptions.close()
+            await services.login_throttle.close()
             await services.broadcaster.close()
             await services.cache.close()
             await close_db()

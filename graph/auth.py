@@ -1,18 +1,20 @@
 """Who is calling: access and refresh JWTs (HS256, signed with joserfc, authlib's JOSE
 library) and personal access tokens, turned into a :class:`Viewer`.
 
-- Access tokens live :data:`ACCESS_TTL_S` (15 minutes) and carry the user id and role, so a
-  request needs no database lookup to know its caller. A token's signature is checked once:
-  the viewer it names is kept (at most :data:`VERIFIED_TOKENS` tokens per process) until the
-  token's own expiry, which is checked again on every request; refresh tokens live
-  :data:`REFRESH_TTL_S` (30 days) and are only accepted by ``refreshToken``, which checks that
-  the account is still active and issues a fresh pair. A refresh token is a session: its
-  ``jti`` is ended by ``logout`` (kept in the audit log, ``store.tokens.end_session``) and its
-  ``pwd`` claim (a digest of the password hash) stops matching once the password changes, so
-  ``changePassword`` ends every other session. An access token already issued keeps working
-  until it expires (at most 15 minutes).
+- Access tokens live :data:`ACCESS_TTL_S` (15 minutes) and carry the user id and their
+  session's id (``sid``). A token's signature is checked once: the claims it carries are kept
+  (at most :data:`VERIFIED_TOKENS` tokens per process) until the token's own expiry, which is
+  checked again on every request. What can change before then is read fresh on every request
+  (``store.sessions.caller_state``, one primary-key query): the account must still exist and
+  be active, its role is the current one, and the session must still be open. So a disabled
+  account, a ``logout`` or a password change stops the tokens on the next request.
+- Refresh tokens live :data:`REFRESH_TTL_S` (30 days), are only accepted by ``refreshToken``
+  and are good for one use: each use hands out the next one in the same session and a reused
+  one revokes the session (``store.sessions.rotate``). Their ``jti`` names them, their ``sid``
+  the session (one sign-in, the family of every refresh token descending from it).
 - Personal access tokens (``bt_pat_...``, see ``store.tokens``) are looked up by hash on each
-  request; their scope is ``read`` or ``read_write``. JWTs always have ``read_write``.
+  request, with their owner's state; their scope is ``read`` or ``read_write``. JWTs always
+  have ``read_write``.
 
 The signing key is ``JWT_SECRET``, or for local use a random key generated on first start and
 kept in ``<DATA_DIR>/jwt_secret`` (mode 0600).
@@ -23,8 +25,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import OctKey
 
 from graph.errors import Unauthenticated
+from store import sessions as store_sessions
 from store import tokens as store_tokens
 from store.models import Role, TokenScope
 from store.settings import Settings
@@ -45,6 +47,9 @@ MIN_SECRET_LENGTH = 32
 SECRET_FILE = "jwt_secret"
 _KINDS = {"access": "an access token", "refresh": "a refresh token"}
 VERIFIED_TOKENS = 10_000  # access tokens whose signature was checked, kept by Tokens
+ACCOUNT_GONE = "this account no longer exists or is disabled"
+SESSION_ENDED = ("this session has ended (signed out, password changed, or its refresh token "
+                 "was reused): sign in again")
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class Viewer:
     role: Role
     scope: TokenScope
     via: str  # "jwt" or "token"
+    session_id: str | None = None  # the sign-in of a JWT (None: a personal access token)
 
     @property
     def is_admin(self) -> bool:
@@ -101,16 +107,19 @@ class Tokens:
     def _encode(self, claims: dict[str, Any]) -> str:
         return jwt.encode({"alg": ALGORITHM}, claims, self._key, algorithms=[ALGORITHM])
 
-    def issue(self, user: UserRecord, password_fingerprint: str | None = None) -> TokenPair:
-        """A new session's pair. The refresh token's ``jti`` names the session (``logout``
-        ends it) and ``pwd`` carries ``password_fingerprint`` (``store.users``): a refresh
-        after the password changed is refused."""
+    def issue(self, user: UserRecord, session_id: str | None = None,
+              jti: str | None = None) -> TokenPair:
+        """A pair of session ``session_id`` whose refresh token is ``jti``
+        (``store.sessions.start_session`` and ``rotate`` make both). Without a session (tests
+        and tools only) the access token is checked against the account alone and the
+        refresh token is refused by ``refreshToken``."""
         now = int(time.time())
-        base = {"sub": str(user.id), "role": str(user.role), "iat": now}
+        base: dict[str, Any] = {"sub": str(user.id), "role": str(user.role), "iat": now}
+        if session_id is not None:
+            base["sid"] = session_id
         access = self._encode({**base, "typ": "access", "exp": now + self.access_ttl_s})
-        extra = {"pwd": password_fingerprint} if password_fingerprint else {}
         refresh = self._encode({**base, "typ": "refresh", "exp": now + self.refresh_ttl_s,
-                                "jti": uuid.uuid4().hex, **extra})
+                                "jti": jti or secrets.token_hex(16)})
         return TokenPair(access, refresh, self.access_ttl_s)
 
     def decode(self, token: str, typ: str) -> dict[str, Any]:
@@ -144,8 +153,9 @@ class Tokens:
         if found is not None and found[1] > int(time.time()):  # as joserfc: expired at exp
             return found[0]
         claims = self.decode(token, "access")
+        sid = claims.get("sid")
         viewer = Viewer(int(claims["sub"]), Role(claims.get("role", Role.USER)),
-                        TokenScope.READ_WRITE, "jwt")
+                        TokenScope.READ_WRITE, "jwt", str(sid) if sid is not None else None)
         if len(self._verified) >= VERIFIED_TOKENS:
             del self._verified[next(iter(self._verified))]
         self._verified[token] = (viewer, float(claims["exp"]))
@@ -164,13 +174,22 @@ def bearer_of(header: str | None) -> str | None:
 
 async def viewer_of(token: str | None, tokens: Tokens) -> Viewer | None:
     """The caller a bearer token names (None without a token); raises
-    :class:`Unauthenticated` for a token that is invalid, expired or revoked."""
+    :class:`Unauthenticated` for a token that is invalid, expired or revoked, or whose
+    account is gone or disabled (checked in the database on every call)."""
     if token is None:
         return None
     if store_tokens.looks_like_token(token):
         found = await store_tokens.user_for_token(token)
         if found is None:
-            raise Unauthenticated("the personal access token is unknown, revoked or expired")
+            raise Unauthenticated("the personal access token is unknown, revoked or expired, "
+                                  "or its account is disabled")
         user, scope = found
         return Viewer(user.id, user.role, scope, "token")
-    return tokens.viewer_of_access_token(token)
+    viewer = tokens.viewer_of_access_token(token)
+    state = await store_sessions.caller_state(viewer.user_id, viewer.session_id)
+    if state is None or not state.is_active:
+        raise Unauthenticated(ACCOUNT_GONE)
+    if not state.session_open:
+        raise Unauthenticated(SESSION_ENDED)
+    return viewer if viewer.role == state.role else replace(viewer, role=state.role)
+

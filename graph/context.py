@@ -18,6 +18,7 @@ from strawberry.dataloader import DataLoader
 
 from graph.auth import Tokens, Viewer
 from graph.errors import ApiError, Forbidden, Unauthenticated
+from graph.login_throttle import LocalThrottle, LoginThrottle
 from graph.subscription_quota import LocalQuota, SubscriptionQuota
 from store.scope import ALL_OWNERS, OwnerScope
 from store.settings import Settings
@@ -43,6 +44,8 @@ class Services:
     responses: Any = None  # graph.response_cache.ResponseCache, when on (set by the lifespan)
     # the places of open subscriptions (graph.app.SubscriptionCaps)
     subscriptions: SubscriptionQuota = field(default_factory=LocalQuota)
+    # failed sign-ins per account and per IP (graph.login_throttle)
+    login_throttle: LoginThrottle = field(default_factory=LocalThrottle)
 
 
 @dataclass
@@ -83,6 +86,13 @@ class Context:
         if not viewer.is_admin:
             raise Forbidden("only an admin can do this")
         return viewer
+
+    @property
+    def client_ip(self) -> str:
+        """The caller's address: the connection's peer (uvicorn rewrites it from
+        ``X-Forwarded-For`` only for a proxy listed in ``FORWARDED_ALLOW_IPS``)."""
+        client = self.request.client if self.request is not None else None
+        return client.host if client is not None else "unknown"
 
     def scope(self) -> OwnerScope:
         """Whose rows the caller may see (``store.scope``): its own, or all for admins."""

@@ -27,7 +27,8 @@ client (``on_stream_result``), so a crash mid-stream is masked too.
 Requests refused before GraphQL runs (a body that is not JSON, an empty query, a GET mutation,
 an unknown ``operationName``, a body over the size cap...) get their code in ``graph.app`` and
 ``graph.http``: ``BAD_REQUEST``, ``METHOD_NOT_ALLOWED``, ``PAYLOAD_TOO_LARGE``, ``NOT_FOUND``.
-A refused subscription over the per-user cap is ``TOO_MANY_SUBSCRIPTIONS``.
+A refused subscription over the per-user cap is ``TOO_MANY_SUBSCRIPTIONS``; a sign-in refused
+by ``graph.login_throttle`` is ``RATE_LIMITED`` with ``extensions.retryAfter`` (seconds).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ BAD_REQUEST = "BAD_REQUEST"  # the HTTP request itself: body, method, operationN
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+RATE_LIMITED = "RATE_LIMITED"
 
 INTERNAL_MESSAGE = "Internal server error: the request failed on our side (logged)."
 TOO_COMPLEX_MESSAGE = ("The query is too complex to validate: it repeats the same fields or "
@@ -96,6 +98,16 @@ class NotFound(ApiError):
 
 class BadUserInput(ApiError):
     code = BAD_USER_INPUT
+
+
+class RateLimited(ApiError):
+    """Too many attempts: ``extensions.retryAfter`` says how many seconds to wait."""
+
+    code = RATE_LIMITED
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message, retryAfter=retry_after_s)
+        self.retry_after_s = retry_after_s
 
 
 def _with_code(error: GraphQLError, code: str, message: str | None = None,

@@ -79,6 +79,10 @@ Variables:
     Subscriptions one user may hold open at once (default 50; ``0``: no cap), in every API
     process together when ``REDIS_URL`` is set, else in the one process; one more is refused
     with the code ``TOO_MANY_SUBSCRIPTIONS``.
+``FORWARDED_ALLOW_IPS``
+    Not read here: uvicorn's own setting (``backtest serve`` runs uvicorn with proxy headers
+    on). Connections from these addresses (default ``127.0.0.1,::1``) may name the client's
+    address in ``X-Forwarded-For``; the sign-in throttle's per-IP key is that address.
 ``BINANCE_REST_URL``, ``BINANCE_WS_URL``
     Optional base URLs of Binance's REST and websocket APIs (testnet, regional endpoints, the
     tests' fake exchange); unset keeps ccxt's own.

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from store.models import AccessToken, AuditLog, TokenScope, User
+from store.models import AccessToken, TokenScope, User
 from store.scope import OwnerScope, scoped
 from store.users import UserRecord, user_record
 
@@ -112,19 +112,3 @@ async def user_for_token(token: str) -> tuple[UserRecord, TokenScope] | None:
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         await AccessToken.filter(id=row.id).update(last_used_at=now)
     return user_record(user), TokenScope(row.scope)
-
-
-SESSION_LOGOUT = "session.logout"  # the audit log's action for an ended session
-
-
-async def end_session(session_id: str, user_id: int) -> None:
-    """Record that the session (a refresh token's ``jti``) of ``user_id`` has ended: the audit
-    log keeps it, and :func:`session_ended` says so when the token comes back."""
-    if not await session_ended(session_id):
-        await AuditLog.create(user_id=user_id, action=SESSION_LOGOUT, entity_type="session",
-                              entity_id=session_id[:64])
-
-
-async def session_ended(session_id: str) -> bool:
-    """Whether the session ``session_id`` was ended by :func:`end_session`."""
-    return await AuditLog.filter(action=SESSION_LOGOUT, entity_id=session_id[:64]).exists()

@@ -5,9 +5,14 @@ default parameters (argon2id), re-hashed on login when those defaults change.
 
 Account rules (:func:`account_problems`, applied by :func:`create_user`, the API's ``register``
 and ``backtest users create``): an email with one ``@`` and a dot in its domain (checked
-loosely: the only real check is a mail that arrives), a password of at least
-:data:`MIN_PASSWORD_LENGTH` characters, a display name of at most
-:data:`MAX_DISPLAY_NAME_LENGTH`. Emails are stored stripped and lower-cased.
+loosely: the only real check is a mail that arrives), a password that follows the policy of
+:mod:`store.passwords` (8 characters or more, not blank, not the email, not a common
+password), a display name of at most :data:`MAX_DISPLAY_NAME_LENGTH`. Emails are stored
+stripped and lower-cased.
+
+A new password (:func:`change_password`, :func:`set_password`) ends every session of the
+account and revokes its personal access tokens (:func:`store.sessions.revoke_everything`);
+disabling an account ends its sessions (its tokens are refused while it is disabled).
 
 The demo account (:func:`ensure_demo_user`, used by ``make run``) is ``demo@example.com`` with a
 random password that is returned once, when the account is created, and stored nowhere but as
@@ -18,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,13 +31,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.exceptions import IntegrityError
 
+from store import sessions
 from store.errors import StoreError
 from store.models import Role, User
+from store.passwords import password_problem
 
 _hasher = PasswordHasher()
 
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; this bounds the work per request
 MAX_EMAIL_LENGTH = 254
 MAX_DISPLAY_NAME_LENGTH = 100
 DEMO_EMAIL = "demo@example.com"
@@ -89,15 +93,6 @@ def email_problem(email: str) -> str | None:
     return None
 
 
-def password_problem(password: str) -> str | None:
-    """Why ``password`` is not acceptable, or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"use at least {MIN_PASSWORD_LENGTH} characters"
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return f"use at most {MAX_PASSWORD_LENGTH} characters"
-    return None
-
-
 def account_problems(email: str, password: str | None,
                      display_name: str = "") -> list[tuple[str, str]]:
     """Every broken account rule, as ``(field, message)`` with fields ``email``, ``password``
@@ -106,7 +101,7 @@ def account_problems(email: str, password: str | None,
     problems: list[tuple[str, str]] = []
     if (problem := email_problem(email)) is not None:
         problems.append(("email", problem))
-    if password is not None and (problem := password_problem(password)) is not None:
+    if password is not None and (problem := password_problem(password, email)) is not None:
         problems.append(("password", problem))
     if len(display_name.strip()) > MAX_DISPLAY_NAME_LENGTH:
         problems.append(("displayName", f"use at most {MAX_DISPLAY_NAME_LENGTH} characters"))
@@ -163,27 +158,33 @@ async def list_users() -> list[UserRecord]:
 
 async def set_password(email: str, password: str) -> UserRecord | None:
     """Give the account with ``email`` a new password (None when there is none); raises
-    :class:`InvalidAccount` when the password breaks the rules."""
-    if (problem := password_problem(password)) is not None:
+    :class:`InvalidAccount` when the password breaks the rules. Every session of the account
+    ends and its personal access tokens are revoked (a reset is what follows a leak)."""
+    if (problem := password_problem(password, normalize_email(email))) is not None:
         raise InvalidAccount([("password", problem)])
     user = await _by_email(email)
     if user is None:
         return None
     user.password_hash = await hash_password(password)
     await user.save(update_fields=["password_hash"])
+    await sessions.revoke_everything(user.id, sessions.Revoked.PASSWORD)
     return user_record(user)
 
 
 async def set_active(email: str, active: bool) -> UserRecord | None:
     """Enable or disable the account with ``email`` (None when there is none). A disabled
-    account cannot log in, refresh its session or use its personal access tokens; an access
-    JWT it already holds keeps working until it expires (at most 15 minutes)."""
+    account cannot log in, and its access tokens, refresh tokens and personal access tokens
+    are refused from the next request on (the API checks the account on every request).
+    Disabling ends every session for good; personal access tokens work again once the
+    account is enabled."""
     user = await _by_email(email)
     if user is None:
         return None
     if user.is_active != active:
         user.is_active = active
         await user.save(update_fields=["is_active"])
+    if not active:
+        await sessions.revoke_user_sessions(user.id, sessions.Revoked.DISABLED)
     return user_record(user)
 
 
@@ -231,25 +232,15 @@ def _dummy_hash() -> str:
     return _hasher.hash("not a real password, only spends time")
 
 
-def _fingerprint(stored: str | None) -> str:
-    return hashlib.sha256((stored or "").encode()).hexdigest()[:16]
-
-
-async def password_fingerprint(user_id: int) -> str | None:
-    """A short digest of the account's password hash (None: no such account). Refresh tokens
-    carry it: a new password (``change_password``, ``set_password``, a re-hash on login) changes
-    it, which ends every session signed in with the old one."""
-    user = await User.get_or_none(id=user_id)
-    return _fingerprint(user.password_hash) if user is not None else None
-
-
 async def change_password(user_id: int, current: str, new: str) -> UserRecord | None:
     """Replace the password of active account ``user_id`` when ``current`` is its password
     (None when it is not, or the account is gone or disabled); raises :class:`InvalidAccount`
-    when ``new`` breaks the rules (checked first, so a weak new password costs no hashing)."""
-    if (problem := password_problem(new)) is not None:
-        raise InvalidAccount([("newPassword", problem)])
+    when ``new`` breaks the rules (checked first, so a weak new password costs no hashing).
+    Every session of the account ends and every personal access token is revoked: the caller
+    starts a new session (``graph.accounts.change_password`` does)."""
     user = await User.get_or_none(id=user_id)
+    if (problem := password_problem(new, user.email if user is not None else None)) is not None:
+        raise InvalidAccount([("newPassword", problem)])
     stored = user.password_hash if user is not None else None
     if user is None or stored is None or not user.is_active:
         await asyncio.to_thread(_verify_quietly, _dummy_hash(), current)
@@ -258,4 +249,5 @@ async def change_password(user_id: int, current: str, new: str) -> UserRecord | 
         return None
     user.password_hash = await hash_password(new)
     await user.save(update_fields=["password_hash"])
+    await sessions.revoke_everything(user.id, sessions.Revoked.PASSWORD)
     return user_record(user)

@@ -19,7 +19,16 @@ from __future__ import annotations
 from tortoise.models import Model
 
 from domain.jobs import RunStatus, Stage
-from store.models.accounts import AccessToken, AuditLog, ExchangeCredential, Role, TokenScope, User
+from store.models.accounts import (
+    AccessToken,
+    AuditLog,
+    AuthSession,
+    ExchangeCredential,
+    RefreshToken,
+    Role,
+    TokenScope,
+    User,
+)
 from store.models.jobs import JobRow
 from store.models.market import CandleBlock, CandleSeriesVersion, MarketData, SyncJob
 from store.models.runs import Backtest, PerformanceSummary, SweepChunk, SweepRun
@@ -29,7 +38,7 @@ from store.models.transactions import ReplayExecution, TransactionImport, Transa
 ALL_MODELS: tuple[type[Model], ...] = (
     User, AccessToken, ExchangeCredential, Strategy, Backtest, SweepRun, SweepChunk, SyncJob,
     PerformanceSummary, MarketData, TransactionImport, TransactionRecord, ReplayExecution,
-    AuditLog, CandleBlock, CandleSeriesVersion,
+    AuditLog, CandleBlock, CandleSeriesVersion, AuthSession, RefreshToken,
 )
 __models__ = ALL_MODELS
 
@@ -37,6 +46,7 @@ __all__ = [
     "ALL_MODELS",
     "AccessToken",
     "AuditLog",
+    "AuthSession",
     "Backtest",
     "CandleBlock",
     "CandleSeriesVersion",
@@ -44,6 +54,7 @@ __all__ = [
     "JobRow",
     "MarketData",
     "PerformanceSummary",
+    "RefreshToken",
     "ReplayExecution",
     "Role",
     "RunStatus",

@@ -41,6 +41,7 @@ class User(Model):
 
     credentials: fields.ReverseRelation[ExchangeCredential]
     access_tokens: fields.ReverseRelation[AccessToken]
+    sessions: fields.ReverseRelation[AuthSession]
     strategies: fields.ReverseRelation[Strategy]
     backtests: fields.ReverseRelation[Backtest]
     transactions: fields.ReverseRelation[TransactionRecord]
@@ -72,6 +73,46 @@ class AccessToken(Model):
     class Meta:
         table = "access_tokens"
         indexes = (("owner_id", "created_at"),)
+
+
+class AuthSession(Model):
+    """A sign-in: the family of refresh tokens that descend from one login.
+
+    Its ``id`` is the ``sid`` claim of every access and refresh token issued in it; once
+    ``revoked_at`` is set (logout, a password change, a reused refresh token) every one of them
+    is refused.
+    """
+
+    id = fields.CharField(max_length=32, primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sessions", on_delete=fields.CASCADE)
+    user_id: int
+    created_at = fields.DatetimeField(auto_now_add=True)
+    revoked_at = fields.DatetimeField(null=True)
+    revoked_reason = fields.CharField(max_length=32, default="")  # logout, password, reuse...
+
+    refresh_tokens: fields.ReverseRelation[RefreshToken]
+
+    class Meta:
+        table = "auth_sessions"
+        indexes = (("user_id", "revoked_at"),)
+
+
+class RefreshToken(Model):
+    """One refresh token of a session (its ``jti``), good for one use.
+
+    ``used_at`` is set when it is traded for the next pair; a second use after that is a reuse.
+    """
+
+    id = fields.CharField(max_length=32, primary_key=True)
+    session: fields.ForeignKeyRelation[AuthSession] = fields.ForeignKeyField(
+        "models.AuthSession", related_name="refresh_tokens", on_delete=fields.CASCADE)
+    session_id: str
+    created_at = fields.DatetimeField(auto_now_add=True)
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "refresh_tokens"
 
 
 class ExchangeCredential(Model):

@@ -136,7 +136,11 @@ def test_serve_runs_a_real_server(tmp_path: Path, sqlite_template: Path) -> None
         register = httpx.post(f"{base}/graphql", timeout=10, json={
             "query": 'mutation { register(input: {email: "e2e@example.com", password: '
                      '"long enough"}) { __typename } }'})
-        assert register.json() == {"data": {"register": {"__typename": "AuthPayload"}}}
+        assert register.json() == {"data": {"register": {"__typename": "Registered"}}}
+        login = httpx.post(f"{base}/graphql", timeout=10, json={
+            "query": 'mutation { login(input: {email: "e2e@example.com", password: '
+                     '"long enough"}) { __typename } }'})
+        assert login.json() == {"data": {"login": {"__typename": "AuthPayload"}}}
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -233,6 +237,15 @@ def test_users_commands(use_db: pytest.MonkeyPatch,
     with_stdin(use_db, "brand new password\n")
     code, out, _ = run_cli(capsys, "users", "set-password", "u@example.com", "--password-stdin")
     assert code == 0 and "new password set" in out
+
+    # the password policy, for create and set-password alike
+    for command, email in (("create", "z@example.com"), ("set-password", "u@example.com")):
+        for weak, message in (("password123", "most common passwords"),
+                              (email.upper(), "email address"),
+                              ("          ", "only spaces")):
+            with_stdin(use_db, weak + "\n")
+            code, _, err = run_cli(capsys, "users", command, email, "--password-stdin")
+            assert code == 2 and message in err, (command, weak, err)
 
 
 def test_users_ensure_demo_prints_the_password_once(

@@ -57,10 +57,13 @@ def test_sigterm_stops_within_seconds_and_completes_subscriptions(
         tmp_path: Path, sqlite_template: Path) -> None:
     proc, base, log = start_server(tmp_path, sqlite_template)
     try:
-        token = httpx.post(f"http://{base}/graphql", timeout=10, json={
+        httpx.post(f"http://{base}/graphql", timeout=10, json={
             "query": 'mutation { register(input: {email: "stop@example.com", password: '
+                     '"long enough"}) { __typename } }'})
+        token = httpx.post(f"http://{base}/graphql", timeout=10, json={
+            "query": 'mutation { login(input: {email: "stop@example.com", password: '
                      '"long enough"}) { ... on AuthPayload { accessToken } } }'}
-        ).json()["data"]["register"]["accessToken"]
+        ).json()["data"]["login"]["accessToken"]
 
         async def subscribe_then_stop() -> tuple[list[dict[str, object]], float, int | None]:
             async with websockets.connect(f"ws://{base}/graphql",

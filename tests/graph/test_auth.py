@@ -13,6 +13,7 @@ from graph.errors import Unauthenticated
 from graph.ids import encode_id
 from store import tokens as store_tokens
 from store.models import Role, TokenScope
+from store.sessions import start_session
 from store.users import get_user, set_active
 from tests.graph.conftest import JWT_SECRET, Api, SignedIn, errors_of
 
@@ -114,11 +115,15 @@ async def test_refresh_refused_for_disabled_account(api: Api) -> None:
     signed = await api.user("gone@example.com")
     user = await get_user(signed.id)
     assert user is not None
-    pair = api.services.tokens.issue(user)
+    pair = api.services.tokens.issue(user, *await start_session(user.id))
+    assert "errors" not in await api.gql(ME, token=pair.access_token)
     await set_active(user.email, False)
     result = await api.gql("mutation($t: String!) { refreshToken(refreshToken: $t) "
                            "{ accessToken } }", {"t": pair.refresh_token})
     code, message = only_error(result)
+    assert code == "UNAUTHENTICATED" and "disabled" in message
+    # the access token too, at once (not when it expires)
+    code, message = only_error(await api.gql(ME, token=pair.access_token))
     assert code == "UNAUTHENTICATED" and "disabled" in message
 
 

@@ -293,10 +293,13 @@ async def test_subscriptions_over_a_websocket(backend_url: str, tmp_path: Path,
     app = create_app(api_settings(backend_url, tmp_path, binance_rest_url=fake.rest_url,
                                   binance_ws_url=fake.ws_url))
     async with served(app) as host, httpx.AsyncClient(base_url=f"http://{host}") as http:
-        reg = (await http.post("/graphql", json={"query": """mutation {
+        await http.post("/graphql", json={"query": """mutation {
             register(input: {email: "ws@example.com", password: "correct horse"}) {
+              __typename } }"""})
+        signed_in = (await http.post("/graphql", json={"query": """mutation {
+            login(input: {email: "ws@example.com", password: "correct horse"}) {
               ... on AuthPayload { accessToken } } }"""})).json()
-        token = reg["data"]["register"]["accessToken"]
+        token = signed_in["data"]["login"]["accessToken"]
         job = (await http.post("/graphql", json={"query": SYNC, "variables": sync_input(
             bars=3_000)}, headers={"Authorization": f"Bearer {token}"})).json()
         job_id = job["data"]["syncMarketData"]["id"]

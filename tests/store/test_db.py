@@ -154,7 +154,7 @@ async def test_0008_packs_existing_trade_rows_into_their_backtest(empty_url: str
                 sql(f"INSERT INTO trades (backtest_id, {', '.join(columns)}) "
                     f"VALUES (1, {', '.join('?' * len(columns))})"),
                 [seq, *(row[n].item() for n in trades.dtype.names or ())])
-        assert await migrate(settings) == ["models.0008_trade_records"]
+        assert (await migrate(settings))[0] == "models.0008_trade_records"  # and any later
         assert "trades" not in await store_db.existing_tables()
         assert np.array_equal(await trade_records(1, owner=ALL_OWNERS), trades)
         assert await count_matching_trades(2, owner=ALL_OWNERS) == 0

@@ -12,7 +12,7 @@
  *   goto(page, path)               opens BASE_URL + path and waits until the app shows an <h1>
  *   signIn(page, email?, password?) signs in through the form (default: USER), waits to leave
  *                                  /sign-in
- *   registerUser(page) -> {email, password}  registers a fresh account through the form
+ *   registerUser(page) -> {email, password}  registers a fresh account through the form (the page then signs in)
  *   setTheme(page, 'light'|'dark'|'system')  stores the choice and reloads (as the app would)
  *   checkA11y(page, label?)        axe (wcag2a, wcag2aa): fails on serious/critical
  *                                  violations, printing each with its nodes

@@ -73,14 +73,20 @@ export function makeClient(onExpired: () => void): Client {
           return errorCode(error) === 'UNAUTHENTICATED'
         },
         async refreshAuth() {
-          const token = session.refreshToken
+          let token = session.currentRefresh()
           if (!token) {
             // signed out already (a query of the page being left): keep the sign-out notice
             if (session.user) session.end(SESSION_EXPIRED)
             onExpired()
             return
           }
-          const result = await utils.mutate(RefreshSessionDocument, { refreshToken: token })
+          let result = await utils.mutate(RefreshSessionDocument, { refreshToken: token })
+          const latest = session.currentRefresh()
+          if (!result.data?.refreshToken && latest && latest !== token) {
+            // another tab used the same token first and stored the next one: go on with that
+            token = latest
+            result = await utils.mutate(RefreshSessionDocument, { refreshToken: token })
+          }
           // signed out (or in as someone else) meanwhile: that answer is no longer wanted
           if (session.refreshToken !== token) return
           if (result.data?.refreshToken) {

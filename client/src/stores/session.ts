@@ -54,9 +54,22 @@ export const useSession = defineStore('session', () => {
     }
   }
 
+  /**
+   * The refresh token to use now. A refresh token works once (the server rotates it and treats
+   * a reused one as stolen), and every tab of this browser shares one session: another tab may
+   * have traded it for the next one, which it stored. Adopt that one.
+   */
+  function currentRefresh(): string | null {
+    const stored = readRefresh()
+    if (stored !== null && refreshToken.value !== null && stored !== refreshToken.value) {
+      refreshToken.value = stored
+    }
+    return refreshToken.value
+  }
+
   function expired(): boolean {
     return accessToken.value === null || Date.now() >= expiresAt.value
   }
 
-  return { accessToken, refreshToken, user, notice, signedIn, canRefresh, start, end, expired }
+  return { accessToken, refreshToken, user, notice, signedIn, canRefresh, start, end, expired, currentRefresh }
 })
