@@ -53,7 +53,7 @@ def _describe(user: UserRecord) -> str:
 
 def cmd_users_create(args: argparse.Namespace) -> int:
     """Create an account (``--admin`` for an admin)."""
-    role = Role.ADMIN if getattr(args, "admin", False) else Role.USER
+    role = Role.ADMIN if getattr(args, "admin", False) else Role.TRADER
     name = getattr(args, "name", None) or ""
     if problems := store_users.account_problems(args.email, None, name):
         raise UsageError("; ".join(f"{field}: {message}" for field, message in problems))

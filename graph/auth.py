@@ -52,6 +52,14 @@ SESSION_ENDED = ("this session has ended (signed out, password changed, or its r
                  "was reused): sign in again")
 
 
+def role_of_claim(value: object) -> Role:
+    """A token's ``role`` claim (tokens signed before roles were split said ``user``, which
+    is now ``trader``; every request then reads the stored role anyway)."""
+    if value is None or value == "user":
+        return Role.TRADER
+    return Role(str(value))
+
+
 @dataclass(frozen=True)
 class Viewer:
     """The authenticated caller of a request."""
@@ -140,7 +148,7 @@ class Tokens:
                                   f"used here: send {_KINDS[typ]}")
         try:
             int(claims["sub"])
-            Role(claims.get("role", Role.USER))
+            role_of_claim(claims.get("role"))
         except (ValueError, TypeError):
             raise Unauthenticated("the token is not valid: sign in again") from None
         return claims
@@ -154,7 +162,7 @@ class Tokens:
             return found[0]
         claims = self.decode(token, "access")
         sid = claims.get("sid")
-        viewer = Viewer(int(claims["sub"]), Role(claims.get("role", Role.USER)),
+        viewer = Viewer(int(claims["sub"]), role_of_claim(claims.get("role")),
                         TokenScope.READ_WRITE, "jwt", str(sid) if sid is not None else None)
         if len(self._verified) >= VERIFIED_TOKENS:
             del self._verified[next(iter(self._verified))]

@@ -1,7 +1,16 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from orjson import loads
-from store.models import Role, RunStatus, TokenScope
+from enum import StrEnum
+
+from store.models import RunStatus, TokenScope
+
+
+class Role(StrEnum):
+    """The roles as this migration made them (0010_security replaces them)."""
+
+    USER = "user"
+    ADMIN = "admin"
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields

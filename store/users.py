@@ -123,7 +123,7 @@ async def _by_email(email: str) -> User | None:
 
 
 async def create_user(email: str, password: str | None, display_name: str = "",
-                      role: Role = Role.USER) -> UserRecord:
+                      role: Role = Role.TRADER) -> UserRecord:
     """A new active user; raises :class:`InvalidAccount` when the input breaks the account
     rules and :class:`EmailTaken` when the email is in use."""
     if problems := account_problems(email, password, display_name):

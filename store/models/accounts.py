@@ -17,9 +17,12 @@ if TYPE_CHECKING:
 
 
 class Role(StrEnum):
-    """What a user may do: ``user`` owns its objects only, ``admin`` may read and change all."""
+    """What a user may do, each role including the one before it: ``viewer`` reads its own
+    objects, ``trader`` also runs and writes them, ``admin`` also manages users, roles and the
+    audit log (and may read and change every object)."""
 
-    USER = "user"
+    VIEWER = "viewer"
+    TRADER = "trader"
     ADMIN = "admin"
 
 
@@ -35,7 +38,7 @@ class User(Model):
     email = fields.CharField(max_length=254, unique=True)
     display_name = fields.CharField(max_length=100, default="")
     password_hash = fields.CharField(max_length=255, null=True)  # argon2id
-    role = fields.CharEnumField(Role, max_length=16, default=Role.USER)
+    role = fields.CharEnumField(Role, max_length=16, default=Role.TRADER)
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -116,10 +119,11 @@ class RefreshToken(Model):
 
 
 class ExchangeCredential(Model):
-    """A user's API key for an exchange.
+    """A user's API key for an exchange, encrypted at rest by envelope encryption.
 
-    The ``*_encrypted`` columns hold ciphertext only (encryption arrives with its own issue;
-    until then nothing writes them).
+    ``api_key_encrypted`` and ``api_secret_encrypted`` are AES-256-GCM ciphertexts (nonce first)
+    under this record's own data key; ``wrapped_key`` is that data key encrypted under the master
+    key named by ``master_key_id``. ``key_mask`` is what may be shown (``••••abcd``).
     """
 
     id = fields.IntField(primary_key=True)
@@ -130,6 +134,10 @@ class ExchangeCredential(Model):
     label = fields.CharField(max_length=100, default="")
     api_key_encrypted = fields.BinaryField(null=True)
     api_secret_encrypted = fields.BinaryField(null=True)
+    wrapped_key = fields.BinaryField(null=True)
+    master_key_id = fields.CharField(max_length=64, default="")
+    key_mask = fields.CharField(max_length=16, default="")
+    last_used_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -139,7 +147,12 @@ class ExchangeCredential(Model):
 
 
 class AuditLog(Model):
-    """Who did what to which object, when (append-only)."""
+    """Who did what to which object, when, from where, and how it ended (append-only: nothing
+    updates or deletes a row; on PostgreSQL a trigger refuses it).
+
+    ``actor_email`` keeps who it was after the user is deleted; ``outcome`` is ``ok``,
+    ``denied`` or ``failed``; ``request_id`` ties it to the request's log lines.
+    """
 
     id = fields.BigIntField(primary_key=True)
     user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
@@ -150,7 +163,11 @@ class AuditLog(Model):
     entity_id = fields.CharField(max_length=64, null=True)
     details: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     ip_address = fields.CharField(max_length=45, null=True)
+    actor_email = fields.CharField(max_length=254, default="")
+    outcome = fields.CharField(max_length=16, default="ok")
+    request_id = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         table = "audit_log"
+        indexes = (("action", "created_at"), ("user_id", "created_at"))

@@ -54,7 +54,7 @@ class Api:
         result: dict[str, Any] = response.json()
         return result
 
-    async def user(self, email: str, role: Role = Role.USER) -> SignedIn:
+    async def user(self, email: str, role: Role = Role.TRADER) -> SignedIn:
         record = await create_user(email, None, role=role)
         pair = self.services.tokens.issue(record)
         return SignedIn(record.id, record.email, pair.access_token)

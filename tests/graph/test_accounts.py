@@ -67,7 +67,7 @@ async def test_register_login_refresh_me(api: Api) -> None:
     reg = await signup(api, "  Ada@Example.COM ", display_name=" Ada ")
     assert reg["user"]["email"] == "ada@example.com"
     assert reg["user"]["displayName"] == "Ada"
-    assert reg["user"]["role"] == "USER" and reg["user"]["isActive"] is True
+    assert reg["user"]["role"] == "TRADER" and reg["user"]["isActive"] is True
     assert reg["expiresIn"] == api.services.tokens.access_ttl_s
 
     me = await api.gql(ME, token=reg["accessToken"])

@@ -148,7 +148,7 @@ async def test_cache_stats_are_for_admins(api: Api, cached: RedisCache) -> None:
         "enabled": True, "available": True,
         "candles": {"hits": 0, "misses": 1, "hitRate": 0.0},
         "results": {"hits": 1, "misses": 0, "hitRate": 1.0}}
-    assert await stats_as(api, Role.USER) == {"errors": [{"code": "FORBIDDEN"}]}
+    assert await stats_as(api, Role.TRADER) == {"errors": [{"code": "FORBIDDEN"}]}
 
     api.services.cache = NullCache()
     off = {"hits": 0, "misses": 0, "hitRate": None}

@@ -256,7 +256,7 @@ async def _post(api: Api, case: Case, token: str | None) -> list[str]:
 def _context(api: Api, user_id: int | None) -> Context:
     context = Context(api.services)
     if user_id is not None:
-        context.set_viewer(Viewer(user_id, Role.USER, TokenScope.READ_WRITE, "jwt"))
+        context.set_viewer(Viewer(user_id, Role.TRADER, TokenScope.READ_WRITE, "jwt"))
     return context
 
 

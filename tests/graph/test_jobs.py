@@ -228,7 +228,7 @@ async def test_cancel_job_ends_a_queued_job_of_any_kind(api: Api) -> None:
         assert [code for code, _ in errors_of(missing)] == ["BAD_USER_INPUT"], (bad, missing)
 
 
-def context_of(api: Api, who: SignedIn, role: Role = Role.USER) -> Context:
+def context_of(api: Api, who: SignedIn, role: Role = Role.TRADER) -> Context:
     context = Context(api.services)
     context.set_viewer(Viewer(who.id, role, TokenScope.READ_WRITE, "jwt"))
     return context

@@ -98,7 +98,7 @@ async def wait_finished(api: Api, who: SignedIn, ident: str) -> dict[str, Any]:
         await asyncio.sleep(0.05)
 
 
-def context_of(api: Api, who: SignedIn, role: Role = Role.USER) -> Context:
+def context_of(api: Api, who: SignedIn, role: Role = Role.TRADER) -> Context:
     context = Context(api.services)
     context.set_viewer(Viewer(who.id, role, TokenScope.READ_WRITE, "jwt"))
     return context

@@ -79,7 +79,7 @@ async def replay_of(api: Api, token: str, **input: Any) -> dict[str, Any]:
 
 def context_of(api: Api, who: SignedIn) -> Context:
     context = Context(api.services)
-    context.set_viewer(Viewer(who.id, Role.USER, TokenScope.READ_WRITE, "jwt"))
+    context.set_viewer(Viewer(who.id, Role.TRADER, TokenScope.READ_WRITE, "jwt"))
     return context
 
 

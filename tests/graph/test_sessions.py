@@ -151,6 +151,6 @@ async def test_a_role_change_applies_on_the_next_request(api: Api) -> None:
     await User.filter(email="hal@example.com").update(role=Role.ADMIN)
     assert (await api.gql(count, token=other["accessToken"]))["data"]["accessTokens"] == {
         "totalCount": 1}  # an admin sees everyone's
-    await User.filter(email="hal@example.com").update(role=Role.USER)
+    await User.filter(email="hal@example.com").update(role=Role.TRADER)
     assert (await api.gql(count, token=other["accessToken"]))["data"]["accessTokens"] == {
         "totalCount": 0}

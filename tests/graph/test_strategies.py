@@ -250,7 +250,7 @@ async def test_load_strategy_for_other_types_is_scoped(api: Api) -> None:
 
     def info(who: SignedIn) -> Any:
         context = Context(api.services)
-        context.set_viewer(Viewer(who.id, Role.USER, TokenScope.READ_WRITE, "jwt"))
+        context.set_viewer(Viewer(who.id, Role.TRADER, TokenScope.READ_WRITE, "jwt"))
         return SimpleNamespace(context=context)
 
     mine = info(a)

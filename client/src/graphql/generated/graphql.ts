@@ -127,7 +127,8 @@ export type ReplaySource =
 /** What a user may do: USER owns its objects only, ADMIN may read and change everything. */
 export type Role =
   | 'ADMIN'
-  | 'USER';
+  | 'TRADER'
+  | 'VIEWER';
 
 export type RunBacktestInput = {
   /** Whose candles (default: the one exchange they are stored under; an error when none or several hold them). */
