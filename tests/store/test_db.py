@@ -161,3 +161,39 @@ async def test_0008_packs_existing_trade_rows_into_their_backtest(empty_url: str
         assert (await trade_records(2, owner=ALL_OWNERS)).shape == (0,)
     finally:
         await close_db()
+
+
+async def test_0010_makes_every_user_a_trader_and_keeps_their_rows(empty_url: str) -> None:
+    """Roles split into viewer / trader / admin: a ``user`` becomes a ``trader``, an admin stays
+    an admin, and nothing that references users is lost (on SQLite a table rebuild of ``users``
+    would cascade into their backtests)."""
+    from tortoise.migrations.executor import MigrationTarget
+
+    from store.db import connection
+    from store.models import Backtest, Role, User
+
+    settings = Settings(database_url=empty_url)
+    try:
+        await init_db(settings)
+        await store_db._executor(settings).migrate(
+            targets=[MigrationTarget("models", "0009_sessions")])
+        client = connection()
+        pg = empty_url.startswith("postgres")
+        when: Any = datetime(2026, 1, 1, tzinfo=UTC) if pg else "2026-01-01 00:00:00+00:00"
+        for user_id, role in ((1, "user"), (2, "admin")):
+            await client.execute_query(store_db_numbered(pg, (
+                "INSERT INTO users (id, email, display_name, password_hash, role, is_active, "
+                "created_at) VALUES (?, ?, '', NULL, ?, ?, ?)")),
+                [user_id, f"u{user_id}@x.io", role, True, when])
+        await client.execute_query(store_db_numbered(pg, (
+            "INSERT INTO backtests (id, owner_id, strategy_snapshot, parameters, exchange, "
+            "symbol, timeframe, range_start_ms, range_end_ms, initial_capital, engine_version, "
+            "risk_free_rate, status, progress, created_at, stage, attempts) VALUES (1, 1, '{}', "
+            "'{}', 'demo', 'DEMO/USDT', '1h', 0, 1, 1000.0, '', 0.0, 'succeeded', 1.0, ?, "
+            "'done', 1)")), [when])
+        assert "models.0010_security" in await migrate(settings)
+        assert {u.id: u.role for u in await User.all()} == {1: Role.TRADER, 2: Role.ADMIN}
+        assert await Backtest.filter(owner_id=1).count() == 1
+        assert (await User.create(id=3, email="new@x.io")).role == Role.TRADER
+    finally:
+        await close_db()
