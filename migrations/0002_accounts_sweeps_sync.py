@@ -5,16 +5,18 @@ from enum import StrEnum
 
 from store.models import RunStatus, TokenScope
 
+from tortoise.fields.base import OnDelete
+from tortoise.fields.data import JSON_DUMPS
+from tortoise import fields
+from tortoise.indexes import Index
+
 
 class Role(StrEnum):
     """The roles as this migration made them (0010_security replaces them)."""
 
     USER = "user"
     ADMIN = "admin"
-from tortoise.fields.base import OnDelete
-from tortoise.fields.data import JSON_DUMPS
-from tortoise import fields
-from tortoise.indexes import Index
+
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0001_initial')]
