@@ -29,6 +29,7 @@ from store.models.accounts import (
     TokenScope,
     User,
 )
+from store.models.exchange_imports import ExchangeImport
 from store.models.jobs import JobRow
 from store.models.market import CandleBlock, CandleSeriesVersion, MarketData, SyncJob
 from store.models.runs import Backtest, PerformanceSummary, SweepChunk, SweepRun
@@ -38,7 +39,7 @@ from store.models.transactions import ReplayExecution, TransactionImport, Transa
 ALL_MODELS: tuple[type[Model], ...] = (
     User, AccessToken, ExchangeCredential, Strategy, Backtest, SweepRun, SweepChunk, SyncJob,
     PerformanceSummary, MarketData, TransactionImport, TransactionRecord, ReplayExecution,
-    AuditLog, CandleBlock, CandleSeriesVersion, AuthSession, RefreshToken,
+    AuditLog, CandleBlock, CandleSeriesVersion, AuthSession, RefreshToken, ExchangeImport,
 )
 __models__ = ALL_MODELS
 
@@ -51,6 +52,7 @@ __all__ = [
     "CandleBlock",
     "CandleSeriesVersion",
     "ExchangeCredential",
+    "ExchangeImport",
     "JobRow",
     "MarketData",
     "PerformanceSummary",

@@ -23,6 +23,7 @@ tables are emptied before each executor. Syncs fetch from a fake Binance
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import os
@@ -43,8 +44,11 @@ from domain.jobs import RunStatus, Stage
 from domain.transactions.model import Transaction
 from graph.app import create_app
 from graph.auth import Tokens, load_secret
+from graph.ids import encode_id
 from store.candles import write_candles
 from store.db import close_db, init_db
+from store.exchange_keys import create_key
+from store.key_vault import vault_for
 from store.models import ALL_MODELS, MarketData, User
 from store.settings import Settings
 from store.strategies import create_strategy
@@ -61,6 +65,7 @@ from tests.redisfixtures import RedisDbs
 from tests.serving import serve_app
 from tests.support.local_workers import LocalWorkers
 from tests.tasks.fake_binance import FakeBinance
+from tests.tasks.fake_binance_account import make_trades
 from tests.tasks.fake_market import START_MS as FAKE_START_MS
 
 MIN = 60_000
@@ -73,6 +78,9 @@ QUICK_END_MS = int(CANDLES.ts[QUICK_BARS - 1]) + MIN
 LONG_END_MS = int(CANDLES.ts[-1]) + MIN
 SYNC_QUICK_BARS, SYNC_LONG_BARS = 1_500, 400_000  # 2 pages; 400 pages of the fake Binance
 
+DAY_MS = 86_400_000
+API_KEY, API_SECRET = "contract" * 8, "secret" * 10  # the fake Binance account's
+MASTER_KEY = base64.b64encode(b"k" * 32).decode()  # the same in the server and the workers
 SWEEP_CHUNK = 100  # sets per chunk of a sweep on Celery: the long sweep runs in 4 parts
 EXECUTORS = ("inprocess", "celery")
 TIMEOUT_S = 90.0  # for one kind's events, on either executor
@@ -93,6 +101,7 @@ class Seeded:
 
     strategy_id: int
     import_id: int
+    exchange_key_id: str = ""
 
 
 def run_mutation(field: str, input_type: str) -> str:
@@ -145,7 +154,16 @@ INPUTS: dict[str, KindInput] = {
         run_mutation("syncMarketData", "SyncMarketDataInput"), "syncMarketData",
         quick=lambda s: synced("BTC/USDT", SYNC_QUICK_BARS),
         long=lambda s: synced("ETH/USDT", SYNC_LONG_BARS)),
+    "exchange_import": KindInput(
+        run_mutation("importExchangeTrades", "ImportExchangeTradesInput"),
+        "importExchangeTrades", quick=lambda s: fills(s, 2), long=lambda s: fills(s, 1_000)),
 }
+
+
+def fills(s: Seeded, days: int) -> dict[str, Any]:
+    """The account's fills over ``days`` (a request per day: 1,000 run long)."""
+    return {"input": {"keyId": s.exchange_key_id, "symbols": ["BTC/USDT"],
+                      "start": iso(FAKE_START_MS), "end": iso(FAKE_START_MS + days * DAY_MS)}}
 
 
 # --- the database, the fake exchange, the server ----------------------------------------------
@@ -185,6 +203,8 @@ def contract_db(pg_server: PgServer) -> Iterator[str]:
 def fake() -> Iterator[FakeBinance]:
     """A fake Binance whose clock leaves room for the long sync."""
     server = FakeBinance(seed=7, now_ms=FAKE_START_MS + (SYNC_LONG_BARS + 10) * MIN).start()
+    server.accounts.add(API_KEY, API_SECRET,
+                        trades=make_trades("BTCUSDT", FAKE_START_MS, 50, 60_000))
     try:
         yield server
     finally:
@@ -224,7 +244,9 @@ async def seed(settings: Settings, email: str) -> tuple[int, str, Seeded]:
         batch = await save_import(NewImport(user.id, "history", "plain_csv", EXCHANGE, None,
                                             transactions()))
         token = Tokens(load_secret(settings)).issue(user).access_token
-        return user.id, token, Seeded(strategy.id, batch.id)
+        key = await create_key(user.id, "binance", "main", API_KEY, API_SECRET,
+                               vault_for(settings))
+        return user.id, token, Seeded(strategy.id, batch.id, encode_id("ExchangeKey", key.id))
     finally:
         await close_db()
 
@@ -251,14 +273,16 @@ def served(request: pytest.FixtureRequest, contract_db: str, fake: FakeBinance,
     with contextlib.ExitStack() as stack:
         common: dict[str, Any] = {
             "database_url": contract_db, "data_dir": data_dir, "jwt_secret": JWT_SECRET,
-            "binance_rest_url": fake.rest_url, "binance_ws_url": fake.ws_url}
+            "binance_rest_url": fake.rest_url, "binance_ws_url": fake.ws_url,
+            "master_key": MASTER_KEY}
         if executor == "celery":
             settings = Settings(**common, executor="celery", redis_url=module_redis,
                                 sweep_chunk_size=SWEEP_CHUNK, job_heartbeat_s=0.5)
             env = {k: v for k, v in os.environ.items() if not k.startswith(("JOB_", "CELERY_"))}
             env.update(DATABASE_URL=contract_db, REDIS_URL=module_redis, EXECUTOR="celery",
                        BINANCE_REST_URL=fake.rest_url, BINANCE_WS_URL=fake.ws_url,
-                       SWEEP_CHUNK_SIZE=str(SWEEP_CHUNK), JOB_HEARTBEAT_S="0.5", PYTHONUNBUFFERED="1")
+                       SWEEP_CHUNK_SIZE=str(SWEEP_CHUNK), JOB_HEARTBEAT_S="0.5", PYTHONUNBUFFERED="1",
+                       MASTER_KEY=MASTER_KEY)
             workers = LocalWorkers(env, data_dir / "logs")
             stack.callback(workers.stop_all)
             for proc in [workers.start(name, wait=False) for name in ("one", "two")]:

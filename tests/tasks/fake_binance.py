@@ -3,7 +3,9 @@
 Serves, in Binance's formats: ``GET /api/v3/exchangeInfo``, ``GET /api/v3/klines`` (12-field rows,
 prices as strings, ``startTime``/``endTime``/``limit`` as Binance: default 500, max 1000, error
 ``-1121`` for an unknown symbol, ``-1120`` for a bad interval), ``GET /api/v3/time``,
-``GET /api/v3/ping``, and the kline stream on ``/ws`` (``SUBSCRIBE`` requests as ccxt.pro sends them,
+``GET /api/v3/ping``, the signed ``GET /api/v3/account`` and ``GET /api/v3/myTrades`` of the
+accounts in ``accounts`` (``tests.tasks.fake_binance_account``: API keys, HMAC-SHA256
+signatures and Binance's errors for them), and the kline stream on ``/ws`` (``SUBSCRIBE`` requests as ccxt.pro sends them,
 then ``{"e": "kline", ...}`` events). Any other path answers 404 and is recorded in ``unexpected``.
 
 Candles come from ``fake_market.MarketSeries``: deterministic, seeded, from ``start_ms`` on.
@@ -13,7 +15,8 @@ The server's clock (``now_ms``) decides which bar is still open: klines stop at 
 event of a bar at its close).
 
 Faults, set per test: ``fail_next`` (429 with Retry-After, 418, 500, 503, ... on the next N
-requests), ``delay_next`` (answer after a delay, beyond the client's timeout), ``skip_once``
+requests of a path, optionally after M normal answers), ``delay_next`` (answer after a delay,
+beyond the client's timeout), ``skip_once``
 (omit a range of bars from the next page that has them), ``duplicate_next`` (repeat rows in the next
 pages), ``drop_ws_after`` (close the websocket after N events while the clock jumps ahead).
 """
@@ -29,6 +32,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from domain.candles import Candles
+from tests.tasks.fake_binance_account import FakeAccounts
 from tests.tasks.fake_market import INTERVALS, MARKETS, START_MS, MarketSeries, symbol_info
 
 
@@ -39,6 +43,7 @@ class _Fault:
     delay_s: float = 0.0
     count: int = 1
     path: str = "/api/v3/klines"
+    after: int = 0  # requests to let through first
 
 
 class FakeBinance:
@@ -65,6 +70,7 @@ class FakeBinance:
         self._drop_pause = 0.0
         self._ticks = 0
         self.market = MarketSeries(seed, start_ms)
+        self.accounts = FakeAccounts()
         self._sockets: set[web.WebSocketResponse] = set()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -86,8 +92,8 @@ class FakeBinance:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)  # (a second stop() does nothing)
         if self._thread is not None:
             self._thread.join(10)
 
@@ -115,6 +121,8 @@ class FakeBinance:
         app.router.add_get("/api/v3/klines", self._klines)
         app.router.add_get("/api/v3/time", self._time)
         app.router.add_get("/api/v3/ping", self._ping)
+        app.router.add_get("/api/v3/account", self._account)
+        app.router.add_get("/api/v3/myTrades", self._my_trades)
         app.router.add_get("/ws", self._ws)
         app.router.add_get("/ws/{tail:.*}", self._ws)
         app.router.add_route("*", "/{tail:.*}", self._other)
@@ -134,15 +142,18 @@ class FakeBinance:
 
     # ---- faults ----------------------------------------------------------------------------
     def fail_next(self, status: int, count: int = 1, retry_after: float | None = None,
-                  path: str = "/api/v3/klines") -> None:
-        """Answer the next ``count`` requests to ``path`` with ``status`` (and Retry-After)."""
+                  path: str = "/api/v3/klines", after: int = 0) -> None:
+        """Answer the next ``count`` requests to ``path`` with ``status`` (and Retry-After),
+        once ``after`` more have been answered normally."""
         ra = None if retry_after is None else str(retry_after)
         with self._lock:
-            self._faults.append(_Fault(status=status, retry_after=ra, count=count, path=path))
+            self._faults.append(_Fault(status=status, retry_after=ra, count=count, path=path,
+                                       after=after))
 
-    def delay_next(self, seconds: float, count: int = 1, path: str = "/api/v3/klines") -> None:
+    def delay_next(self, seconds: float, count: int = 1, path: str = "/api/v3/klines",
+                   after: int = 0) -> None:
         with self._lock:
-            self._faults.append(_Fault(delay_s=seconds, count=count, path=path))
+            self._faults.append(_Fault(delay_s=seconds, count=count, path=path, after=after))
 
     def skip_once(self, start_ms: int, end_ms: int) -> None:
         """Leave the bars opening in [start_ms, end_ms) out of the next page that has any."""
@@ -166,6 +177,9 @@ class FakeBinance:
         with self._lock:
             for f in self._faults:
                 if f.path == path and f.count > 0:
+                    if f.after > 0:
+                        f.after -= 1
+                        return None
                     f.count -= 1
                     return f
         return None
@@ -203,6 +217,13 @@ class FakeBinance:
 
     async def _ping(self, request: web.Request) -> web.Response:
         return await self._faulted(request) or web.json_response({})
+
+    async def _account(self, request: web.Request) -> web.Response:
+        return await self._faulted(request) or await self.accounts.account(request)
+
+    async def _my_trades(self, request: web.Request) -> web.Response:
+        return (await self._faulted(request)
+                or await self.accounts.my_trades(request, MARKETS))
 
     async def _other(self, request: web.Request) -> web.Response:
         self.unexpected.append(f"{request.method} {request.path_qs}")

@@ -14,7 +14,13 @@ every kline event the websocket has sent so far, oldest first, as Binance's ``{"
 "k": {...}}`` payloads, ``GET /state`` with the clock, the ticks and the paths served that a
 real Binance would not have been asked (``unexpected``), and ``POST /delay`` with
 ``{"seconds": 4, "count": 1}`` makes the next ``count`` kline pages answer ``seconds`` late (a
-sync that runs long enough to be cancelled). SIGTERM or SIGINT stops both.
+sync that runs long enough to be cancelled). ``POST /accounts`` with ``{"api_key": ..., "api_secret":
+..., "trades": {"BTCUSDT": 1500}, "start_ms": 1704067200000, "step_ms": 60000, "balances":
+{"USDT": "1000"}}`` adds an account whose signed requests (``/api/v3/account``,
+``/api/v3/myTrades``) are answered (``tests.tasks.fake_binance_account``; trades generated per
+symbol from ``start_ms``, every ``step_ms``, default 2024-01-01 and one minute); ``POST
+/accounts/revoke`` with ``{"api_key": ...}`` makes a key refused from then on. ``GET /state``
+also counts the signed requests accepted and refused. SIGTERM or SIGINT stops both.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from typing import Any
 from aiohttp import web
 
 from tests.tasks.fake_binance import FakeBinance
+from tests.tasks.fake_binance_account import make_trades
+from tests.tasks.fake_market import START_MS
 
 
 class RecordingFakeBinance(FakeBinance):
@@ -59,7 +67,10 @@ async def serve(fake: RecordingFakeBinance) -> None:
         return web.json_response({"now_ms": fake.now_ms, "ticks": fake.ticks,
                                   "ws_connections": fake.ws_connections,
                                   "ws_subscriptions": fake.ws_subscriptions,
-                                  "unexpected": fake.unexpected})
+                                  "unexpected": fake.unexpected,
+                                  "signed": fake.accounts.signed,
+                                  "refused": {str(k): v for k, v in
+                                              fake.accounts.refused.items()}})
 
     async def delay(request: web.Request) -> web.Response:
         body = await request.json()
@@ -69,7 +80,30 @@ async def serve(fake: RecordingFakeBinance) -> None:
         fake.delay_next(seconds, count)
         return web.json_response({"seconds": seconds, "count": count})
 
+    async def accounts(request: web.Request) -> web.Response:
+        body = await request.json()
+        key, secret = str(body.get("api_key", "")), str(body.get("api_secret", ""))
+        trades = body.get("trades") or {}
+        if not key or not secret or not isinstance(trades, dict):
+            return web.json_response({"error": "api_key, api_secret, trades {SYMBOL: count}"},
+                                     status=400)
+        start, step = int(body.get("start_ms", START_MS)), int(body.get("step_ms", 60_000))
+        rows = [t for symbol, count in trades.items()
+                for t in make_trades(str(symbol), start, min(int(count), 100_000), step)]
+        fake.accounts.add(key, secret, balances=body.get("balances"), trades=rows)
+        return web.json_response({"api_key": key, "trades": len(rows)})
+
+    async def revoke(request: web.Request) -> web.Response:
+        body = await request.json()
+        try:
+            fake.accounts.revoke(str(body.get("api_key", "")))
+        except KeyError:
+            return web.json_response({"error": "no such api_key"}, status=404)
+        return web.json_response({"revoked": True})
+
     app = web.Application()
+    app.router.add_post("/accounts", accounts)
+    app.router.add_post("/accounts/revoke", revoke)
     app.router.add_post("/delay", delay)
     app.router.add_get("/events", events)
     app.router.add_get("/state", state)

@@ -26,6 +26,8 @@ export const routes: RouteRecordRaw[] = [
   { path: '/market', name: 'market', component: () => import('@/pages/MarketPage.vue'), meta: { title: 'Market data' } },
   { path: '/transactions', name: 'transactions', component: () => import('@/pages/TransactionsPage.vue'), meta: { title: 'Transactions' } },
   { path: '/replays/:id', name: 'replay', component: () => import('@/pages/ReplayPage.vue'), meta: { title: 'Replay' }, props: true },
+  { path: '/admin/users', name: 'admin-users', component: () => import('@/pages/AdminUsersPage.vue'), meta: { title: 'Users and roles' } },
+  { path: '/admin/audit', name: 'admin-audit', component: () => import('@/pages/AdminAuditPage.vue'), meta: { title: 'Audit log' } },
   { path: '/settings', name: 'settings', component: () => import('@/pages/SettingsPage.vue'), meta: { title: 'Settings' } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/pages/NotFoundPage.vue'), meta: { title: 'Page not found', public: true } },
 ]
@@ -33,5 +35,6 @@ export const routes: RouteRecordRaw[] = [
 export const router = createRouter({
   history: createWebHistory(),
   routes,
-  scrollBehavior: (_to, _from, saved) => saved ?? { top: 0 },
+  // a #hash opens at that section (e.g. /settings#exchange-keys), below the sticky header
+  scrollBehavior: (to, _from, saved) => saved ?? (to.hash ? { el: to.hash, top: 72 } : { top: 0 }),
 })

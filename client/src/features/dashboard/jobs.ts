@@ -9,6 +9,7 @@ export const KIND_LABEL: Record<JobKind, string> = {
   SWEEP: 'Sweep',
   SYNC: 'Market data sync',
   REPLAY: 'Replay',
+  EXCHANGE_IMPORT: 'Import from Binance',
 }
 
 /** What the job is, in a few words: the strategy of a backtest, the size of a sweep... */
@@ -22,6 +23,8 @@ export function jobTitle(job: DashboardJobFragment): string {
       return `${job.exchange} candles`
     case 'Replay':
       return job.source === 'BACKTEST' ? 'A backtest’s trades' : 'Your transactions'
+    case 'ExchangeImport':
+      return 'Your trades on Binance'
     default: {
       const never: never = job
       throw new Error(`unexpected job ${JSON.stringify(never)}`)
@@ -46,6 +49,8 @@ export function jobLink(job: Pick<DashboardJobFragment, 'id' | 'kind'>): string 
       return `/replays/${id}`
     case 'SYNC':
       return '/market'
+    case 'EXCHANGE_IMPORT':
+      return '/transactions'
     default:
       return '/'
   }

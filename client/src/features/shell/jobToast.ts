@@ -7,6 +7,7 @@ const NAMES: Record<JobEvent['jobKind'], string> = {
   SWEEP: 'Sweep',
   SYNC: 'Market data sync',
   REPLAY: 'Replay',
+  EXCHANGE_IMPORT: 'Import from Binance',
 }
 
 /** The toast for a job event: only its end is worth interrupting for (null otherwise). */
@@ -34,6 +35,8 @@ export function jobLink(event: Pick<JobEvent, 'jobKind' | 'jobId'>): string {
       return `/sweeps/${id}`
     case 'REPLAY':
       return `/replays/${id}`
+    case 'EXCHANGE_IMPORT':
+      return '/transactions'
     default:
       return '/market'
   }

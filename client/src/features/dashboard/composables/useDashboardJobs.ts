@@ -13,7 +13,7 @@ import { useUi } from '@/stores/ui'
 import { applyJobEvent, isTerminalEvent, jobView, KIND_LABEL, orderJobs, type JobEvent, type JobView, type LiveJob } from '../jobs'
 
 const PAGE = 10
-const JOB_TYPES = ['Backtest', 'Sweep', 'SyncJob', 'Replay']
+const JOB_TYPES = ['Backtest', 'Sweep', 'SyncJob', 'Replay', 'ExchangeImport']
 
 /**
  * Your queued and running jobs of every kind (the server's first page of them), with their live
