@@ -6,6 +6,8 @@
 * ``users list [--json]``: every account.
 * ``users set-password EMAIL [--password-stdin]``: a new password (e.g. for a lost demo one);
   every session of the account ends and its personal access tokens are revoked.
+* ``users set-role EMAIL viewer|trader|admin``: a new role, from the account's next request
+  (the last active admin cannot be demoted: make another one first).
 * ``users disable EMAIL`` / ``users enable EMAIL``: a disabled account cannot log in, and its
   tokens (access, refresh and personal access tokens) are refused from the next request on;
   disabling ends its sessions for good.
@@ -14,7 +16,8 @@
 
 Each opens the database of ``DATABASE_URL`` like the ``db`` commands; a broken rule (bad email,
 a password against the policy of ``store.passwords``, email taken) is one line on stderr and
-exit code 2 (``cli.main``).
+exit code 2 (``cli.main``). Password, role and enable/disable changes are written to the audit
+log with the actor ``cli:<OS user>`` (``store.audit``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import sys
 
 from cli.db_commands import table, with_db
 from cli.errors import UsageError
+from store import audit as store_audit
+from store import user_admin
 from store import users as store_users
 from store.models import Role
 from store.users import UserRecord
@@ -44,6 +49,14 @@ def _password(args: argparse.Namespace) -> str:
     if getpass.getpass("Repeat the password: ") != password:
         raise UsageError("the two passwords differ")
     return password
+
+
+def _actor() -> str:
+    """Who ran the command, for the audit log."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in this environment
+        return "cli"
 
 
 def _describe(user: UserRecord) -> str:
@@ -87,15 +100,64 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 def cmd_users_set_password(args: argparse.Namespace) -> int:
     """Give an account a new password."""
     password = _password(args)
-    user = with_db(lambda: store_users.set_password(args.email, password))
+    async def work() -> UserRecord | None:
+        user = await store_users.set_password(args.email, password)
+        if user is not None:
+            await store_audit.record("auth.password_change", actor_email=_actor(),
+                                     target_type="User", target_id=user.id,
+                                     details={"email": user.email, "via": "cli"})
+        return user
+
+    user = with_db(work)
     if user is None:
         raise UsageError(f"no account with email {store_users.normalize_email(args.email)}")
     print(f"new password set for {_describe(user)}")
     return 0
 
 
+def cmd_users_set_role(args: argparse.Namespace) -> int:
+    """Give an account a role (the last active admin cannot be demoted)."""
+    role = Role(args.role)
+
+    async def work() -> UserRecord | None:
+        user_id = await user_admin.id_of_email(args.email)
+        if user_id is None:
+            return None
+        try:
+            changed = await user_admin.set_role(user_id, role)
+        except user_admin.ChangeRefused as err:
+            await store_audit.record("user.role_change", actor_email=_actor(),
+                                     target_type="User", target_id=user_id, outcome="denied",
+                                     details={"role": role.value, "reason": err.message,
+                                              "via": "cli"})
+            raise UsageError(err.message) from err
+        assert changed is not None
+        user, before = changed
+        if before != role:
+            await store_audit.record("user.role_change", actor_email=_actor(),
+                                     target_type="User", target_id=user.id,
+                                     details={"email": user.email, "from": before.value,
+                                              "to": role.value, "via": "cli"})
+        return user
+
+    user = with_db(work)
+    if user is None:
+        raise UsageError(f"no account with email {store_users.normalize_email(args.email)}")
+    print(f"role set: {_describe(user)}")
+    return 0
+
+
 def _set_active(args: argparse.Namespace, active: bool) -> int:
-    user = with_db(lambda: store_users.set_active(args.email, active))
+    async def work() -> UserRecord | None:
+        user = await store_users.set_active(args.email, active)
+        if user is not None:
+            await store_audit.record("user.active_change", actor_email=_actor(),
+                                     target_type="User", target_id=user.id,
+                                     details={"email": user.email, "active": active,
+                                              "via": "cli"})
+        return user
+
+    user = with_db(work)
     if user is None:
         raise UsageError(f"no account with email {store_users.normalize_email(args.email)}")
     print(f"{'enabled' if active else 'disabled'} {_describe(user)}")

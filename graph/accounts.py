@@ -50,9 +50,11 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from graph.audit import audit
 from graph.auth import ACCOUNT_GONE, TokenPair
 from graph.context import Context
 from graph.errors import Forbidden, RateLimited, Unauthenticated
+from graph.rate_limits import QuotaExceeded
 from graph.types_common import (
     Node,
     NotFoundError,
@@ -72,8 +74,9 @@ from store.tokens import TokenRecord
 from store.users import UserRecord
 
 # The store's enums double as GraphQL enums (registered here, once, for the whole schema).
-strawberry.enum(Role, name="Role", description="What a user may do: USER owns its "
-                "objects only, ADMIN may read and change everything.")
+strawberry.enum(Role, name="Role", description="What a user may do: VIEWER reads its own "
+                "objects, TRADER also runs jobs and writes, ADMIN also manages users, roles "
+                "and the audit log, and reads and changes everything.")
 strawberry.enum(TokenScope, name="TokenScope", description="What a personal access token "
                 "allows: READ (queries) or READ_WRITE (also mutations).")
 
@@ -251,14 +254,21 @@ async def login(info: Info[Context, None], input: LoginInput) -> LoginResult:
     ip = info.context.client_ip
     refusal = await throttle.begin(input.email, ip)
     if refusal is not None:
+        await audit(info.context, "auth.login_failed", actor_email=input.email.strip()[:254],
+                    outcome="denied", details={"reason": "throttled"})
         if info.context.response is not None:
             info.context.response.headers["Retry-After"] = str(refusal.retry_after_s)
         raise RateLimited(refusal.message, refusal.retry_after_s)
     user = await store_users.authenticate(input.email, input.password)
     if user is None:
+        await audit(info.context, "auth.login_failed", actor_email=input.email.strip()[:254],
+                    outcome="failed", details={"reason": "wrong email or password"})
         return InvalidCredentials(message=INVALID_CREDENTIALS)
     await throttle.succeeded(input.email, ip)
-    return await _signed_in(info, user)
+    payload = await _signed_in(info, user)
+    await audit(info.context, "auth.login", user_id=user.id, actor_email=user.email,
+                target_type="User", target_id=user.id)
+    return payload
 
 
 async def _signed_in(info: Info[Context, None], user: UserRecord) -> AuthPayload:
@@ -295,6 +305,9 @@ async def refresh_token(info: Info[Context, None], refresh_token: str) -> AuthPa
         raise Unauthenticated(ACCOUNT_GONE)
     rotation = await store_sessions.rotate(session_id, jti, user_id)
     if rotation.outcome == store_sessions.Outcome.REUSED:
+        await audit(info.context, "auth.refresh_reuse", user_id=user_id, outcome="denied",
+                    target_type="Session", target_id=session_id,
+                    details={"effect": "every token of the session revoked"})
         raise Unauthenticated("this refresh token was already used: refresh tokens work once. "
                               "Someone may have a copy, so every token of this sign-in has "
                               "been revoked: sign in again")
@@ -344,7 +357,12 @@ async def change_password(info: Info[Context, None],
     except store_users.InvalidAccount as err:
         return _problems("input", err.problems)
     if user is None:
+        await audit(info.context, "auth.password_change", target_type="User",
+                    target_id=viewer.user_id, outcome="failed",
+                    details={"reason": "the current password is wrong"})
         return InvalidCredentials(message="the current password is wrong")
+    await audit(info.context, "auth.password_change", target_type="User", target_id=user.id,
+                details={"effect": "every session and personal access token ended"})
     return await _signed_in(info, user)
 
 
@@ -356,6 +374,8 @@ async def logout(info: Info[Context, None], refresh_token: str) -> LogoutResult:
     if not await store_sessions.revoke_session(session_id, user_id,
                                                store_sessions.Revoked.LOGOUT):
         return InvalidToken(message="this session has ended already: sign in again")
+    await audit(info.context, "auth.logout", user_id=user_id, target_type="Session",
+                target_id=session_id)
     return LoggedOut(message="signed out: this session's tokens no longer work")
 
 
@@ -368,9 +388,17 @@ async def create_access_token(info: Info[Context, None],
     problems = store_tokens.token_problems(input.name, input.expires_in_days)
     if problems:
         return _problems("input", problems)
+    cap = info.context.services.settings.max_access_tokens_per_user
+    if cap and await store_tokens.count_active_tokens(viewer.user_id) >= cap:
+        raise QuotaExceeded(f"You have {cap} personal access tokens, the most one user may "
+                            "hold (MAX_ACCESS_TOKENS_PER_USER): revoke one you no longer use "
+                            "(revokeAccessToken), then create this one", cap)
     record, secret = await store_tokens.create_token(
         viewer.user_id, input.name, TokenScope(input.scope),
         store_tokens.expiry_after(input.expires_in_days))
+    await audit(info.context, "token.create", target_type="AccessToken", target_id=record.id,
+                details={"name": record.name, "scope": str(record.scope),
+                         "prefix": record.prefix})
     return CreatedAccessToken(token=secret, access_token=AccessToken.from_record(record))
 
 
@@ -385,6 +413,8 @@ async def revoke_access_token(info: Info[Context, None],
                                              owner=info.context.scope())
     if record is None:
         return NotFoundError(message=f"access token {id} not found")
+    await audit(info.context, "token.revoke", target_type="AccessToken", target_id=record.id,
+                details={"name": record.name, "owner_id": record.owner_id})
     return AccessToken.from_record(record)
 
 
@@ -435,7 +465,9 @@ class AccountMutations:
     create_access_token: CreateAccessTokenResult = strawberry.mutation(
         resolver=create_access_token,
         description="Create a personal access token. Needs a session from login: a personal "
-                    "access token cannot create tokens.")
+                    "access token cannot create tokens. A user holds at most "
+                    "MAX_ACCESS_TOKENS_PER_USER working tokens (default 50): one more is the "
+                    "error QUOTA_EXCEEDED (extensions.limit).")
     revoke_access_token: RevokeAccessTokenResult = strawberry.mutation(
         resolver=revoke_access_token,
         description="Revoke a personal access token: it stops working at once (NotFoundError "

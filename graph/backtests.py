@@ -23,6 +23,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from graph.audit import audit
 from graph.backtest_types import Backtest, PerformanceSummary
 from graph.context import Context
 from graph.errors import BadUserInput, NotFound
@@ -198,6 +199,8 @@ async def run_backtest(info: Info[Context, None], input: RunBacktestInput) -> Ru
         return NotFoundError(message=f"strategy {input.strategy_id} not found")
     except InvalidRequest as err:
         return ValidationError.of_domain(err.problems)
+    await audit(ctx, "job.start", target_type="Backtest", target_id=record.id,
+                details={"kind": "backtest", "symbol": record.symbol})
     return Backtest.from_record(record)
 
 

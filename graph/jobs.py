@@ -34,6 +34,7 @@ from strawberry.types import Info
 from domain.jobs import RunStatus as DomainRunStatus
 from domain.jobs import Stage
 from graph.accounts import User
+from graph.audit import audit
 from graph.context import Context
 from graph.errors import BadUserInput, NotFound
 from graph.ids import decode_id, encode_id
@@ -263,8 +264,12 @@ async def cancel(info: Info[Context, None], kind: str, ident: strawberry.ID | st
     scope = ctx.scope()
     state = await cancel_stored_job(kind, key, owner=scope, executor=ctx.services.executor,
                                     broadcaster=ctx.services.broadcaster)
+    target = job_type(kind).graphql_type.__name__
     if state is None:
+        await audit(ctx, "job.cancel", target_type=target, target_id=key, outcome="failed",
+                    details={"kind": kind, "reason": "not found"})
         return None
+    await audit(ctx, "job.cancel", target_type=target, target_id=key, details={"kind": kind})
     return (await load_jobs([(kind, key)], scope)).get((kind, key))
 
 

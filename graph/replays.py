@@ -23,6 +23,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.errors import DomainError
+from graph.audit import audit
 from graph.context import Context
 from graph.errors import NotFound
 from graph.jobs import cancel_as, follow_job, register_job_type
@@ -129,6 +130,8 @@ async def run_replay(info: Info[Context, None], input: RunReplayInput) -> RunRep
         return NotFoundError(message=f"backtest {input.backtest_id} not found")
     except InvalidRequest as err:
         return ValidationError.of_domain(err.problems)
+    await audit(ctx, "job.start", target_type="Replay", target_id=record.id,
+                details={"kind": "replay"})
     return Replay.from_record(record)
 
 

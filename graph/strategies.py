@@ -34,6 +34,7 @@ from domain.strategy.naming import (
     updated_version,
 )
 from graph.accounts import User
+from graph.audit import audit
 from graph.context import Context
 from graph.errors import BadUserInput, NotFound
 from graph.owners import owner_field
@@ -333,6 +334,8 @@ async def delete_strategy(info: Info[Context, None], id: strawberry.ID) -> Delet
     deleted = await store.delete_strategy(found.id, owner=owner) if found is not None else None
     if found is None or deleted is None:
         return NotFoundError(message=f"strategy {id} not found")
+    await audit(info.context, "strategy.delete", target_type="Strategy", target_id=found.id,
+                details={"name": found.name, "versions": len(deleted)})
     return DeletedStrategy(name=found.name, deleted_ids=[global_id("Strategy", i) for i in deleted])
 
 

@@ -23,6 +23,7 @@ from strawberry.types import Info
 
 from domain.errors import DomainError
 from domain.metrics import METRIC_NAMES
+from graph.audit import audit
 from graph.backtest_types import PerformanceSummary
 from graph.context import Context
 from graph.errors import NotFound
@@ -249,6 +250,8 @@ async def run_sweep(info: Info[Context, None], input: RunSweepInput) -> RunSweep
         return NotFoundError(message=f"strategy {input.strategy_id} not found")
     except InvalidRequest as err:
         return ValidationError.of_domain(err.problems)
+    await audit(ctx, "job.start", target_type="Sweep", target_id=record.id,
+                details={"kind": "sweep"})
     return Sweep.from_record(record)
 
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from graph.audit import audit
 from graph.context import Context
 from graph.errors import NotFound
 from graph.jobs import (
@@ -127,6 +128,8 @@ async def sync_market_data(info: Info[Context, None],
                                       since, until)
     await start_job("sync", job.id, viewer.user_id, info.context.services.executor,
                     info.context.services.broadcaster)
+    await audit(info.context, "job.start", target_type="SyncJob", target_id=job.id,
+                details={"kind": "sync", "exchange": exchange, "symbol": symbol})
     return SyncJob.from_record(job)
 
 

@@ -20,6 +20,8 @@ declare module 'vitest' {
     baseUrl: string
     /** An account that exists in the server's database. */
     user: { email: string; password: string }
+    /** An admin account (`backtest users create --admin`). */
+    admin: { email: string; password: string }
     /** The fake Binance the server syncs from (see tests/tasks/serve_fake_binance.py). */
     fakeBinance: { restUrl: string; wsUrl: string; controlUrl: string }
   }
@@ -154,6 +156,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   run(['db', 'migrate', '--seed-demo'], env)
   const user = { email: 'e2e@example.com', password: 'e2e-password-1234' }
   run(['users', 'create', user.email, '--password-stdin'], env, `${user.password}\n`)
+  const admin = { email: 'e2e-admin@example.com', password: 'e2e-admin-password-1234' }
+  run(['users', 'create', admin.email, '--admin', '--password-stdin'], env, `${admin.password}\n`)
 
   const fake = await startFakeBinance(env)
   const serveEnv: NodeJS.ProcessEnv = { ...env, BINANCE_REST_URL: fake.restUrl, BINANCE_WS_URL: fake.wsUrl }
@@ -181,6 +185,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide('baseUrl', baseUrl)
   project.provide('user', user)
+  project.provide('admin', admin)
   project.provide('fakeBinance', { restUrl: fake.restUrl, wsUrl: fake.wsUrl, controlUrl: fake.controlUrl })
 
   return async () => {

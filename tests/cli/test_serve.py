@@ -69,7 +69,7 @@ def test_serve_options(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[st
     code, out, _ = run_cli(capsys, "serve", "--host", "0.0.0.0", "--port", "9123", "--reload")
     assert code == 0
     assert (calls[0]["host"], calls[0]["port"], calls[0]["reload"]) == ("0.0.0.0", 9123, True)
-    assert "http://127.0.0.1:9123/graphql" in out and "GRAPHQL_IDE=0" in out
+    assert "http://127.0.0.1:9123/graphql" in out and "playground   off (GRAPHIQL=1 turns it on)" in out
 
 
 @pytest.mark.parametrize("port", ["0", "70000", "http"])
@@ -225,9 +225,9 @@ def test_users_commands(use_db: pytest.MonkeyPatch,
     code, out, _ = run_cli(capsys, "users", "list", "--json")
     listed = json.loads(out)
     assert [(u["email"], u["role"], u["is_active"]) for u in listed] == [
-        ("root@example.com", "admin", True), ("u@example.com", "user", True)]
+        ("root@example.com", "admin", True), ("u@example.com", "trader", True)]
     code, out, _ = run_cli(capsys, "users", "disable", "U@example.com")
-    assert code == 0 and "disabled user 2 u@example.com (user, disabled)" in out
+    assert code == 0 and "disabled user 2 u@example.com (trader, disabled)" in out
     code, out, _ = run_cli(capsys, "users", "list")
     assert "u@example.com" in out and " no " in out
     assert run_cli(capsys, "users", "enable", "u@example.com")[0] == 0

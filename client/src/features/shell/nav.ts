@@ -5,14 +5,18 @@ import {
   FlaskConical,
   Grid3x3,
   LayoutDashboard,
+  ScrollText,
   Settings,
   SquareFunction,
+  Users,
 } from '@lucide/vue'
 
 export interface NavItem {
   to: string
   label: string
   icon: Component
+  /** Shown to admins only (the server refuses the page's data to anyone else). */
+  admin?: boolean
 }
 
 export const NAV: NavItem[] = [
@@ -23,4 +27,6 @@ export const NAV: NavItem[] = [
   { to: '/market', label: 'Market data', icon: CandlestickChart },
   { to: '/transactions', label: 'Transactions', icon: ArrowLeftRight },
   { to: '/settings', label: 'Settings', icon: Settings },
+  { to: '/admin/users', label: 'Users and roles', icon: Users, admin: true },
+  { to: '/admin/audit', label: 'Audit log', icon: ScrollText, admin: true },
 ]
