@@ -33,6 +33,7 @@ from domain.candles import Candles
 from domain.csv import read_candles_csv
 from domain.errors import DataError, DomainError
 from domain.timeframes import parse_timeframe
+from graph.audit import audit
 from graph.context import Context
 from graph.errors import BadUserInput
 from graph.sync_jobs import from_ms
@@ -179,9 +180,16 @@ async def import_candles(
     try:
         candles = await asyncio.to_thread(_parse, data, symbol, tf)
     except DataError as err:
+        await audit(ctx, "import.create", target_type="Candles", outcome="failed",
+                    target_id=f"{exchange}:{symbol}", details={"kind": "candles",
+                                                              "filename": filename or ""})
         return CandleFileProblems.of(err)
     new = await write_candles_and_invalidate(ctx.services.cache, exchange, symbol,
                                              candles.timeframe, candles)
+    await audit(ctx, "import.create", target_type="Candles",
+                target_id=f"{exchange}:{symbol}:{candles.timeframe}",
+                details={"kind": "candles", "filename": filename or "", "count": len(candles),
+                         "new": new})
     return CandleImport(exchange=exchange, symbol=symbol, timeframe=candles.timeframe,
                         filename=filename, count=len(candles), new=new,
                         first=from_ms(int(candles.ts[0])), last=from_ms(int(candles.ts[-1])))

@@ -20,6 +20,7 @@ from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from domain.transactions.model import ImportProblems
+from graph.audit import audit
 from graph.context import Context
 from graph.errors import NotFound
 from graph.transaction_types import (
@@ -91,7 +92,11 @@ async def import_transactions_resolver(
     except InvalidImport as err:
         return ValidationError.of(err.problems)
     except ImportProblems as err:
+        await audit(ctx, "import.create", target_type="TransactionImport", outcome="failed",
+                    details={"kind": "transactions", "filename": filename or ""})
         return TransactionFileProblems.of(err)
+    await audit(ctx, "import.create", target_type="TransactionImport", target_id=record.id,
+                details={"kind": "transactions", "filename": filename or ""})
     return TransactionImport.from_record(record)
 
 

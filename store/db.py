@@ -19,6 +19,7 @@ when the extension is available, otherwise a BRIN index on ``ts``.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,8 +46,8 @@ MODELS_MODULE = "store.models"
 
 __all__ = ["APP_LABEL", "MIGRATIONS_MODULE", "MODELS_MODULE", "active_settings", "close_db",
            "connection", "database", "db_info", "existing_tables", "init_db", "is_postgres",
-           "is_transient_error", "migrate", "migration_state", "tortoise_config",
-           "unreachable_message"]
+           "is_transient_error", "migrate", "migration_state", "private_dir",
+           "private_sqlite_files", "tortoise_config", "unreachable_message"]
 
 _active: Settings | None = None
 _last_backend: str | None = None
@@ -72,6 +73,37 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def private_dir(path: Path) -> Path:
+    """``path``, created (with its parents) readable by its owner only (0700) when missing: the
+    data folder and the SQLite file's folder. An existing folder keeps its mode (it may be
+    shared on purpose, e.g. a home directory)."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    return path
+
+
+def private_sqlite_files(path: Path) -> None:
+    """The SQLite database ``path`` readable by its owner only (0600): created empty with that
+    mode when missing (SQLite takes an empty file for a new database, and creates its
+    ``-wal``, ``-shm`` and ``-journal`` files with the database's mode), or narrowed to it,
+    with those side files, when it exists."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        for file in (path, *(path.with_name(path.name + s) for s in SQLITE_SIDE_FILES)):
+            try:
+                if file.stat().st_mode & 0o077:
+                    file.chmod(PRIVATE_FILE_MODE)
+            except FileNotFoundError:
+                continue
+    else:
+        os.close(fd)
+
+
 def _sqlite_path(url: str) -> Path | None:
     path = url.split("://", 1)[1].split("?", 1)[0]
     return None if path in ("", ":memory:") else Path(path)
@@ -94,7 +126,8 @@ async def init_db(settings: Settings | None = None, *, share_across_tasks: bool 
         EXECUTOR_CACHE.clear()
     _last_backend = settings.backend
     if settings.backend == "sqlite" and (path := _sqlite_path(settings.database_url)):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        private_sqlite_files(path)
     await Tortoise.init(config=config, _enable_global_fallback=share_across_tasks)
     _active = settings
     try:

@@ -82,6 +82,13 @@ async def create_token(owner_id: int, name: str, scope: TokenScope,
     return _token_record(row), secret
 
 
+async def count_active_tokens(owner_id: int) -> int:
+    """How many of ``owner_id``'s tokens work (neither revoked nor expired)."""
+    live = AccessToken.filter(owner_id=owner_id, revoked_at=None)
+    return (await live.filter(expires_at=None).count()
+            + await live.filter(expires_at__gt=datetime.now(UTC)).count())
+
+
 async def list_tokens(*, owner: OwnerScope) -> list[TokenRecord]:
     """The tokens ``owner`` may see, newest first."""
     query = scoped(AccessToken.all(), owner)

@@ -33,6 +33,7 @@ owner are serialised by an advisory lock (SQLite has one writer anyway).
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -119,26 +120,43 @@ async def _lock(raw: Raw, owner_id: int) -> None:
                                f"transaction_histories|{owner_id}")
 
 
+def _span(txs: Sequence[Transaction]) -> tuple[int | None, int | None, list[str], bool]:
+    """The first and last times, the symbols, and whether some fill lacks a trade id."""
+    return (min((tx.time_ms for tx in txs), default=None),
+            max((tx.time_ms for tx in txs), default=None), sorted({tx.symbol for tx in txs}),
+            any(tx.trade_id is None for tx in txs))
+
+
+def _fresh(txs: Sequence[Transaction], stored: Sequence[Sequence[Any]],
+           with_ids: bool) -> tuple[list[Transaction], list[str | None]]:
+    return new_transactions(txs, stored_keys(stored, with_ids=with_ids))
+
+
+def _rows(new: NewImport, batch_id: int, now: Any, fresh: Sequence[Transaction],
+          fingerprints: Sequence[str | None]) -> list[tuple[Any, ...]]:
+    return [(new.owner_id, batch_id, new.exchange, tx.symbol, "trade", tx.side, tx.time_ms,
+             tx.price, tx.quantity, tx.fee, tx.fee_asset, tx.trade_id, fp, tx.row, now)
+            for tx, fp in zip(fresh, fingerprints, strict=True)]
+
+
 async def save_import(new: NewImport) -> ImportRecord:
-    """Store the batch and its new transactions in one transaction; the batch's record."""
+    """Store the batch and its new transactions in one transaction; the batch's record.
+
+    The work over every fill (the span, what is new, the rows) runs in a thread, so the event
+    loop keeps serving other requests (``/healthz``...) during an import of a million rows."""
     txs = new.transactions
-    first = min((tx.time_ms for tx in txs), default=None)
-    last = max((tx.time_ms for tx in txs), default=None)
-    symbols = sorted({tx.symbol for tx in txs})
+    first, last, symbols, with_ids = await asyncio.to_thread(_span, txs)
     async with raw_transaction() as raw:
         await _lock(raw, new.owner_id)
         stored = [] if first is None or last is None else await raw.fetch(
             _EXISTING, new.owner_id, first // 1000 * 1000, (last // 1000 + 1) * 1000)
-        with_ids = any(tx.trade_id is None for tx in txs)
-        fresh, fingerprints = new_transactions(txs, stored_keys(stored, with_ids=with_ids))
+        fresh, fingerprints = await asyncio.to_thread(_fresh, txs, stored, with_ids)
         now = raw.now()
         batch_id = await raw.insert_id(
             _BATCH.format(json=raw.json()), new.owner_id, new.name, new.format, new.exchange,
             new.filename, len(txs), len(fresh), len(txs) - len(fresh), first, last,
             orjson.dumps(symbols).decode(), now)
-        rows = [(new.owner_id, batch_id, new.exchange, tx.symbol, "trade", tx.side, tx.time_ms,
-                 tx.price, tx.quantity, tx.fee, tx.fee_asset, tx.trade_id, fp, tx.row, now)
-                for tx, fp in zip(fresh, fingerprints, strict=True)]
+        rows = await asyncio.to_thread(_rows, new, batch_id, now, fresh, fingerprints)
         await raw.insert_rows("transaction_histories", _COLUMNS, rows)
     found = await get_import(batch_id, owner=new.owner_id)
     assert found is not None

@@ -15,15 +15,21 @@ Columns (names matched case-insensitively, in any order, others ignored)::
 
 XLSX files (told by the zip signature or the ``.xlsx`` name) are read with openpyxl, first
 sheet, header on the first non-empty row; row numbers are the sheet's. Cells may hold text,
-numbers or dates. ``Amount`` is only checked (> 0): the price is the ``Price`` column.
+numbers or dates. ``Amount`` is only checked (> 0): the price is the ``Price`` column. The
+sheet is streamed a row at a time, its declared dimension ignored, and capped: at most
+:data:`MAX_XLSX_COLUMNS` columns in a row, :data:`MAX_XLSX_ROWS` rows and
+:data:`MAX_XLSX_CELLS` cells, past which the import stops naming the row (and column). A
+1.5 KB file declaring ``A1:XFD1048576`` no longer fills memory with 17 billion empty cells.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
+import zipfile
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from domain.transactions.fields import (
     EPOCH_NAIVE,
@@ -36,8 +42,7 @@ from domain.transactions.fields import (
     Symbols,
     Unusual,
     brief,
-    csv_records,
-    decode,
+    byte_records,
     first_record,
     grouped_float,
     iso_ms,
@@ -49,6 +54,14 @@ from domain.transactions.fields import (
 from domain.transactions.model import RowProblem, Transaction
 
 COLUMNS = ("Date(UTC)", "Pair", "Side", "Price", "Executed", "Amount", "Fee")
+MAX_XLSX_COLUMNS = 64
+"""The widest row read from an XLSX sheet (column BL); an export has 7 columns."""
+MAX_XLSX_ROWS = 1_048_576
+"""The most rows read from an XLSX sheet (Excel's own limit)."""
+MAX_XLSX_CELLS = 10_000_000
+"""The most cells read from an XLSX sheet, every row's width summed (a million rows of 10)."""
+MAX_XLSX_PART_BYTES = 256 * 1024 * 1024
+"""The most bytes the workbook's parts other than sheets (shared strings...) may unpack to."""
 _HINT = "a Binance spot trade history export has the columns " + ",".join(COLUMNS)
 _Split = tuple[str, str, str]
 """(base, quote, unified), or ("", column, message) when the assets do not make the pair."""
@@ -56,8 +69,8 @@ _Split = tuple[str, str, str]
 
 def parse_binance_export(data: bytes, filename: str | None, symbols: Symbols) -> Parsed:
     if data[:4] == b"PK\x03\x04" or (filename or "").lower().endswith(".xlsx"):
-        return _parse(iter(_xlsx_records(data)), symbols, strict_width=False)
-    return _parse(csv_records(decode(data)), symbols, strict_width=True)
+        return _parse(_xlsx_records(data), symbols, strict_width=False)
+    return _parse(byte_records(data), symbols, strict_width=True)
 
 
 def _parse(records: Iterator[Sequence[str]], symbols: Symbols, strict_width: bool) -> Parsed:
@@ -238,10 +251,42 @@ def _digits_then(name: str, suffix: str) -> bool:
     return name == suffix or (name.endswith(suffix) and name[: -len(suffix)].isdigit())
 
 
-def _xlsx_records(data: bytes) -> list[list[str]]:
-    """Every row of the first sheet as text (the sheet's rows, blank ones included)."""
-    import openpyxl  # only XLSX imports need it
+def _column_name(n: int) -> str:
+    """The spreadsheet name of the 1-based column ``n``: 1 -> A, 27 -> AA, 16384 -> XFD."""
+    name = ""
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        name = chr(65 + r) + name
+    return name
 
+
+def _check_parts(data: bytes) -> None:
+    """Refuse a workbook whose parts other than the sheets would take more than
+    :data:`MAX_XLSX_PART_BYTES` unpacked (shared strings are read into memory whole; the
+    sheets are streamed). The sizes are the zip's own; reading past them fails its CRC check."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            other = sum(i.file_size for i in z.infolist()
+                        if not i.filename.startswith("xl/worksheets/"))
+    except (zipfile.BadZipFile, ValueError, OSError) as err:
+        raise BadFile(f"not a readable XLSX workbook ({type(err).__name__}: {err}): export "
+                      "the trade history again, as XLSX or CSV") from None
+    if other > MAX_XLSX_PART_BYTES:
+        raise BadFile(f"the workbook's shared strings and styles unpack to {other:,} bytes, "
+                      f"more than the {MAX_XLSX_PART_BYTES:,} read: export the trade history "
+                      "as CSV instead")
+
+
+def _xlsx_records(data: bytes) -> Iterator[list[str]]:
+    """The rows of the first sheet as text (blank ones included), read one at a time: the
+    sheet's declared dimension (``<dimension ref="A1:XFD1048576"/>``) is ignored, each row is
+    as wide as its last cell (or the widest row before it). Past :data:`MAX_XLSX_COLUMNS` columns in a row,
+    :data:`MAX_XLSX_ROWS` rows or :data:`MAX_XLSX_CELLS` cells in all, reading stops with a
+    ``BadFile`` naming the row (and the column)."""
+    import openpyxl  # only XLSX imports need it
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    _check_parts(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "no default style" and the like
@@ -251,11 +296,53 @@ def _xlsx_records(data: bytes) -> list[list[str]]:
                       "the trade history again, as XLSX or CSV") from None
     try:
         if not book.worksheets:
-            return []
-        rows = book.worksheets[0].iter_rows(values_only=True)
-        return [[_cell_text(v) for v in values] for values in rows]
+            return
+        sheet = book.worksheets[0]
+        with sheet._get_source() as source:  # the sheet's XML, streamed (as openpyxl does)
+            parser = WorkSheetParser(source, sheet._shared_strings, data_only=True,
+                                     epoch=book.epoch, date_formats=book._date_formats,
+                                     timedelta_formats=book._timedelta_formats)
+            yield from _sheet_rows(parser.parse())
+    except (BadFile, GeneratorExit):
+        raise
+    except Exception as err:  # XML and zip errors in the middle of the sheet
+        raise BadFile(f"the sheet cannot be read ({type(err).__name__}: {err}): export the "
+                      "trade history again, as XLSX or CSV") from None
     finally:
         book.close()
+
+
+def _sheet_rows(parsed: Iterator[tuple[int, list[dict[str, Any]]]]) -> Iterator[list[str]]:
+    """Rows of text from openpyxl's parse (row number, cells with their column), with a blank
+    row for each number skipped; every cap checked on a row before the blank rows leading to
+    it are given out."""
+    cells = 0
+    expected = 1
+    widest = 0  # rows are padded to the widest so far (the header's, usually), as in the sheet
+    for n, row in parsed:
+        if n > MAX_XLSX_ROWS:
+            raise BadFile(f"the sheet has a row {n:,}, more than the {MAX_XLSX_ROWS:,} rows "
+                          "read: split the export into several files", n)
+        width = max((c["column"] for c in row), default=0)
+        if width > MAX_XLSX_COLUMNS:
+            last = _column_name(width)
+            raise BadFile(f"row {n} has a cell in column {last} (column {width:,}); a trade "
+                          f"history is read up to column {_column_name(MAX_XLSX_COLUMNS)} "
+                          f"({MAX_XLSX_COLUMNS}): delete the cells to the right of the "
+                          "export's columns", n, last)
+        widest = width = max(widest, width)
+        cells += width
+        if cells > MAX_XLSX_CELLS:
+            raise BadFile(f"the sheet has more than {MAX_XLSX_CELLS:,} cells by row {n}: "
+                          "split the export into several files", n)
+        for _ in range(expected, n):
+            yield []
+        values = [""] * width
+        for c in row:
+            if c["column"] >= 1:
+                values[c["column"] - 1] = _cell_text(c["value"])
+        yield values
+        expected = n + 1
 
 
 def _cell_text(v: object) -> str:

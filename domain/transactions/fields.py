@@ -8,6 +8,7 @@ once per field of up to millions of rows: the common case is one C call (``float
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -51,6 +52,52 @@ def decode(data: bytes) -> str:
                       "as UTF-8 CSV") from None
 
 
+CHUNK_BYTES = 1 << 20
+"""Bytes decoded at a time by :func:`byte_records` (the file's text is never whole in memory)."""
+
+
+def _text_chunks(data: bytes) -> Iterator[str]:
+    """The UTF-8 text of ``data`` (a byte-order mark dropped), about :data:`CHUNK_BYTES` at a
+    time; BadFile saying at which byte it is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    for at in range(3 if data.startswith(codecs.BOM_UTF8) else 0, len(data), CHUNK_BYTES):
+        held = len(decoder.getstate()[0])  # the bytes of a character cut by the last chunk
+        try:
+            yield decoder.decode(view[at:at + CHUNK_BYTES], final=at + CHUNK_BYTES >= len(data))
+        except UnicodeDecodeError as err:
+            raise BadFile(f"not UTF-8 text ({err.reason} at byte {at - held + err.start}): "
+                          "save the file as UTF-8 CSV") from None
+
+
+def _lines(chunks: Iterator[str]) -> Iterator[str]:
+    """The lines of the text in ``chunks`` without their ends (``\n``, ``\r\n`` or ``\r``),
+    as ``csv_records`` splits them; no empty line after the last end."""
+    pending = ""
+    for chunk in chunks:
+        text = pending + chunk
+        carry = ""
+        if text.endswith("\r"):  # maybe the half of a \r\n cut by the chunk
+            text, carry = text[:-1], "\r"
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        parts = text.split("\n")
+        pending = parts.pop() + carry
+        yield from parts
+    if pending:
+        yield pending.removesuffix("\r")
+
+
+def byte_records(data: bytes) -> Iterator[list[str]]:
+    """The records of a UTF-8 CSV file, as :func:`csv_records` gives them, decoded and split a
+    piece at a time: the whole text and the list of its lines never exist at once. A file
+    that is not UTF-8 raises BadFile (when the reading gets there)."""
+    lines = _lines(_text_chunks(data))
+    if b'"' in data:
+        return _quoted_records(line + "\n" for line in lines)
+    return map(str.split, lines, repeat(","))
+
+
 def csv_records(text: str) -> Iterator[list[str]]:
     """The records of CSV text, one per line: blank lines give ``[]`` or ``[""]``, so counting
     them keeps record numbers equal to line numbers (unless a quoted field spans lines).
@@ -66,8 +113,8 @@ def csv_records(text: str) -> Iterator[list[str]]:
     return map(str.split, lines, repeat(","))
 
 
-def _quoted_records(text: str) -> Iterator[list[str]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _quoted_records(text: str | Iterator[str]) -> Iterator[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline="") if isinstance(text, str) else text)
     try:
         yield from reader
     except csv.Error as err:
@@ -288,7 +335,12 @@ class Unusual(Exception):
 
 
 class BadFile(Exception):
-    """The file as a whole cannot be read (not UTF-8, not JSON, not an XLSX workbook)."""
+    """The file as a whole cannot be read (not UTF-8, not JSON, not an XLSX workbook), or
+    reading stopped at ``row`` (0: the whole file) and ``column`` (a cap passed)."""
+
+    def __init__(self, message: str, row: int = 0, column: str = "") -> None:
+        super().__init__(message)
+        self.row, self.column = row, column
 
 
 @dataclass

@@ -85,7 +85,7 @@ def parse_transactions(data: bytes, fmt: str, *, filename: str | None = None,
             else:
                 parsed = parse_plain_csv(data, resolver)
         except BadFile as err:
-            raise ImportProblems([RowProblem(0, "", str(err))]) from None
+            raise ImportProblems([RowProblem(err.row, err.column, str(err))]) from None
         return _finish(parsed)
 
 

@@ -30,8 +30,7 @@ from domain.transactions.fields import (
     Parsed,
     Symbols,
     Unusual,
-    csv_records,
-    decode,
+    byte_records,
     first_record,
     locate,
     non_negative,
@@ -47,7 +46,7 @@ _HINT = "a plain CSV needs " + ",".join(COLUMNS) + " (and optionally trade_id), 
 
 
 def parse_plain_csv(data: bytes, symbols: Symbols) -> Parsed:
-    records = csv_records(decode(data))
+    records = byte_records(data)
     out = Parsed([], [], "timestamp", "trade_id")
     header_row, header = first_record(records)
     if header is None:
