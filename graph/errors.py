@@ -28,7 +28,9 @@ Requests refused before GraphQL runs (a body that is not JSON, an empty query, a
 an unknown ``operationName``, a body over the size cap...) get their code in ``graph.app`` and
 ``graph.http``: ``BAD_REQUEST``, ``METHOD_NOT_ALLOWED``, ``PAYLOAD_TOO_LARGE``, ``NOT_FOUND``.
 A refused subscription over the per-user cap is ``TOO_MANY_SUBSCRIPTIONS``; a sign-in refused
-by ``graph.login_throttle`` is ``RATE_LIMITED`` with ``extensions.retryAfter`` (seconds).
+by ``graph.login_throttle``, or a mutation over its budget (``graph.rate_limits``), is
+``RATE_LIMITED`` with ``extensions.retryAfter`` (seconds) and a ``Retry-After`` header; one more
+personal access token than the per-user cap is ``QUOTA_EXCEEDED`` (``extensions.limit``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from graphql import GraphQLError, OperationDefinitionNode, StringValueNode
 from graphql.language import Visitor, visit
 from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types.execution import ExecutionContext, ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
@@ -136,6 +139,9 @@ def classify(error: GraphQLError) -> GraphQLError:
         return _with_code(error, BAD_USER_INPUT, str(original))
     if isinstance(original, GraphQLError):  # raised by graphql-core itself (e.g. coercion)
         return _with_code(error, BAD_USER_INPUT)
+    if isinstance(original, CannotGetOperationTypeError):  # over the websocket: an
+        # operationName that names no operation of the document (HTTP refuses it earlier)
+        return _with_code(error, BAD_REQUEST, original.as_http_error_reason())
     log.error("internal error in %s", ".".join(map(str, error.path or [])) or "operation",
               exc_info=original)
     return _with_code(error, INTERNAL, INTERNAL_MESSAGE)
