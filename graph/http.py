@@ -29,7 +29,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.errors import BAD_REQUEST, METHOD_NOT_ALLOWED, NOT_FOUND, PAYLOAD_TOO_LARGE
-from tasks.request_ids import REQUEST_ID
+from store.settings import get_settings
+from tasks.request_ids import REQUEST_ID, JsonFormatter
 from tasks.request_ids import configure_logging as configure_job_logging
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -170,8 +171,13 @@ def _add_request_id(formatter: logging.Formatter | None) -> None:
 def configure_logging() -> None:
     """Show request ids in the server's log: every record gets ``request_id``; the app's
     loggers (``graph``, ``tasks``, ``store``) print at INFO through a root handler whose format
-    shows it (when the root logger has no handler yet), and uvicorn's lines end with it."""
+    shows it (when the root logger has no handler yet), and uvicorn's lines end with it
+    (``LOG_FORMAT=json``: uvicorn's lines are JSON too, ``tasks.request_ids.JsonFormatter``)."""
     configure_job_logging()
+    json_lines = get_settings().log_format == "json"
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         for existing in logging.getLogger(name).handlers:
-            _add_request_id(existing.formatter)
+            if json_lines:
+                existing.setFormatter(JsonFormatter())
+            else:
+                _add_request_id(existing.formatter)

@@ -196,3 +196,17 @@ async def count_jobs(*, owner: OwnerScope, kinds: Sequence[str] | None = None,
             query = query.filter(status__in=list(statuses))
         total += await query.count()
     return total
+
+
+async def status_counts() -> dict[tuple[str, str], int]:
+    """How many rows of every job table (every owner) are in each status, by ``(kind,
+    status)``: one grouped count per table (``/metrics``' ``backtest_jobs``)."""
+    from tortoise.functions import Count
+
+    counts: dict[tuple[str, str], int] = {}
+    for kind, model in sorted(job_models().items()):
+        rows = await (model.all().annotate(n=Count("id")).group_by("status")
+                      .values_list("status", "n"))
+        for status, n in rows:
+            counts[(kind, str(getattr(status, "value", status)))] = int(n)
+    return counts

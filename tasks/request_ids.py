@@ -11,6 +11,12 @@ cycle when it starts in this process (the in-process executor): the job's log li
 the id of the request that started it. The Celery executor sends the id in the task message's
 ``request_id`` header and the worker remembers it the same way, so a worker's log lines of the
 job carry it too (:func:`configure_logging` gives the worker a format that shows it).
+
+``LOG_FORMAT=json`` (``store.settings``) makes :func:`configure_logging` write one JSON object
+per line instead (:class:`JsonFormatter`: ``time``, ``level``, ``logger``, ``message``,
+``request_id``, ``process``, and ``exception`` with the traceback when there is one), for the
+server (``graph.http.configure_logging`` gives uvicorn's own lines the same format) and the
+Celery worker, so a log collector can join a request's lines to its jobs' by ``request_id``.
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections import OrderedDict
+from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
                                                                          default=None)
@@ -64,16 +73,51 @@ def install_log_records() -> None:
     logging.setLogRecordFactory(factory)
 
 
-def configure_logging() -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line: ``time`` (ISO 8601, UTC, milliseconds),
+    ``level``, ``logger``, ``message`` (formatted with its arguments), ``request_id`` (None
+    outside a request), ``process``, and ``exception`` (the traceback) when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        request_id = getattr(record, "request_id", None)
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": None if request_id in (None, "-") else request_id,
+            "process": record.process,
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+def make_formatter(log_format: str | None = None) -> logging.Formatter:
+    """The formatter ``log_format`` names (``text`` or ``json``; default: ``LOG_FORMAT``)."""
+    if log_format is None:
+        from store.settings import get_settings
+
+        log_format = get_settings().log_format
+    return JsonFormatter() if log_format == "json" else logging.Formatter(LOG_FORMAT)
+
+
+def configure_logging(log_format: str | None = None) -> None:
     """Show request ids in this process's log: every record gets ``request_id``; the app's
-    loggers (``graph``, ``tasks``, ``store``) print at INFO through a root handler whose format
-    (:data:`LOG_FORMAT`) shows it, when the root logger has no handler yet."""
+    loggers (``graph``, ``tasks``, ``store``) print at INFO through a root handler, when the
+    root logger has no handler yet, whose format (:func:`make_formatter`: ``log_format``, by
+    default ``LOG_FORMAT``: :data:`LOG_FORMAT`'s text or :class:`JsonFormatter`) shows it."""
     install_log_records()
     root = logging.getLogger()
     if root.handlers:
         return
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(make_formatter(log_format))
     root.addHandler(handler)
     for name in ("graph", "tasks", "store"):
         if logging.getLogger(name).level == logging.NOTSET:

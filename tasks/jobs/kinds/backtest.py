@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+import time
 from typing import Any
 
 from domain.jobs import Stage
 from store import backtest_results as results_store
 from store import backtests as store_backtests
 from store.backtest_results import Results
+from store.db import active_settings
 from store.scope import ALL_OWNERS
 from tasks.execution.compute import BacktestTask, compute_backtest, series_payload
 from tasks.execution.fingerprints import fingerprint_of
 from tasks.jobs.lifecycle import JobRun, summary_payload
 from tasks.jobs.registry import JobKind, register
+from tasks.metrics import record_engine_run
 
 try:
     ENGINE_VERSION = importlib.metadata.version("backtest")
@@ -36,7 +39,9 @@ async def run(job: JobRun) -> dict[str, Any] | None:
     digest = asyncio.ensure_future(asyncio.to_thread(fingerprint_of, candles))
     task = BacktestTask(rec.strategy_snapshot, rec.parameters, candles, rec.risk_free_rate,
                         with_fingerprint=False)
+    started = time.perf_counter()
     out = await job.compute(compute_backtest, task)
+    computed_s = time.perf_counter() - started
     data_fingerprint = await digest
     job.stage(Stage.SAVING)
     saved = await results_store.save_results(job.job_id, Results(
@@ -44,6 +49,7 @@ async def run(job: JobRun) -> dict[str, Any] | None:
         ENGINE_VERSION, curve=out.curve), lease=job.lease)
     if not saved:
         return None
+    await record_engine_run(len(candles), computed_s, (job.settings or active_settings()).redis_url)
     return {"summary": summary_payload(out.final_equity, out.metrics), "equity": out.preview}
 
 
