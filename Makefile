@@ -66,8 +66,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+## Every Python test but the deployment checks (deploy-check runs those, after installing what
+## they need) and the fuzzers (marked `fuzz`: `make fuzz`).
 unit: install services
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --ignore=tests/deploy
 
 ## The client's static checks: lint, types, and the generated GraphQL types being up to date.
 client-static: client-install
@@ -94,8 +96,9 @@ chromium:
 client-e2e: install chromium client-bundle
 	cd $(CLIENT) && npx vitest run --project e2e
 
-## Everything CI checks: lint, import layers, types, every test (Python, then the web client's).
-test: lint typecheck client-static unit client-unit client-bundle client-e2e
+## Everything CI checks: lint, import layers, types, the deployment files, every test (Python,
+## the fuzzers, then the web client's).
+test: lint typecheck client-static deploy-check unit fuzz client-unit client-bundle client-e2e
 
 bench: install services
 	$(BIN)/python bench/engine.py
@@ -114,3 +117,29 @@ schema: install
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache $(CLIENT)/node_modules $(CLIENT)/dist $(CLIENT)/artifacts
+
+## The deployment files (docker/): compose.yaml checked by Debian's docker-compose (`config`,
+## installed with apt-get when missing), the Kubernetes manifests against Kubernetes' own
+## schemas (kubernetes-validate, offline, strict), and their invariants (tests/deploy); with
+## TimescaleDB (PGlite's TimescaleDB build from npm, tests only) the hypertable set-up runs.
+.PHONY: deploy-check
+DOCKER_COMPOSE := /usr/bin/docker-compose
+K8S_VERSION := 1.30.0
+K8S_MANIFESTS := $(filter-out docker/k8s/kustomization.yaml,$(wildcard docker/k8s/*.yaml))
+deploy-check: $(STAMP)
+	@test -x $(DOCKER_COMPOSE) || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		echo "installing Debian's docker-compose (apt-get)"; \
+		$$SUDO apt-get install -y docker-compose || { $$SUDO apt-get update && $$SUDO apt-get install -y docker-compose; }; }
+	$(DOCKER_COMPOSE) -f docker/compose.yaml config --quiet
+	$(BIN)/kubernetes-validate --strict --quiet -k $(K8S_VERSION) $(K8S_MANIFESTS)
+	cd tests/deploy/pglite && npm ci --no-audit --no-fund --legacy-peer-deps --loglevel=error
+	$(BIN)/python -m pytest -q tests/deploy
+
+## The fuzzers against a real `backtest serve`, on SQLite then PostgreSQL (tests/fuzz, left out
+## of `make unit`): schemathesis over HTTP (anonymous, a trader, an admin) and a fuzz of the
+## subscriptions' websocket. Budget: FUZZ_MAX_EXAMPLES per operation and run (default 25),
+## FUZZ_WS_EXAMPLES per websocket fuzzer (default 25); FUZZ_SEED changes the fixed seed.
+.PHONY: fuzz
+fuzz: install services
+	$(BIN)/python -m pytest -q -m fuzz tests/fuzz

@@ -67,13 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     _data_parsers(sub)
     _db_parsers(sub)
     _serve_parsers(sub)
-    from cli import cache_commands
+    from cli import cache_commands, keys_commands
     from cli.replay_commands import register as register_replay
     from cli.worker_commands import register as register_workers
 
     register_workers(sub)
     register_replay(sub)
     cache_commands.register(sub)
+    keys_commands.register(sub)
     return parser
 
 
@@ -138,7 +139,8 @@ def _serve_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
                        help="restart when a source file changes (development only; off by default)")
     serve.set_defaults(func=lazy_command("cli.serve_commands:cmd_serve"))
 
-    users = sub.add_parser("users", help="accounts: create, list, set-password, disable, enable")
+    users = sub.add_parser("users", help="accounts: create, list, set-password, set-role, disable, "
+                                           "enable")
     usub = users.add_subparsers(dest="users_command", required=True, metavar="SUBCOMMAND")
     create = usub.add_parser("create", help="create an account")
     create.add_argument("email", help="the account's email (its login)")
@@ -156,6 +158,11 @@ def _serve_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     setpw.add_argument("--password-stdin", action="store_true",
                        help="read the password from the first line of stdin (default: ask)")
     setpw.set_defaults(func=lazy_command("cli.user_commands:cmd_users_set_password"))
+    setrole = usub.add_parser("set-role", help="give an account a role: viewer (reads), "
+                                               "trader (also runs and writes) or admin")
+    setrole.add_argument("email")
+    setrole.add_argument("role", choices=["viewer", "trader", "admin"])
+    setrole.set_defaults(func=lazy_command("cli.user_commands:cmd_users_set_role"))
     for name, verb in (("disable", "stop an account from signing in and using its tokens"),
                        ("enable", "let a disabled account sign in again")):
         cmd = usub.add_parser(name, help=verb)

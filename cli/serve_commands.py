@@ -72,7 +72,7 @@ def banner(host: str, port: int, graphql_ide: bool, workers: int = 1) -> str:
     links = urls(host, port)
     processes = f", {workers} processes" if workers > 1 else ""
     playground = (f"  {'playground':<12} {links['playground']}   GraphiQL, bundled (no CDN)"
-                  if graphql_ide else "  playground   off (GRAPHQL_IDE=0)")
+                  if graphql_ide else "  playground   off (GRAPHIQL=1 turns it on)")
     return "\n".join([
         f"Backtest API on {host}:{port}{processes} (Ctrl-C stops)",
         f"  web app      {links['app']}",

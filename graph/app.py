@@ -15,7 +15,10 @@ opens the progress channel and starts the executor, and undoes all three on shut
   of the app; ``/assets/missing.js`` stays a 404). Hashed ``/assets/*`` are cached for good,
   ``index.html`` is revalidated on every load. Without a build, ``/`` says how to make one.
 - ``/playground``: GraphiQL, bundled by the client's build and served from this origin (no
-  CDN); a browser opening ``/graphql`` is redirected there. ``GRAPHQL_IDE=0`` turns both off.
+  CDN); a browser opening ``/graphql`` is redirected there. ``GRAPHIQL=0`` turns both off
+  (``INTROSPECTION=0`` turns off introspection; ``ENV=production`` makes both default to off).
+- Every HTTP response carries security headers (``graph.security_headers``); mutations are
+  rate-limited per user and per IP address (``graph.rate_limits``).
 - ``/graphql``: a body that is not a JSON object is a 400 saying what to send. Queries made
   only of backtest fields are answered from ``graph.response_cache`` while the caller's
   backtests have not changed (``RESPONSE_CACHE_MB``, default 32 MB per process; it needs the
@@ -51,7 +54,8 @@ from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.execution import ExecutionResult
 
-from graph.auth import Tokens, bearer_of, load_secret, viewer_of
+from graph import client_files
+from graph.auth import Tokens, bearer_of, load_secret, recheck, viewer_of
 from graph.client_files import client_routes
 from graph.context import Context, Services
 from graph.errors import TOO_MANY_SUBSCRIPTIONS, ApiError
@@ -65,10 +69,14 @@ from graph.http import (
     wants_graphql_response,
 )
 from graph.login_throttle import throttle_for
+from graph.metrics import metrics_routes, timed_operation, track_subscription
+from graph.rate_limits import RateLimits
 from graph.response_cache import ResponseCache
 from graph.schema import MAX_TOKENS, build_schema
+from graph.security_headers import SecurityHeaders, content_security_policy, inline_script_hashes
 from graph.shutdown import DrainableTransportWSHandler, drain_on_stop_signal
 from graph.subscription_quota import SubscriptionQuota, quota_for
+from graph.ws_messages import WellFormedMessages, json_size, short_reason
 from store import owner_versions
 from store.db import close_db, connection, init_db
 from store.settings import Settings, get_settings
@@ -80,12 +88,51 @@ from tasks.messaging.broadcast import make_broadcaster
 log = logging.getLogger("graph.app")
 
 READY_TIMEOUT_S = 2.0  # how long /readyz waits for each dependency
-class SubscriptionCaps(DrainableTransportWSHandler):
+CALLER_RECHECK_S = 30.0  # how often an open websocket's caller is checked again
+FORBIDDEN_CLOSE = 4403  # graphql-transport-ws: Forbidden (graphql-ws clients reconnect)
+
+
+class SubscriptionCaps(WellFormedMessages, DrainableTransportWSHandler):
     """The websocket protocol with this API's limits on each ``subscribe``: a payload above
     ``MAX_REQUEST_BYTES`` and a user's subscription over ``MAX_SUBSCRIPTIONS_PER_USER`` (open
     at once, every connection counted: in every API process sharing ``REDIS_URL`` when it is
     set, ``graph.subscription_quota``) are refused with an ``error`` message carrying a
-    code."""
+    code.
+
+    The signed-in caller of an open connection is checked again every
+    :data:`CALLER_RECHECK_S` (``graph.auth.recheck``): once its account is disabled, its
+    session ended (logout, password change, a reused refresh token) or its personal access
+    token revoked, the connection closes with 4403 saying why, and its subscriptions end; a
+    role change applies to its next subscriptions."""
+
+    async def handle(self) -> None:
+        watcher = asyncio.get_running_loop().create_task(self._watch_caller())
+        try:
+            await super().handle()
+        finally:
+            watcher.cancel()
+
+    async def _watch_caller(self) -> None:
+        context: Context = self.context
+        while True:
+            await asyncio.sleep(CALLER_RECHECK_S)
+            viewer = context.viewer
+            if viewer is None:
+                continue
+            params = context.connection_params or {}
+            header = params.get("Authorization") or params.get("authorization")
+            token = (bearer_of(header) if isinstance(header, str)
+                     else params.get("token") if isinstance(params.get("token"), str) else None)
+            try:
+                context.set_viewer(await recheck(viewer, token))
+            except ApiError as err:
+                log.info("closing a websocket: its caller (user %s) %s", viewer.user_id,
+                         err.message)
+                with contextlib.suppress(Exception):
+                    await self.websocket.close(FORBIDDEN_CLOSE, short_reason(err.message))
+                return
+            except Exception:  # the database down for a moment: try again next time
+                log.warning("could not check a websocket's caller again", exc_info=True)
 
     async def _refuse(self, message: Any, text: str, code: str) -> None:
         await self.send_message({"id": message["id"], "type": "error",
@@ -97,7 +144,7 @@ class SubscriptionCaps(DrainableTransportWSHandler):
         settings = services.settings
         payload = message.get("payload")
         if (self.connection_acknowledged and isinstance(payload, dict)
-                and len(orjson.dumps(payload)) > settings.max_request_bytes):
+                and json_size(payload) > settings.max_request_bytes):
             await self._refuse(message, "The subscription's payload is larger than this "
                                f"server accepts ({settings.max_request_bytes} bytes, "
                                "MAX_REQUEST_BYTES)", "PAYLOAD_TOO_LARGE")
@@ -119,6 +166,7 @@ class SubscriptionCaps(DrainableTransportWSHandler):
             await super().handle_subscribe(message)
         finally:
             operation = self.operations.get(message.get("id"))
+            track_subscription(operation.task if operation is not None else None)  # /metrics
             if place is not None and user is not None:
                 if operation is None or operation.task is None:
                     await quota.release(user, place)  # it did not start
@@ -217,6 +265,7 @@ class BacktestGraphQL(GraphQL[Context, None]):
             sub_response.headers["x-accept"] = accept
         return sub_response
 
+    @timed_operation  # its duration by operation, for /metrics
     async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any,
                              context: Context, root_value: Any,
                              request_data: GraphQLRequestData) -> ExecutionResult:
@@ -329,10 +378,12 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
                         subscriptions=quota_for(settings.redis_url),
                         login_throttle=throttle_for(settings.redis_url),
                         live_candles=LiveCandles.for_settings(settings, broadcaster, cache=cache))
+    rate_limits = RateLimits.from_settings(settings)
     view = BacktestGraphQL(
         services,
         playground=settings.graphql_ide,
-        schema=build_schema(introspection=settings.graphql_ide),
+        schema=build_schema(introspection=settings.allows_introspection,
+                            rate_limits=rate_limits),
         graphql_ide=None,  # /playground serves our own build of GraphiQL (no CDN)
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         multipart_uploads_enabled=True,
@@ -373,6 +424,7 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
         finally:
             await services.subscriptions.close()
             await services.login_throttle.close()
+            await rate_limits.limiter.close()
             await services.broadcaster.close()
             await services.cache.close()
             await close_db()
@@ -382,9 +434,13 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *metrics_routes(settings, services),  # /metrics when METRICS=1
     ]
     routes += client_routes(playground=settings.graphql_ide)
-    middleware = [Middleware(RequestIds)]
+    middleware = [Middleware(RequestIds), Middleware(
+        SecurityHeaders, hsts_max_age=settings.hsts_max_age, csp=content_security_policy(
+            inline_script_hashes([client_files.CLIENT_DIST / "index.html",
+                                  client_files.CLIENT_DIST / "playground.html"])))]
     if settings.cors_origins:
         middleware.append(Middleware(
             CORSMiddleware, allow_origins=list(settings.cors_origins),
@@ -396,6 +452,7 @@ def create_app(settings: Settings | None = None, *, executor: Any = None,
                                  + MAX_FILE_BYTES))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.services = services
+    app.state.rate_limits = rate_limits  # (tests set its limiter's clock)
     return app
 
 

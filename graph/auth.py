@@ -94,7 +94,7 @@ def load_secret(settings: Settings) -> str:
         return settings.jwt_secret
     path = Path(settings.data_dir) / SECRET_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the data folder: private
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(48))
@@ -194,6 +194,27 @@ async def viewer_of(token: str | None, tokens: Tokens) -> Viewer | None:
         user, scope = found
         return Viewer(user.id, user.role, scope, "token")
     viewer = tokens.viewer_of_access_token(token)
+    state = await store_sessions.caller_state(viewer.user_id, viewer.session_id)
+    if state is None or not state.is_active:
+        raise Unauthenticated(ACCOUNT_GONE)
+    if not state.session_open:
+        raise Unauthenticated(SESSION_ENDED)
+    return viewer if viewer.role == state.role else replace(viewer, role=state.role)
+
+
+async def recheck(viewer: Viewer, token: str | None) -> Viewer:
+    """The caller of a long-lived connection (a websocket), checked again as :func:`viewer_of`
+    checks each request: raises :class:`Unauthenticated` once its account is gone or disabled,
+    its session ended or its personal access token revoked or expired; otherwise the caller
+    with its current role. (An access token that merely expired since the connection opened
+    does not end it: it was valid when the connection was authenticated.)"""
+    if viewer.via == "token":
+        found = await store_tokens.user_for_token(token) if token else None
+        if found is None:
+            raise Unauthenticated("the personal access token was revoked or has expired, or "
+                                  "its account is disabled")
+        user, scope = found
+        return Viewer(user.id, user.role, scope, "token")
     state = await store_sessions.caller_state(viewer.user_id, viewer.session_id)
     if state is None or not state.is_active:
         raise Unauthenticated(ACCOUNT_GONE)

@@ -28,6 +28,7 @@ is taken as UTC); anything else is refused saying so (:data:`DATETIME`).
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -58,13 +59,17 @@ from strawberry.types import ExecutionContext
 from strawberry.types.scalar import ScalarDefinition
 
 from graph.accounts import AccountMutations, AccountQueries
+from graph.admin import AdminMutations, AdminQueries
 from graph.backtests import BacktestMutations, BacktestQueries, BacktestSubscriptions
 from graph.cache import CacheQueries
 from graph.errors import ErrorCodes, RequestChecks
+from graph.exchange_keys import ExchangeKeyMutations, ExchangeKeyQueries
 from graph.execution import GraphExecutionContext
 from graph.jobs import JobQueries, JobSubscriptions, job_mutations
 from graph.market import MarketMutations, MarketQueries, MarketSubscriptions
 from graph.market_files import MarketFileMutations, MarketFileQueries
+from graph.permissions import guard
+from graph.rate_limits import RateLimits, rate_limit_extension
 from graph.replays import ReplayMutations, ReplayQueries, ReplaySubscriptions
 from graph.strategies import StrategyMutations, StrategyQueries
 from graph.sweeps import SweepMutations, SweepQueries
@@ -85,14 +90,14 @@ JobMutations: Any = job_mutations()  # after the imports above: every kind's typ
 @strawberry.type
 class Query(AccountQueries, StrategyQueries, MarketQueries, MarketFileQueries, BacktestQueries,
             SweepQueries, CacheQueries, TransactionQueries, ReplayQueries, JobQueries,
-            TemplateQueries):
+            TemplateQueries, AdminQueries, ExchangeKeyQueries):
     pass
 
 
 @strawberry.type
 class Mutation(AccountMutations, StrategyMutations, MarketMutations, MarketFileMutations,
                BacktestMutations, SweepMutations, TransactionMutations, ReplayMutations,
-               JobMutations):  # type: ignore[misc]  # (a class built at import: Any)
+               JobMutations, AdminMutations, ExchangeKeyMutations):  # type: ignore[misc]  # (built at import: Any)
     pass
 
 
@@ -214,11 +219,12 @@ _LIMIT_RULES = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
                 IntrospectionDepth]
 
 
-def extensions(*, introspection: bool = True
+def extensions(*, introspection: bool = True, rate_limits: RateLimits | None = None
                ) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
     """What every operation goes through: the parse and validation caches, the depth, token and
-    alias limits, then the error codes (``graph.errors``); with ``introspection=False``
-    introspection queries are refused."""
+    alias limits, the mutation rate limits (``graph.rate_limits``, when given), then the error
+    codes (``graph.errors``); with ``introspection=False`` introspection queries are refused
+    and validation errors suggest no names (:class:`HideSuggestions`)."""
     found: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: DocumentCache(maxsize=CACHED_DOCUMENTS),
         lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
@@ -227,15 +233,43 @@ def extensions(*, introspection: bool = True
         RequestChecks,
         ErrorCodes,
     ]
+    if rate_limits is not None and rate_limits.enabled:
+        found.insert(found.index(RequestChecks), rate_limit_extension(rate_limits))
     if not introspection:
-        found.append(DisableIntrospection)
+        found += [DisableIntrospection, HideSuggestions]
     return found
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    """The schema with its extensions; ``introspection=False`` for production (``GRAPHQL_IDE=0``)."""
+class HideSuggestions(SchemaExtension):
+    """Errors without "Did you mean ...?" (names of fields, arguments, types or enum values
+    that exist): with introspection off, suggestions would reveal the schema piece by piece."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [_without_suggestion(e) for e in result.errors]
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def _without_suggestion(error: GraphQLError) -> GraphQLError:
+    if "Did you mean" not in error.message:
+        return error
+    return GraphQLError(_SUGGESTION.sub("", error.message), nodes=error.nodes,
+                        source=error.source, positions=error.positions, path=error.path,
+                        original_error=error.original_error, extensions=error.extensions)
+
+
+def build_schema(*, introspection: bool = True,
+                 rate_limits: RateLimits | None = None) -> strawberry.Schema:
+    """The schema with its extensions; ``introspection=False`` for production (``GRAPHQL_IDE=0``).
+    Every root field gets its permission first (``graph.permissions``)."""
+    guard(Query, Mutation, Subscription)
     return BacktestSchema(query=Query, mutation=Mutation, subscription=Subscription,
-                          extensions=extensions(introspection=introspection),
+                          extensions=extensions(introspection=introspection,
+                                                rate_limits=rate_limits),
                           execution_context_class=GraphExecutionContext,
                           scalar_overrides={datetime: DATETIME})
 

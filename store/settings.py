@@ -22,8 +22,8 @@ Variables:
     How many backtests and sweeps run at once in the in-process executor's process pool
     (default: the number of CPUs, at least 1); the rest wait in its queue.
 ``GRAPHQL_IDE``
-    ``1`` (default) serves GraphiQL at ``/graphql`` in a browser and allows introspection;
-    ``0`` switches both off (production).
+    ``1`` serves GraphiQL at ``/graphql`` in a browser and allows introspection; ``0`` switches
+    both off. The default of ``GRAPHIQL`` and ``INTROSPECTION`` (see them below).
 ``EXECUTOR``
     Where backtests, sweeps and syncs run: ``inprocess`` (default: the API process, its
     engine in a process pool) or ``celery`` (Celery workers, ``backtest worker``; needs
@@ -83,6 +83,51 @@ Variables:
     Not read here: uvicorn's own setting (``backtest serve`` runs uvicorn with proxy headers
     on). Connections from these addresses (default ``127.0.0.1,::1``) may name the client's
     address in ``X-Forwarded-For``; the sign-in throttle's per-IP key is that address.
+``ENV``
+    ``development`` (default: ``make run``, ``backtest serve`` on a laptop) or ``production``,
+    which flips the defaults of ``GRAPHIQL`` and ``INTROSPECTION`` to off.
+``GRAPHIQL``, ``INTROSPECTION``
+    Separate switches (``1``/``0``) for the GraphiQL playground (``/playground``, and a browser
+    opening ``/graphql``) and for schema introspection (``__schema``/``__type``). Default: on in
+    development, off with ``ENV=production``; ``GRAPHQL_IDE`` sets the default of both. With
+    introspection off, validation errors no longer suggest field names ("Did you mean ...").
+``HSTS_MAX_AGE``
+    Seconds of ``Strict-Transport-Security`` sent on answers to HTTPS requests (default
+    31536000, a year; ``0``: never sent). Behind a TLS proxy, uvicorn takes the scheme from
+    ``X-Forwarded-Proto`` for the addresses in ``FORWARDED_ALLOW_IPS``.
+``RATE_LIMIT_USER_PER_MIN``, ``RATE_LIMIT_IP_PER_MIN``
+    Mutations one user (default 120) and one IP address (default 600) may send per minute, as a
+    budget refilled continuously (a burst may spend a whole minute's budget at once); ``0``
+    turns that limit off. Counted in Redis, across API processes, when ``REDIS_URL`` is set
+    (in this process otherwise, or while Redis cannot be reached). A refused mutation gets the
+    code ``RATE_LIMITED`` with ``extensions.retryAfter`` and a ``Retry-After`` header
+    (``graph.rate_limits``).
+``RATE_LIMIT_JOB_COST``
+    What a mutation that starts work (``run*``, ``sync*``, ``import*``: a backtest, sweep,
+    replay, market sync or file import) costs of those budgets (default 10; others cost 1).
+``MAX_ACCESS_TOKENS_PER_USER``
+    Personal access tokens (not revoked, not expired) one user may hold (default 50; ``0``: no
+    cap); one more is refused with the code ``QUOTA_EXCEEDED``.
+``MASTER_KEY``, ``MASTER_KEY_FILE``, ``MASTER_KEYS_OLD``
+    The master key that encrypts exchange API keys (``store.key_vault``: AES-256-GCM envelope
+    encryption). ``MASTER_KEY``: base64 of 32 random bytes. Or ``MASTER_KEY_FILE``: a file
+    with one such key per line, the first the current one, the others older keys still read.
+    ``MASTER_KEYS_OLD``: comma-separated older keys, read only, while ``backtest keys rotate``
+    re-wraps every stored key under the current one. Unset: a key is generated on first use
+    and kept in ``<DATA_DIR>/master_key`` (mode 0600; local use only: in production set it,
+    the same on every API process and worker, and back it up: without it the stored keys are
+    lost).
+``LOG_FORMAT``
+    ``text`` (default: one readable line per record, with its request id) or ``json`` (one JSON
+    object per line: ``time``, ``level``, ``logger``, ``message``, ``request_id``...; for log
+    collectors), for ``backtest serve`` and ``backtest worker`` (``tasks.request_ids``).
+``METRICS``, ``METRICS_TOKEN``
+    ``METRICS=1`` serves ``/metrics`` in Prometheus' text format (``graph.metrics``; default
+    ``0``: not served). With ``METRICS_TOKEN`` set, only to requests that send
+    ``Authorization: Bearer <METRICS_TOKEN>`` (others get a 401).
+``PROMETHEUS_MULTIPROC_DIR``
+    Not read here: prometheus-client's own. With ``backtest serve --workers N``, an empty folder
+    the server may write, so that ``/metrics`` adds up every process (``graph.metrics``).
 ``BINANCE_REST_URL``, ``BINANCE_WS_URL``
     Optional base URLs of Binance's REST and websocket APIs (testnet, regional endpoints, the
     tests' fake exchange); unset keeps ccxt's own.
@@ -92,7 +137,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -111,6 +156,9 @@ class Settings:
     binance_rest_url: str | None = None
     binance_ws_url: str | None = None
     jwt_secret: str | None = None
+    master_key: str | None = field(default=None, repr=False)
+    master_key_file: str | None = None
+    master_keys_old: tuple[str, ...] = field(default=(), repr=False)
     max_concurrent_jobs: int = 0  # 0: one per CPU
     graphql_ide: bool = True
     executor: str = "inprocess"
@@ -132,6 +180,16 @@ class Settings:
     max_sweep_sets: int = 100_000  # 0: no cap (but domain.strategy's MAX_GRID_SETS)
     max_queued_jobs: int = 20  # per user, queued or running, every kind; 0: no cap
     candle_cache_mb: int = 256
+    log_format: str = "text"  # LOG_FORMAT: text or json (tasks.request_ids)
+    metrics: bool = False  # METRICS: serve /metrics (graph.metrics)
+    metrics_token: str | None = None  # METRICS_TOKEN: the bearer /metrics asks for, if set
+    production: bool = False  # ENV=production: GraphiQL and introspection off unless enabled
+    introspection: bool | None = None  # INTROSPECTION; None: as graphql_ide (GRAPHIQL)
+    hsts_max_age: int = 31_536_000  # seconds, on HTTPS answers; 0: no HSTS
+    rate_limit_user_per_min: int = 120  # mutations per user per minute; 0: no limit
+    rate_limit_ip_per_min: int = 600  # mutations per IP address per minute; 0: no limit
+    rate_limit_job_cost: int = 10  # what a job-starting mutation costs of those budgets
+    max_access_tokens_per_user: int = 50  # active personal access tokens; 0: no cap
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -139,12 +197,26 @@ class Settings:
         source = os.environ if env is None else env
         data_dir = Path(source.get("DATA_DIR") or DEFAULT_DATA_DIR)
         url = source.get("DATABASE_URL") or default_sqlite_url(data_dir)
+        production = _choice(source, "ENV", ("development", "production")) == "production"
+        tools = _flag(source, "GRAPHQL_IDE", not production)  # default of both switches
         return cls(database_url=url, data_dir=data_dir, redis_url=source.get("REDIS_URL") or None,
                    binance_rest_url=source.get("BINANCE_REST_URL") or None,
                    binance_ws_url=source.get("BINANCE_WS_URL") or None,
                    jwt_secret=source.get("JWT_SECRET") or None,
+                   master_key=source.get("MASTER_KEY") or None,
+                   master_key_file=source.get("MASTER_KEY_FILE") or None,
+                   master_keys_old=tuple(k.strip() for k in
+                                         (source.get("MASTER_KEYS_OLD") or "").split(",")
+                                         if k.strip()),
                    max_concurrent_jobs=_int(source, "MAX_CONCURRENT_JOBS", 0),
-                   graphql_ide=_flag(source, "GRAPHQL_IDE", True),
+                   graphql_ide=_flag(source, "GRAPHIQL", tools),
+                   introspection=_flag(source, "INTROSPECTION", tools),
+                   production=production,
+                   hsts_max_age=_int(source, "HSTS_MAX_AGE", 31_536_000),
+                   rate_limit_user_per_min=_int(source, "RATE_LIMIT_USER_PER_MIN", 120),
+                   rate_limit_ip_per_min=_int(source, "RATE_LIMIT_IP_PER_MIN", 600),
+                   rate_limit_job_cost=max(1, _int(source, "RATE_LIMIT_JOB_COST", 10)),
+                   max_access_tokens_per_user=_int(source, "MAX_ACCESS_TOKENS_PER_USER", 50),
                    executor=_choice(source, "EXECUTOR", ("inprocess", "celery")),
                    celery_broker_url=source.get("CELERY_BROKER_URL") or None,
                    visibility_timeout_s=_seconds(source, "CELERY_VISIBILITY_TIMEOUT", 3600.0),
@@ -163,7 +235,16 @@ class Settings:
                    max_subscriptions_per_user=_int(source, "MAX_SUBSCRIPTIONS_PER_USER", 50),
                    max_sweep_sets=_int(source, "MAX_SWEEP_SETS", 100_000),
                    max_queued_jobs=_int(source, "MAX_QUEUED_JOBS", 20),
-                   candle_cache_mb=_int(source, "CANDLE_CACHE_MB", 256))
+                   candle_cache_mb=_int(source, "CANDLE_CACHE_MB", 256),
+                   log_format=_choice(source, "LOG_FORMAT", ("text", "json")),
+                   metrics=_flag(source, "METRICS", False),
+                   metrics_token=source.get("METRICS_TOKEN") or None)
+
+    @property
+    def allows_introspection(self) -> bool:
+        """Whether introspection queries are answered (``INTROSPECTION``, default as
+        ``GRAPHIQL``)."""
+        return self.graphql_ide if self.introspection is None else self.introspection
 
     @property
     def broker_url(self) -> str | None:

@@ -32,6 +32,9 @@ NOT_CONNECTIONS = {
     ("ReplayTotals", "droppedRows"),  # capped at 1,000 in the stored result
     ("MarketDataCoverage", "missing"),  # the gaps of one series
     ("CandleSeries", "indicators"),  # the indicators asked for, in request order
+    ("ExchangeImport", "symbols"),  # the symbols asked for (at most 20)
+    ("Query", "exchangeKeys"),  # at most 20 per account (graph.exchange_keys)
+    ("Query", "auditActions"),  # the fixed list of action names (store.audit.ACTIONS)
     # a backtest's analysis: small tables of one run, and a histogram's columns
     ("BacktestAnalysis", "monthlyReturns"), ("BacktestAnalysis", "yearlyReturns"),  # per period
     ("BacktestAnalysis", "drawdownPeriods"),  # at most `top` (50)
@@ -93,6 +96,7 @@ def test_node_interface_is_implemented_by_every_object_with_an_id() -> None:
                if isinstance(t, GraphQLObjectType) and not name.startswith("__")
                and "id" in t.fields and not name.endswith("Event")
                and name != "StrategyVersion"
+               and name != "AuditEntry"  # a line of the append-only log, read via auditLog
                and "Node" not in {i.name for i in t.interfaces}]
     assert not missing, missing
 
