@@ -96,7 +96,7 @@ Variables:
     31536000, a year; ``0``: never sent). Behind a TLS proxy, uvicorn takes the scheme from
     ``X-Forwarded-Proto`` for the addresses in ``FORWARDED_ALLOW_IPS``.
 ``RATE_LIMIT_USER_PER_MIN``, ``RATE_LIMIT_IP_PER_MIN``
-    Mutations one user (default 120) and one IP address (default 600) may send per minute, as a
+    Mutations one user (default 300) and one IP address (default 1200) may send per minute, as a
     budget refilled continuously (a burst may spend a whole minute's budget at once); ``0``
     turns that limit off. Counted in Redis, across API processes, when ``REDIS_URL`` is set
     (in this process otherwise, or while Redis cannot be reached). A refused mutation gets the
@@ -104,7 +104,8 @@ Variables:
     (``graph.rate_limits``).
 ``RATE_LIMIT_JOB_COST``
     What a mutation that starts work (``run*``, ``sync*``, ``import*``: a backtest, sweep,
-    replay, market sync or file import) costs of those budgets (default 10; others cost 1).
+    replay, market sync or file import) costs of those budgets (default 2; others cost 1): the
+    queue itself is capped by ``MAX_QUEUED_JOBS``.
 ``MAX_ACCESS_TOKENS_PER_USER``
     Personal access tokens (not revoked, not expired) one user may hold (default 50; ``0``: no
     cap); one more is refused with the code ``QUOTA_EXCEEDED``.
@@ -186,9 +187,9 @@ class Settings:
     production: bool = False  # ENV=production: GraphiQL and introspection off unless enabled
     introspection: bool | None = None  # INTROSPECTION; None: as graphql_ide (GRAPHIQL)
     hsts_max_age: int = 31_536_000  # seconds, on HTTPS answers; 0: no HSTS
-    rate_limit_user_per_min: int = 120  # mutations per user per minute; 0: no limit
-    rate_limit_ip_per_min: int = 600  # mutations per IP address per minute; 0: no limit
-    rate_limit_job_cost: int = 10  # what a job-starting mutation costs of those budgets
+    rate_limit_user_per_min: int = 300  # mutations per user per minute; 0: no limit
+    rate_limit_ip_per_min: int = 1200  # mutations per IP address per minute; 0: no limit
+    rate_limit_job_cost: int = 2  # what a job-starting mutation costs of those budgets
     max_access_tokens_per_user: int = 50  # active personal access tokens; 0: no cap
 
     @classmethod
@@ -213,9 +214,9 @@ class Settings:
                    introspection=_flag(source, "INTROSPECTION", tools),
                    production=production,
                    hsts_max_age=_int(source, "HSTS_MAX_AGE", 31_536_000),
-                   rate_limit_user_per_min=_int(source, "RATE_LIMIT_USER_PER_MIN", 120),
-                   rate_limit_ip_per_min=_int(source, "RATE_LIMIT_IP_PER_MIN", 600),
-                   rate_limit_job_cost=max(1, _int(source, "RATE_LIMIT_JOB_COST", 10)),
+                   rate_limit_user_per_min=_int(source, "RATE_LIMIT_USER_PER_MIN", 300),
+                   rate_limit_ip_per_min=_int(source, "RATE_LIMIT_IP_PER_MIN", 1200),
+                   rate_limit_job_cost=max(1, _int(source, "RATE_LIMIT_JOB_COST", 2)),
                    max_access_tokens_per_user=_int(source, "MAX_ACCESS_TOKENS_PER_USER", 50),
                    executor=_choice(source, "EXECUTOR", ("inprocess", "celery")),
                    celery_broker_url=source.get("CELERY_BROKER_URL") or None,
