@@ -193,19 +193,33 @@ async def test_connection_test_and_delete(api: Api, fake: FakeBinance) -> None:
     assert key not in str(entries) and secret not in str(entries)
 
 
-async def test_import_job_end_to_end_with_no_plaintext_anywhere(
-        api: Api, fake: FakeBinance, redis_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    published: list[bytes] = []
+@pytest_asyncio.fixture
+async def published(redis_url: str) -> AsyncIterator[list[bytes]]:
+    """Every message published on Redis while the test runs (closed even when it fails)."""
+    seen: list[bytes] = []
     listener = aioredis.from_url(redis_url)
     pubsub = listener.pubsub()
     await pubsub.psubscribe("*")
 
     async def collect() -> None:
         async for message in pubsub.listen():
-            published.append(repr(message).encode())
+            seen.append(repr(message).encode())
 
     collector = asyncio.create_task(collect())
+    try:
+        yield seen
+    finally:
+        collector.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await collector
+        await pubsub.aclose()
+        await listener.aclose()
+
+
+async def test_import_job_end_to_end_with_no_plaintext_anywhere(
+        api: Api, fake: FakeBinance, redis_url: str, caplog: pytest.LogCaptureFixture,
+        published: list[bytes]) -> None:
+    caplog.set_level(logging.DEBUG)
     a, b = await api.user("a@example.com"), await api.user("b@example.com")
     key, secret = new_key()
     fake.accounts.add(key, secret, trades=make_trades("BTCUSDT", START, 1_200, 60_000)
@@ -226,7 +240,7 @@ async def test_import_job_end_to_end_with_no_plaintext_anywhere(
     job = started["data"]["importExchangeTrades"]
     assert job["__typename"] == "ExchangeImport" and job["kind"] == "EXCHANGE_IMPORT"
     assert job["symbols"] == ["BTC/USDT", "ETH/USDT"] and job["key"]["id"] == mine["id"]
-    assert job["name"] == "binance BTC/USDT, ETH/USDT 2024-01-01 to 2024-01-03"
+    assert job["name"] == "binance BTC/USDT, ETH/USDT 2024-01-01 to 2024-01-02"  # the last day
     done = await wait_import(api, a, job["id"])
     assert done["status"] == "SUCCEEDED", done
     assert done["nFetched"] == 1_220
@@ -256,11 +270,7 @@ async def test_import_job_end_to_end_with_no_plaintext_anywhere(
     assert after["key"] is None and after["transactionImport"]["nRows"] == 1_220
     await add_key(api, a, key, secret, label="again")  # stored again, to be looked for below
 
-    await asyncio.sleep(0.2)
-    collector.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await collector
-    await pubsub.aclose()
+    await asyncio.sleep(0.2)  # (the last messages reach the listener)
     needles = (key.encode(), secret.encode())
 
     # the database: every row of every table, as text
@@ -294,5 +304,4 @@ async def test_import_job_end_to_end_with_no_plaintext_anywhere(
             assert not any(n in dumped for n in needles), name
     finally:
         await store.aclose()
-        await listener.aclose()
     assert published and not any(n in m for m in published for n in needles)
